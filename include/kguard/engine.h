@@ -1,0 +1,55 @@
+/*
+ * engine: one detection pipeline.  Owns the IP lists, the current rule
+ * generation, the stage de-duplication and the counters; takes records from
+ * the input module, decides which are judged, and writes findings.
+ */
+#ifndef KGUARD_ENGINE_H
+#define KGUARD_ENGINE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "kguard/finding.h"
+#include "kguard/input.h"
+#include "kguard/lists.h"
+
+typedef struct kg_stats {
+    unsigned long long events;     /* event records read */
+    unsigned long long judged;     /* given to the rules */
+    unsigned long long skipped;    /* valid, not judged (stage, duplicate) */
+    unsigned long long malformed;  /* reported and skipped */
+    unsigned long long findings;
+    unsigned long long rule_errors;
+} kg_stats;
+
+typedef struct kg_engine_opts {
+    const char *rules_dir, *lualib_dir;
+    kg_identity id;
+    size_t max_line;      /* 0: default */
+    FILE *out;            /* findings, one per line */
+    FILE *diag;           /* diagnostics */
+    bool progress;        /* show progress on diag (a terminal) */
+} kg_engine_opts;
+
+typedef struct kg_engine kg_engine;
+
+/* A new engine that takes over *lists (emptied on success).  NULL with a
+ * message in err when the rules do not load (each problem was already
+ * written to opts->diag). */
+kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists, char *err,
+                      size_t errlen);
+void engine_free(kg_engine *e);
+
+/* Read and judge a whole source ("-" for stdin).  Returns 0, or -1 with a
+ * message in err when it could not be read. */
+int engine_scan_path(kg_engine *e, const char *path, char *err, size_t errlen);
+
+/* Judge one JSON text (a line or a webhook body) from file:line. */
+void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
+                 long line);
+
+const kg_stats *engine_stats(const kg_engine *e);
+
+/* Write the one-line summary to the diagnostics stream. */
+void engine_summary(const kg_engine *e);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * finding: renders a fired rule on an event as one GuardDuty-shaped finding
+ * (lowerCamelCase wire form, see shared/reference/finding-format.md) with
+ * kguard's own extras under the single extension key "kguard".
+ */
+#ifndef KGUARD_FINDING_H
+#define KGUARD_FINDING_H
+
+#include <stddef.h>
+#include "kguard/event.h"
+#include "kguard/rules.h"
+
+typedef struct kg_identity {
+    const char *cluster;      /* resource.eksClusterDetails.name */
+    const char *account_id;
+    const char *region;
+} kg_identity;
+
+/* The finding as a compact JSON line (no newline), malloc'd; NULL when out
+ * of memory.  now_ms is the processing time (createdAt/updatedAt). */
+char *finding_render(const kg_identity *id, const kg_event *ev,
+                     const kg_match *m, long long now_ms);
+
+/* The stable finding id: 32 lowercase hex of the aggregation key (type,
+ * cluster, username, caller IP).  out must hold 33 bytes. */
+void finding_id(const kg_identity *id, const kg_event *ev, const kg_match *m,
+                char out[33]);
+
+/* Parse an RFC 3339 time (also "YYYY-MM-DD HH:MM:SS[.frac]") to epoch ms. */
+int finding_parse_time(const char *s, long long *ms);
+
+/* Format epoch ms as "YYYY-MM-DDTHH:MM:SS.mmmZ"; buf holds 32 bytes. */
+const char *finding_format_time(long long ms, char buf[32]);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * input: turns bytes into audit-event records.
+ *
+ * A source is a file or stdin holding one Event per line (the API server's
+ * log backend), or one JSON document holding an EventList or an array of
+ * events (the webhook's batches), on one line or pretty-printed.  Every
+ * record is parsed once with cJSON and handed to the sink; every bad record
+ * (bad JSON, invalid UTF-8, too deep, over the size limit) is handed to the
+ * sink's `bad` callback with its file:line, and reading goes on.
+ */
+#ifndef KGUARD_INPUT_H
+#define KGUARD_INPUT_H
+
+#include <stddef.h>
+#include <cJSON.h>
+
+#define KG_INPUT_DEFAULT_MAX_LINE (16u << 20)   /* one event line */
+#define KG_INPUT_DEFAULT_MAX_DOC  (256u << 20)  /* one multi-line document */
+
+typedef struct kg_input_sink {
+    /* One event record (an object; not yet checked to be an Event).  The
+     * tree is freed when the callback returns. */
+    void (*record)(void *ud, const cJSON *rec, const char *file, long line);
+    /* A record that was reported and skipped. */
+    void (*bad)(void *ud, const char *file, long line, const char *msg);
+    /* Optional: called as reading goes on, with the bytes read so far. */
+    void (*progress)(void *ud, const char *file, unsigned long long bytes);
+    void *ud;
+    size_t max_line;   /* 0: KG_INPUT_DEFAULT_MAX_LINE */
+    size_t max_doc;    /* 0: KG_INPUT_DEFAULT_MAX_DOC */
+} kg_input_sink;
+
+/* Read a whole source ("-" is stdin) to its end.  Returns 0, or -1 with a
+ * message in err when it cannot be opened or read. */
+int input_read_path(const char *path, const kg_input_sink *sink, char *err,
+                    size_t errlen);
+
+/* Feed one complete JSON text (a line, or a webhook body) that starts at
+ * file:line.  Returns the number of records handed to sink->record. */
+long input_feed(const char *text, size_t len, const char *file, long line,
+                const kg_input_sink *sink);
+
+/* Is buf valid UTF-8 (no overlongs, no surrogates)?  On failure *bad_at is
+ * the offset of the first bad byte. */
+int input_utf8_valid(const unsigned char *buf, size_t len, size_t *bad_at);
+
+#endif

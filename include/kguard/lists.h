@@ -1,0 +1,44 @@
+/*
+ * lists: the IP lists an engine loads (Tor exits, known-malicious IPs, the
+ * user's own threat lists), each with its kind and the name findings carry.
+ */
+#ifndef KGUARD_LISTS_H
+#define KGUARD_LISTS_H
+
+#include <stddef.h>
+#include "kguard/ipset.h"
+
+typedef enum kg_list_kind {
+    KG_LIST_TOR,
+    KG_LIST_MALICIOUS,
+    KG_LIST_CUSTOM,
+    KG_LIST_KINDS
+} kg_list_kind;
+
+typedef struct kg_list {
+    kg_ipset *set;
+    kg_list_kind kind;
+    char *name;
+    char *path;
+} kg_list;
+
+typedef struct kg_lists {
+    kg_list *v;
+    size_t n;
+} kg_lists;
+
+/* "tor", "malicious" or "custom" -> kind; -1 for anything else. */
+int lists_kind_from_name(const char *s);
+const char *lists_kind_name(kg_list_kind kind);
+
+/* Load path as a list of that kind and name.  Bad lines go to warn.
+ * Returns 0, or -1 with a message in err (unreadable file, duplicate name,
+ * out of memory). */
+int lists_add(kg_lists *ls, kg_list_kind kind, const char *name,
+              const char *path, kg_ipset_warn_fn warn, void *ud, char *err,
+              size_t errlen);
+
+const kg_list *lists_find(const kg_lists *ls, const char *name);
+void lists_free(kg_lists *ls);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * rules: one generation of detection rules.
+ *
+ * ruleset_load() builds a fresh sandboxed Lua state, loads every Lua file
+ * of the rules directory in it, validates each returned rule table strictly and
+ * compiles its declarative `match` into C: an index from "verb resource" to
+ * candidate rules, and per-rule conditions on facts computed once per event.
+ * Lua runs only for a candidate rule that has a predicate.  A generation is
+ * immutable once loaded except for its counters; a reload builds a new one
+ * beside it.
+ */
+#ifndef KGUARD_RULES_H
+#define KGUARD_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "kguard/event.h"
+#include "kguard/lists.h"
+
+typedef struct kg_rule {
+    char *type, *title, *description, *remediation;
+    char *file;            /* path the rule was loaded from */
+    double severity;
+    bool enabled;
+    /* declarative conditions */
+    bool has_api;          /* indexed by verb/resource; else a candidate always */
+    int anonymous;         /* -1: any, 0: not anonymous, 1: anonymous only */
+    int success;           /* -1: any, 0: failed only, 1: successful only */
+    int ip_kind;           /* -1: any, else kg_list_kind */
+    char **namespaces;
+    size_t n_namespaces;
+    char **exclude_paths;
+    size_t n_exclude_paths;
+    int predicate;         /* Lua registry ref, or LUA_NOREF */
+    /* counters */
+    unsigned long candidates, fired, errors;
+    double seconds;        /* time spent in the predicate */
+    unsigned long last_seq;
+} kg_rule;
+
+/* What a fired rule hands to the finding writer. */
+typedef struct kg_match {
+    const kg_rule *rule;
+    const kg_list *list;   /* the list hit, for ip_list rules */
+    int ip_index;          /* index into ev->ips of the caller IP, or -1 */
+    double severity;       /* after any override by the predicate */
+    const char *title, *description;
+} kg_match;
+
+typedef struct kg_ruleset kg_ruleset;
+
+typedef struct kg_ruleset_opts {
+    const char *rules_dir, *lualib_dir;
+    const kg_lists *lists;
+    size_t mem_limit;      /* 0: default */
+    long budget;           /* instructions per predicate call, 0: default */
+    /* Each load problem, already prefixed with file:line where known. */
+    void (*error)(void *ud, const char *msg);
+    void *ud;
+} kg_ruleset_opts;
+
+/* Load a generation; NULL when any rule failed (all problems reported
+ * through opts->error) or on a fatal error (message in err). */
+kg_ruleset *ruleset_load(const kg_ruleset_opts *opts, char *err, size_t errlen);
+void ruleset_free(kg_ruleset *rs);
+
+size_t ruleset_count(const kg_ruleset *rs);
+const kg_rule *ruleset_rule(const kg_ruleset *rs, size_t i);
+
+typedef struct kg_judge_cb {
+    void (*fire)(void *ud, const kg_event *ev, const kg_match *m);
+    /* A rule raised an error or ran out of budget/memory on this event. */
+    void (*rule_error)(void *ud, const kg_event *ev, const kg_rule *r,
+                       const char *msg);
+    void *ud;
+} kg_judge_cb;
+
+/* Judge one event with every rule.  Returns the number of findings fired. */
+int ruleset_judge(kg_ruleset *rs, const kg_event *ev, const kg_judge_cb *cb);
+
+#endif

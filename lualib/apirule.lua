@@ -1,0 +1,162 @@
+-- apirule.lua: constructor for the 20 API-tactic rules.
+--
+-- A rule file calls it with a small table and returns the result:
+--
+--     return (require("apirule"){
+--       type        = "Discovery:Kubernetes/TorIPCaller",
+--       tactic      = "discovery",      -- a key of lualib/catalog.lua
+--       caller      = "tor",            -- "tor" | "malicious" | "custom" | "anonymous"
+--       severity    = "Medium",         -- "High" | "Medium" | "Low" | number in [1, 10)
+--       title       = "...",            -- one line
+--       description = "...",
+--       remediation = "...",
+--       enabled     = false,            -- optional, default true
+--     })
+--
+-- Keep the parentheses around the call: without them `return f{...}` is a tail
+-- call, the rule file's frame is gone when apirule raises an error, and the
+-- message can no longer name the rule file's line.
+--
+-- The result is a plain rule table with only the rule keys (type, severity,
+-- title, description, remediation, match, and enabled when given).  `match`
+-- is derived from the caller kind:
+--     tor        {api = catalog[tactic], ip_list = "tor"}
+--                (anonymous callers from Tor exits do fire)
+--     malicious  {api = catalog[tactic], ip_list = "malicious", anonymous = false}
+--     custom     {api = catalog[tactic], ip_list = "custom",    anonymous = false}
+--                (not reported for anonymous callers)
+--     anonymous  {api = catalog[tactic], anonymous = true, success = true,
+--                 exclude_paths = paths.health}
+-- Lists are copied, so a rule can never change the catalog or another rule.
+--
+-- Bad input (missing or unknown fields, unknown tactic or caller, a type that
+-- does not fit tactic and caller, a bad severity) raises an error that points
+-- at the line of the rule file that called apirule.
+
+local catalog = require("catalog")
+local paths = require("paths")
+
+-- tactic key -> type prefix
+local TACTICS = {
+  credential_access = "CredentialAccess",
+  defense_evasion = "DefenseEvasion",
+  discovery = "Discovery",
+  impact = "Impact",
+  persistence = "Persistence",
+}
+
+-- caller kind -> type suffix
+local CALLERS = {
+  tor = "TorIPCaller",
+  malicious = "MaliciousIPCaller",
+  custom = "MaliciousIPCaller.Custom",
+  anonymous = "SuccessfulAnonymousAccess",
+}
+
+local FIELDS = {
+  type = true, tactic = true, caller = true, severity = true, title = true,
+  description = true, remediation = true, enabled = true,
+}
+
+local SEVERITY_NAMES = { High = true, Medium = true, Low = true }
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  return table.concat(keys, ", ")
+end
+
+local function copy(list)
+  local out = {}
+  for i, v in ipairs(list) do out[i] = v end
+  return out
+end
+
+local function type_name(tactic, caller)
+  local prefix, suffix = TACTICS[tactic], CALLERS[caller]
+  if prefix == nil or suffix == nil then return nil end
+  return prefix .. ":Kubernetes/" .. suffix
+end
+
+-- Level 3: fail (1) <- build (2) <- the rule file (3).  Never call fail in a
+-- tail position (`return fail(...)`), that would drop a level.
+local function fail(spec, fmt, ...)
+  local who = (type(spec) == "table" and type(spec.type) == "string")
+    and ("apirule (" .. spec.type .. "): ") or "apirule: "
+  error(who .. string.format(fmt, ...), 3)
+end
+
+local function build(_, spec)
+  if type(spec) ~= "table" then
+    fail(nil, "expected a table {type=..., tactic=..., caller=..., ...}, got a %s", type(spec))
+  end
+  for k in pairs(spec) do
+    if not FIELDS[k] then
+      fail(spec, "unknown field %s (allowed: %s)", tostring(k), sorted_keys(FIELDS))
+    end
+  end
+  for _, k in ipairs({ "type", "tactic", "caller", "severity", "title", "description", "remediation" }) do
+    if spec[k] == nil then fail(spec, "missing field %s", k) end
+  end
+  for _, k in ipairs({ "type", "tactic", "caller", "title", "description", "remediation" }) do
+    if type(spec[k]) ~= "string" or not spec[k]:find("%S") then
+      fail(spec, "field %s must be a non-empty string", k)
+    end
+  end
+  if TACTICS[spec.tactic] == nil then
+    fail(spec, "unknown tactic %q (expected one of: %s)", spec.tactic, sorted_keys(TACTICS))
+  end
+  if CALLERS[spec.caller] == nil then
+    fail(spec, "unknown caller %q (expected one of: %s)", spec.caller, sorted_keys(CALLERS))
+  end
+  local expected = type_name(spec.tactic, spec.caller)
+  if spec.type ~= expected then
+    fail(spec, "type %q does not fit tactic %q and caller %q (expected %q)",
+      spec.type, spec.tactic, spec.caller, expected)
+  end
+  local sev = spec.severity
+  if not (SEVERITY_NAMES[sev] or (math.type(sev) ~= nil and sev >= 1 and sev < 10)) then
+    fail(spec, "severity must be \"High\", \"Medium\", \"Low\" or a number in [1, 10), got %s",
+      tostring(sev))
+  end
+  if spec.title:find("[\r\n]") then
+    fail(spec, "title must be one line")
+  end
+  if spec.enabled ~= nil and type(spec.enabled) ~= "boolean" then
+    fail(spec, "field enabled must be a boolean")
+  end
+
+  local api = catalog[spec.tactic]
+  if type(api) ~= "table" or #api == 0 then
+    fail(spec, "catalog has no entries for tactic %q", spec.tactic)
+  end
+  local match = { api = copy(api) }
+  if spec.caller == "tor" then
+    match.ip_list = "tor"
+  elseif spec.caller == "malicious" or spec.caller == "custom" then
+    match.ip_list = spec.caller
+    match.anonymous = false
+  else -- anonymous
+    match.anonymous = true
+    match.success = true
+    match.exclude_paths = copy(paths.health)
+  end
+
+  local rule = {
+    type = spec.type,
+    severity = sev,
+    title = spec.title,
+    description = spec.description,
+    remediation = spec.remediation,
+    match = match,
+  }
+  if spec.enabled ~= nil then rule.enabled = spec.enabled end
+  return rule
+end
+
+return setmetatable({
+  TACTICS = TACTICS,
+  CALLERS = CALLERS,
+  type_name = type_name,
+}, { __call = build })

@@ -1,0 +1,271 @@
+-- catalog.lua: which Kubernetes API calls count as which attack tactic.
+--
+-- Each tactic maps to a list of "verb resource" or "verb resource/subresource"
+-- strings, in the form the rules' `match.api` expects: the verb is the audit
+-- event's `verb`, the resource is `objectRef.resource` (plural, lowercase) and
+-- the optional part after "/" is `objectRef.subresource`.  An entry without a
+-- subresource only matches requests that have none: "patch deployments" does
+-- not cover "patch deployments/scale", which is listed on its own.
+--
+-- The five API-tactic rule groups in rules.d/ (20 finding types) take their
+-- `match.api` lists from here, so this file decides what they watch.  One call
+-- may sit under several tactics (e.g. "create serviceaccounts/token" is both
+-- credential access and persistence); it then yields one finding per tactic.
+--
+-- The groups are based on MITRE ATT&CK for Containers and on the Microsoft
+-- Threat Matrix for Kubernetes; the comments name the techniques each group
+-- stands for.
+--
+-- Local additions: if a module `catalog_local` exists (lualib/catalog_local.lua)
+-- it must return a table of the same shape, e.g.
+--     return { discovery = { "list ingresses" }, impact = { "delete ingresses" } }
+-- and its entries are appended to the tactics named (duplicates are ignored).
+-- Local entries may use "*" as the verb (any verb).  Unknown tactics and
+-- malformed entries are errors, and so is any error raised while loading
+-- catalog_local; only its absence is silently accepted.
+--
+-- Besides the tactic lists the module offers (through its metatable, so that
+-- pairs(catalog) still walks the tactics only):
+--     catalog.has(tactic, verb, resource[, subresource]) -> boolean
+--         tactic nil means "any tactic"; an unknown tactic name is an error.
+--     catalog.tactics_of(verb, resource[, subresource]) -> list of tactic names
+--     catalog.parse(entry[, allow_wildcard]) -> verb, resource, subresource | nil, message
+--     catalog.TACTICS  list of the tactic names, sorted
+--     catalog.VERBS    set of the Kubernetes request verbs
+
+local catalog = {
+  -- Credential access: reading stored credentials or minting new ones.
+  --   ATT&CK T1552.007 Unsecured Credentials: Container API (secrets and config
+  --   maps read through the API), T1528 Steal Application Access Token (token
+  --   requests for a service account), T1649 Steal or Forge Authentication
+  --   Certificates (a CSR that gets signed becomes a client certificate).
+  --   MS matrix: "List K8S secrets", "Container service account",
+  --   "Application credentials in configuration files".
+  credential_access = {
+    "get secrets", "list secrets", "watch secrets",
+    "get configmaps", "list configmaps", "watch configmaps",
+    "create serviceaccounts/token",
+    "create certificatesigningrequests",
+  },
+
+  -- Defense evasion: erasing traces and switching off in-cluster controls.
+  --   ATT&CK T1070 Indicator Removal (Kubernetes events are the cluster's
+  --   short-term activity record), T1562 Impair Defenses (admission webhooks
+  --   enforce policy and network policies act as the in-cluster firewall).
+  --   MS matrix: "Delete K8S events", "Clear container logs" (same goal).
+  defense_evasion = {
+    "delete events", "deletecollection events", "update events", "patch events",
+    "delete validatingwebhookconfigurations", "update validatingwebhookconfigurations",
+    "patch validatingwebhookconfigurations",
+    "delete mutatingwebhookconfigurations", "update mutatingwebhookconfigurations",
+    "patch mutatingwebhookconfigurations",
+    "delete networkpolicies", "deletecollection networkpolicies",
+  },
+
+  -- Discovery: mapping the cluster and one's own permissions.
+  --   ATT&CK T1613 Container and Resource Discovery (pods, nodes, namespaces,
+  --   workloads), T1046 Network Service Discovery (services, endpoints),
+  --   T1069 Permission Groups Discovery (roles, bindings, access reviews).
+  --   MS matrix: "Access the K8S API server", "Network mapping".
+  discovery = {
+    "get pods", "list pods", "watch pods",
+    "get nodes", "list nodes", "watch nodes",
+    "get namespaces", "list namespaces", "watch namespaces",
+    "list services", "list endpoints", "list serviceaccounts",
+    "list deployments", "list daemonsets", "list statefulsets", "list replicasets",
+    "list jobs", "list cronjobs",
+    "list roles", "list clusterroles", "list rolebindings", "list clusterrolebindings",
+    -- "what may I do?" (kubectl auth can-i) and "what may someone else do?"
+    "create selfsubjectaccessreviews", "create selfsubjectrulesreviews",
+    "create subjectaccessreviews",
+  },
+
+  -- Impact: destroying, stopping or hijacking workloads and data.
+  --   ATT&CK T1485 Data Destruction (volumes, claims, secrets, config maps,
+  --   namespaces), T1489 Service Stop and T1499 Endpoint Denial of Service
+  --   (deleting or breaking workloads and services), T1496 Resource Hijacking
+  --   (rescaling or re-imaging workloads, e.g. to mine).
+  --   MS matrix: "Data destruction", "Denial of service", "Resource hijacking".
+  impact = {
+    "delete pods", "deletecollection pods",
+    "delete deployments", "deletecollection deployments",
+    "delete daemonsets", "deletecollection daemonsets",
+    "delete statefulsets", "deletecollection statefulsets",
+    "delete replicasets", "deletecollection replicasets",
+    "delete jobs", "deletecollection jobs",
+    "delete cronjobs", "deletecollection cronjobs",
+    "delete services", "deletecollection services",
+    "delete namespaces", "deletecollection namespaces",
+    "delete persistentvolumeclaims", "deletecollection persistentvolumeclaims",
+    "delete persistentvolumes", "deletecollection persistentvolumes",
+    "delete configmaps", "deletecollection configmaps",
+    "delete secrets", "deletecollection secrets",
+    "update deployments", "patch deployments",
+    "update daemonsets", "patch daemonsets",
+    "update statefulsets", "patch statefulsets",
+    "update replicasets", "patch replicasets",
+    "update deployments/scale", "patch deployments/scale",
+    "update statefulsets/scale", "patch statefulsets/scale",
+    "update replicasets/scale", "patch replicasets/scale",
+  },
+
+  -- Persistence: keeping a foothold that survives pod restarts and credential
+  -- changes.
+  --   ATT&CK T1053.007 Scheduled Task/Job: Container Orchestration Job
+  --   (cron jobs), T1610 Deploy Container (a daemon set lands on every node),
+  --   T1098 Account Manipulation incl. T1098.006 Additional Container Cluster
+  --   Roles (role bindings), T1136 Create Account (service accounts),
+  --   T1078 Valid Accounts (tokens minted for existing service accounts).
+  --   MS matrix: "Kubernetes CronJob", "Backdoor container",
+  --   "Container service account", "Malicious admission controller".
+  persistence = {
+    "create cronjobs", "update cronjobs", "patch cronjobs",
+    "create daemonsets",
+    "create rolebindings", "update rolebindings", "patch rolebindings",
+    "create clusterrolebindings", "update clusterrolebindings", "patch clusterrolebindings",
+    "create serviceaccounts",
+    "create serviceaccounts/token",
+    "create mutatingwebhookconfigurations",
+  },
+}
+
+-- The verbs the API server writes into audit events for resource requests.
+local VERBS = {
+  get = true, list = true, watch = true, create = true, update = true,
+  patch = true, delete = true, deletecollection = true,
+}
+
+local TACTICS = {}
+for name in pairs(catalog) do TACTICS[#TACTICS + 1] = name end
+table.sort(TACTICS)
+
+-- Resource and subresource names: lowercase letters, digits and dashes,
+-- starting with a letter (plural resource names are DNS labels).
+local NAME = "^[a-z][a-z0-9-]*$"
+
+-- parse("create pods/exec") -> "create", "pods", "exec"
+-- parse("list pods")        -> "list", "pods", nil
+-- On a malformed entry: nil, message.
+local function parse(entry, allow_wildcard)
+  if type(entry) ~= "string" then
+    return nil, "entry is a " .. type(entry) .. ", not a string"
+  end
+  local verb, rest = entry:match("^(%S+) (%S+)$")
+  if not verb then
+    return nil, string.format("%q is not \"verb resource\" or \"verb resource/subresource\"", entry)
+  end
+  if not (VERBS[verb] or (allow_wildcard and verb == "*")) then
+    return nil, string.format("%q: unknown verb %q", entry, verb)
+  end
+  local resource, sub = rest:match("^([^/]+)/([^/]+)$")
+  if not resource then resource = rest end
+  if not resource:match(NAME) then
+    return nil, string.format("%q: resource %q is not a lowercase plural name", entry, resource)
+  end
+  if sub and not sub:match(NAME) then
+    return nil, string.format("%q: subresource %q is not a lowercase name", entry, sub)
+  end
+  return verb, resource, sub
+end
+
+for _, tactic in ipairs(TACTICS) do
+  for _, entry in ipairs(catalog[tactic]) do
+    assert(parse(entry))
+  end
+end
+
+-- Merge lualib/catalog_local.lua when there is one.  A missing module is the
+-- only error swallowed; the sandbox's require reports it with the same words
+-- as Lua's own ("module 'catalog_local' not found").
+local function is_missing(err)
+  return type(err) == "string"
+    and (err:find("module 'catalog_local' not found", 1, true) ~= nil
+      or err:find('module "catalog_local" not found', 1, true) ~= nil)
+end
+
+local ok, extra = pcall(require, "catalog_local")
+if not ok then
+  if not is_missing(extra) then error(extra, 0) end
+  extra = nil
+end
+
+if extra ~= nil then
+  if type(extra) ~= "table" then
+    error("catalog_local: must return a table {tactic = {\"verb resource\", ...}}, got a "
+      .. type(extra), 0)
+  end
+  for tactic, entries in pairs(extra) do
+    local list = catalog[tactic]
+    if list == nil then
+      error(string.format("catalog_local: unknown tactic %s (known: %s)",
+        tostring(tactic), table.concat(TACTICS, ", ")), 0)
+    end
+    if type(entries) ~= "table" then
+      error(string.format("catalog_local: %s must be a list of strings", tactic), 0)
+    end
+    local seen = {}
+    for _, e in ipairs(list) do seen[e] = true end
+    for i, entry in ipairs(entries) do
+      local verb, msg = parse(entry, true)
+      if not verb then
+        error(string.format("catalog_local: %s[%d]: %s", tactic, i, msg), 0)
+      end
+      if not seen[entry] then
+        seen[entry] = true
+        list[#list + 1] = entry
+      end
+    end
+  end
+end
+
+-- Lookup index: index[tactic]["verb resource[/sub]"] = true.
+local index = {}
+for _, tactic in ipairs(TACTICS) do
+  local set = {}
+  for _, entry in ipairs(catalog[tactic]) do set[entry] = true end
+  index[tactic] = set
+end
+
+local function key_of(resource, subresource)
+  if subresource == nil or subresource == "" then return resource end
+  return resource .. "/" .. subresource
+end
+
+local function in_tactic(tactic, verb, key)
+  local set = index[tactic]
+  return set[verb .. " " .. key] == true or set["* " .. key] == true
+end
+
+local methods = {
+  TACTICS = TACTICS,
+  VERBS = VERBS,
+  parse = parse,
+}
+
+function methods.has(tactic, verb, resource, subresource)
+  if type(verb) ~= "string" or type(resource) ~= "string" then return false end
+  local key = key_of(resource, subresource)
+  if tactic == nil then
+    for _, t in ipairs(TACTICS) do
+      if in_tactic(t, verb, key) then return true end
+    end
+    return false
+  end
+  if index[tactic] == nil then
+    error(string.format("catalog.has: unknown tactic %s (known: %s)",
+      tostring(tactic), table.concat(TACTICS, ", ")), 2)
+  end
+  return in_tactic(tactic, verb, key)
+end
+
+function methods.tactics_of(verb, resource, subresource)
+  local found = {}
+  if type(verb) ~= "string" or type(resource) ~= "string" then return found end
+  local key = key_of(resource, subresource)
+  for _, t in ipairs(TACTICS) do
+    if in_tactic(t, verb, key) then found[#found + 1] = t end
+  end
+  return found
+end
+
+return setmetatable(catalog, { __index = methods })

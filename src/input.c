@@ -1,0 +1,386 @@
+/*
+ * input: the line reader and record splitter behind kg_input_sink.
+ *
+ * Lines are read into a growing buffer; a line longer than the limit is
+ * drained without being kept.  When the first non-blank line of a source is
+ * not a complete JSON value but opens one ('{' or '['), the rest of the
+ * source is buffered (up to max_doc) and parsed as one document; if that
+ * fails too, the buffered bytes are read again line by line, so a broken
+ * first line never costs the events after it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kguard/input.h"
+
+#define CHUNK (64u << 10)
+
+typedef struct reader {
+    FILE *fp;
+    const kg_input_sink *sink;
+    unsigned long long bytes;
+    const char *file;
+    char *buf;
+    size_t cap, len, pos;  /* unread bytes are buf[pos..len) */
+    bool eof, failed;
+    long line;             /* number of the last line returned */
+    size_t max_line;
+} reader;
+
+/* ---- UTF-8 ------------------------------------------------------------ */
+
+static size_t utf8_seq_len(const unsigned char *p, size_t left)
+{
+    unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return left >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F))
+            return 0; /* overlong, surrogate */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+            (p[3] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
+            return 0; /* overlong, beyond U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+int input_utf8_valid(const unsigned char *buf, size_t len, size_t *bad_at)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t n;
+        if (buf[i] < 0x80) { /* ASCII fast path */
+            i++;
+            continue;
+        }
+        n = utf8_seq_len(buf + i, len - i);
+        if (n == 0) {
+            if (bad_at)
+                *bad_at = i;
+            return 0;
+        }
+        i += n;
+    }
+    return 1;
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+static void report(const kg_input_sink *s, const char *file, long line,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void report(const kg_input_sink *s, const char *file, long line,
+                   const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (s->bad)
+        s->bad(s->ud, file, line, msg);
+}
+
+static long line_of_offset(const char *text, size_t off, long first)
+{
+    long line = first;
+    const char *p = text, *end = text + off;
+    while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        line++;
+        p++;
+    }
+    return line;
+}
+
+/* An EventList's items, a JSON array's elements, or the object itself. */
+static long split_records(const cJSON *root, const char *file, long line,
+                          const kg_input_sink *s)
+{
+    const cJSON *items = root, *it;
+    long n = 0;
+    if (cJSON_IsObject(root)) {
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
+        if (!(cJSON_IsString(kind) && strcmp(kind->valuestring, "EventList") == 0)) {
+            s->record(s->ud, root, file, line);
+            return 1;
+        }
+        items = cJSON_GetObjectItemCaseSensitive(root, "items");
+        if (cJSON_IsNull(items) || !items)
+            return 0; /* an empty list */
+        if (!cJSON_IsArray(items)) {
+            report(s, file, line, "EventList items must be an array");
+            return 0;
+        }
+    } else if (!cJSON_IsArray(root)) {
+        report(s, file, line, "not an audit Event (a JSON scalar)");
+        return 0;
+    }
+    cJSON_ArrayForEach(it, items) {
+        if (!cJSON_IsObject(it)) {
+            report(s, file, line, "item %ld of the batch is not an object", n + 1);
+        } else {
+            s->record(s->ud, it, file, line);
+        }
+        n++;
+    }
+    return n;
+}
+
+/* Parse text[0..len) (not NUL-terminated necessarily).  Returns the tree or
+ * NULL; on NULL, *err_off is the offset where parsing failed. */
+static cJSON *parse_text(const char *text, size_t len, size_t *err_off)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (root) {
+        /* only whitespace may follow the value */
+        const char *p = end, *stop = text + len;
+        while (p < stop && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+            p++;
+        if (p == stop)
+            return root;
+        cJSON_Delete(root);
+        *err_off = (size_t)(p - text);
+        return NULL;
+    }
+    *err_off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
+    return NULL;
+}
+
+long input_feed(const char *text, size_t len, const char *file, long line,
+                const kg_input_sink *s)
+{
+    size_t bad = 0;
+    cJSON *root;
+    long n;
+
+    if (!input_utf8_valid((const unsigned char *)text, len, &bad)) {
+        report(s, file, line_of_offset(text, bad, line),
+               "invalid UTF-8 at byte %zu", bad + 1);
+        return 0;
+    }
+    root = parse_text(text, len, &bad);
+    if (!root) {
+        report(s, file, line_of_offset(text, bad, line),
+               "bad JSON near byte %zu (or nested too deep)", bad + 1);
+        return 0;
+    }
+    n = split_records(root, file, line, s);
+    cJSON_Delete(root);
+    return n;
+}
+
+/* ---- the reader ------------------------------------------------------- */
+
+/* Read more of the source into the buffer; false at end or on error.
+ * Growth is bounded by the callers: a line stops being kept past max_line,
+ * a document past max_doc. */
+static bool reader_fill(reader *r)
+{
+    size_t got;
+    if (r->eof)
+        return false;
+    if (r->pos > 0 && r->pos == r->len) {
+        r->pos = r->len = 0;
+    } else if (r->pos > r->cap / 2) {
+        memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+        r->len -= r->pos;
+        r->pos = 0;
+    }
+    if (r->cap - r->len < CHUNK) {
+        size_t ncap = r->cap ? r->cap * 2 : 4 * CHUNK;
+        char *nb = realloc(r->buf, ncap);
+        if (!nb) {
+            r->failed = true;
+            return false;
+        }
+        r->buf = nb;
+        r->cap = ncap;
+    }
+    got = fread(r->buf + r->len, 1, r->cap - r->len, r->fp);
+    r->len += got;
+    r->bytes += got;
+    if (got && r->sink->progress)
+        r->sink->progress(r->sink->ud, r->file, r->bytes);
+    if (got == 0) {
+        r->eof = true;
+        if (ferror(r->fp))
+            r->failed = true;
+        return false;
+    }
+    return true;
+}
+
+enum { LINE_OK = 1, LINE_EOF = 0, LINE_TOO_LONG = -1 };
+
+/* The next line, without its newline or CR, as (line, len); it stays in the
+ * buffer until the next call. */
+static int reader_line(reader *r, const char **line, size_t *len)
+{
+    size_t scanned = 0;
+    for (;;) {
+        char *nl = r->len > r->pos + scanned
+                       ? memchr(r->buf + r->pos + scanned, '\n', r->len - r->pos - scanned)
+                       : NULL;
+        if (nl) {
+            *line = r->buf + r->pos;
+            *len = (size_t)(nl - *line);
+            r->pos += *len + 1;
+            break;
+        }
+        scanned = r->len - r->pos;
+        if (scanned > r->max_line) {
+            /* drain the rest of this line without keeping it */
+            r->line++;
+            for (;;) {
+                r->pos = r->len;
+                if (!reader_fill(r))
+                    return LINE_TOO_LONG;
+                nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
+                if (nl) {
+                    r->pos = (size_t)(nl - r->buf) + 1;
+                    return LINE_TOO_LONG;
+                }
+            }
+        }
+        if (!reader_fill(r)) {
+            if (r->len == r->pos)
+                return LINE_EOF;
+            *line = r->buf + r->pos; /* last line without a newline */
+            *len = r->len - r->pos;
+            r->pos = r->len;
+            break;
+        }
+    }
+    r->line++;
+    if (*len && (*line)[*len - 1] == '\r')
+        (*len)--;
+    return LINE_OK;
+}
+
+static bool is_blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return false;
+    return true;
+}
+
+static const char *first_char(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t')
+            return p + i;
+    return NULL;
+}
+
+static void feed_line(reader *r, const char *line, size_t len,
+                      const kg_input_sink *s)
+{
+    if (is_blank(line, len))
+        return;
+    input_feed(line, len, r->file, r->line, s);
+}
+
+/* The first line opened a JSON value it did not close: try the whole rest
+ * of the source, from r->pos, as one document.  Returns true when it was
+ * one; otherwise r->pos still points at the first line. */
+static bool try_document(reader *r, long first_line, const kg_input_sink *s,
+                         size_t max_doc)
+{
+    size_t off = 0;
+    cJSON *root;
+    while (r->len - r->pos <= max_doc && reader_fill(r))
+        ;
+    if (!r->eof || r->failed)
+        return false;
+    if (!input_utf8_valid((unsigned char *)r->buf + r->pos, r->len - r->pos, NULL))
+        return false;
+    root = parse_text(r->buf + r->pos, r->len - r->pos, &off);
+    if (!root)
+        return false;
+    split_records(root, r->file, first_line, s);
+    cJSON_Delete(root);
+    r->pos = r->len;
+    return true;
+}
+
+static int read_stream(reader *r, const kg_input_sink *s)
+{
+    const char *line;
+    size_t len, max_doc = s->max_doc ? s->max_doc : KG_INPUT_DEFAULT_MAX_DOC;
+    bool first = true;
+    int rc;
+
+    while ((rc = reader_line(r, &line, &len)) != LINE_EOF) {
+        if (rc == LINE_TOO_LONG) {
+            report(s, r->file, r->line, "line longer than %zu bytes, skipped",
+                   r->max_line);
+            first = false;
+            continue;
+        }
+        if (first && !is_blank(line, len)) {
+            const char *c = first_char(line, len);
+            size_t off = 0;
+            long first_line = r->line;
+            cJSON *probe;
+            first = false;
+            if (c && (*c == '{' || *c == '[')) {
+                probe = input_utf8_valid((const unsigned char *)line, len, NULL)
+                            ? parse_text(line, len, &off) : NULL;
+                if (probe) {
+                    split_records(probe, r->file, r->line, s);
+                    cJSON_Delete(probe);
+                    continue;
+                }
+                /* keep the line in the buffer and look at the whole */
+                r->pos = (size_t)(line - r->buf);
+                if (try_document(r, first_line, s, max_doc))
+                    continue;
+                r->line = first_line - 1;
+                if (reader_line(r, &line, &len) != LINE_OK)
+                    break;
+            }
+        }
+        feed_line(r, line, len, s);
+    }
+    return r->failed ? -1 : 0;
+}
+
+int input_read_path(const char *path, const kg_input_sink *sink, char *err,
+                    size_t errlen)
+{
+    reader r = {0};
+    int rc;
+    bool is_stdin = strcmp(path, "-") == 0;
+
+    r.fp = is_stdin ? stdin : fopen(path, "rb");
+    if (!r.fp) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    r.file = is_stdin ? "<stdin>" : path;
+    r.sink = sink;
+    r.max_line = sink->max_line ? sink->max_line : KG_INPUT_DEFAULT_MAX_LINE;
+    rc = read_stream(&r, sink);
+    if (rc < 0)
+        snprintf(err, errlen, "%s: read error: %s", r.file,
+                 errno ? strerror(errno) : "out of memory");
+    if (!is_stdin)
+        fclose(r.fp);
+    free(r.buf);
+    return rc;
+}

@@ -1,0 +1,757 @@
+/*
+ * rules: loading, validating, indexing and running one generation of rules
+ * (see rules.h).
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <lauxlib.h>
+#include <xxhash.h>
+#include "kguard/rules.h"
+#include "lua_event.h"
+#include "sandbox.h"
+
+/* ---- the verb/resource index ----------------------------------------- */
+
+typedef struct slot {
+    char *key;       /* "verb resource[/subresource]"; NULL when empty */
+    size_t *ids;     /* rule indices, ascending */
+    size_t n;
+} slot;
+
+typedef struct index_map {
+    slot *slots;
+    size_t cap;      /* power of two */
+    size_t used;
+} index_map;
+
+static size_t index_pos(const index_map *m, const char *key, size_t len)
+{
+    size_t i = (size_t)XXH3_64bits(key, len) & (m->cap - 1);
+    while (m->slots[i].key &&
+           !(strlen(m->slots[i].key) == len && memcmp(m->slots[i].key, key, len) == 0))
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+static int index_grow(index_map *m)
+{
+    index_map n = {calloc(m->cap ? m->cap * 2 : 64, sizeof(slot)),
+                   m->cap ? m->cap * 2 : 64, m->used};
+    if (!n.slots)
+        return -1;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key)
+            n.slots[index_pos(&n, m->slots[i].key, strlen(m->slots[i].key))] = m->slots[i];
+    free(m->slots);
+    *m = n;
+    return 0;
+}
+
+static int index_add(index_map *m, const char *key, size_t id)
+{
+    slot *s;
+    size_t *nids;
+    if ((m->used + 1) * 2 > m->cap && index_grow(m) < 0)
+        return -1;
+    s = &m->slots[index_pos(m, key, strlen(key))];
+    if (!s->key) {
+        if (!(s->key = strdup(key)))
+            return -1;
+        m->used++;
+    }
+    if (s->n && s->ids[s->n - 1] == id)
+        return 0; /* listed twice in one rule */
+    nids = realloc(s->ids, (s->n + 1) * sizeof *nids);
+    if (!nids)
+        return -1;
+    s->ids = nids;
+    s->ids[s->n++] = id;
+    return 0;
+}
+
+static const slot *index_get(const index_map *m, const char *key, size_t len)
+{
+    const slot *s;
+    if (!m->cap)
+        return NULL;
+    s = &m->slots[index_pos(m, key, len)];
+    return s->key ? s : NULL;
+}
+
+static void index_free(index_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        free(m->slots[i].key);
+        free(m->slots[i].ids);
+    }
+    free(m->slots);
+}
+
+/* ---- the generation --------------------------------------------------- */
+
+struct kg_ruleset {
+    kg_sandbox *sb;
+    const kg_lists *lists;
+    kg_rule *rules;
+    size_t n;
+    index_map index;
+    size_t *always;        /* rules without an api condition */
+    size_t n_always;
+    size_t *scratch;       /* candidate ids of one event: 2 * n + n_always */
+    unsigned long seq;     /* events judged */
+};
+
+size_t ruleset_count(const kg_ruleset *rs) { return rs->n; }
+const kg_rule *ruleset_rule(const kg_ruleset *rs, size_t i) { return &rs->rules[i]; }
+
+static void rule_clear(lua_State *L, kg_rule *r)
+{
+    free(r->type);
+    free(r->title);
+    free(r->description);
+    free(r->remediation);
+    free(r->file);
+    for (size_t i = 0; i < r->n_namespaces; i++)
+        free(r->namespaces[i]);
+    free(r->namespaces);
+    for (size_t i = 0; i < r->n_exclude_paths; i++)
+        free(r->exclude_paths[i]);
+    free(r->exclude_paths);
+    if (L && r->predicate != LUA_NOREF)
+        luaL_unref(L, LUA_REGISTRYINDEX, r->predicate);
+    memset(r, 0, sizeof *r);
+    r->predicate = LUA_NOREF;
+}
+
+void ruleset_free(kg_ruleset *rs)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i < rs->n; i++)
+        rule_clear(NULL, &rs->rules[i]);
+    free(rs->rules);
+    index_free(&rs->index);
+    free(rs->always);
+    free(rs->scratch);
+    sandbox_free(rs->sb);
+    free(rs);
+}
+
+/* ---- the kguard table seen by rules ----------------------------------- */
+
+static int l_ip_in(lua_State *L)
+{
+    const kg_lists *ls = lua_touserdata(L, lua_upvalueindex(1));
+    const char *name = luaL_checkstring(L, 1);
+    const char *ip = luaL_checkstring(L, 2);
+    const kg_list *l = lists_find(ls, name);
+    kg_ip key;
+    if (!l)
+        return luaL_error(L, "no IP list named '%s'", name);
+    lua_pushboolean(L, ipset_parse_ip(ip, &key) && ipset_contains(l->set, &key));
+    return 1;
+}
+
+static int l_log(lua_State *L)
+{
+    lua_Debug ar;
+    const char *msg = luaL_checkstring(L, 1);
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+        fprintf(stderr, "kguard: %s:%d: %s\n", ar.short_src, ar.currentline, msg);
+    else
+        fprintf(stderr, "kguard: rule: %s\n", msg);
+    return 0;
+}
+
+static void open_kguard_table(kg_sandbox *sb, const kg_lists *lists)
+{
+    lua_State *L = sb->L;
+    lua_newtable(L);
+    lua_pushlightuserdata(L, (void *)lists);
+    lua_pushcclosure(L, l_ip_in, 1);
+    lua_setfield(L, -2, "ip_in");
+    lua_pushcfunction(L, l_log);
+    lua_setfield(L, -2, "log");
+    sandbox_set_global(sb, "kguard");
+}
+
+/* ---- validating one rule table ---------------------------------------- */
+
+typedef struct loader {
+    const kg_ruleset_opts *opts;
+    kg_ruleset *rs;
+    const char *path;
+    int errors;
+} loader;
+
+/* The first line of path that mentions word, for error messages; 0 if none. */
+static int line_of(const char *path, const char *word)
+{
+    FILE *fp = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0, found = 0;
+    if (!fp)
+        return 0;
+    while (getline(&line, &cap, fp) > 0) {
+        n++;
+        if (strstr(line, word)) {
+            found = n;
+            break;
+        }
+    }
+    free(line);
+    fclose(fp);
+    return found;
+}
+
+static void load_error(loader *ld, const char *word, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void load_error(loader *ld, const char *word, const char *fmt, ...)
+{
+    char msg[512], full[700];
+    int line = word ? line_of(ld->path, word) : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (line)
+        snprintf(full, sizeof full, "%s:%d: %s", ld->path, line, msg);
+    else
+        snprintf(full, sizeof full, "%s: %s", ld->path, msg);
+    ld->errors++;
+    ld->opts->error(ld->opts->ud, full);
+}
+
+static int get_string(loader *ld, lua_State *L, int t, const char *key,
+                      bool required, char **out)
+{
+    int ty = lua_getfield(L, t, key);
+    int rc = 0;
+    if (ty == LUA_TNIL && !required) {
+        *out = NULL;
+    } else if (ty != LUA_TSTRING || lua_rawlen(L, -1) == 0) {
+        load_error(ld, key, "field '%s' must be a non-empty string", key);
+        rc = -1;
+    } else if (!(*out = strdup(lua_tostring(L, -1)))) {
+        load_error(ld, NULL, "out of memory");
+        rc = -1;
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+static int get_tristate(loader *ld, lua_State *L, int t, const char *key, int *out)
+{
+    int ty = lua_getfield(L, t, key);
+    *out = -1;
+    if (ty == LUA_TBOOLEAN)
+        *out = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (ty != LUA_TNIL && ty != LUA_TBOOLEAN) {
+        load_error(ld, key, "match.%s must be true or false", key);
+        return -1;
+    }
+    return 0;
+}
+
+/* A list of strings at t[key] into a new array; each checked by ok(). */
+static int get_string_list(loader *ld, lua_State *L, int t, const char *key,
+                           bool (*ok)(const char *), char ***out, size_t *n)
+{
+    lua_Integer len;
+    *out = NULL;
+    *n = 0;
+    if (lua_getfield(L, t, key) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (!lua_istable(L, -1) || (len = (lua_Integer)lua_rawlen(L, -1)) == 0) {
+        load_error(ld, key, "match.%s must be a non-empty list of strings", key);
+        lua_pop(L, 1);
+        return -1;
+    }
+    *out = calloc((size_t)len, sizeof(char *));
+    for (lua_Integer i = 1; *out && i <= len; i++) {
+        const char *s;
+        if (lua_rawgeti(L, -1, i) != LUA_TSTRING || !ok((s = lua_tostring(L, -1)))) {
+            load_error(ld, key, "match.%s[%lld] is not valid%s%s", key, (long long)i,
+                       lua_type(L, -1) == LUA_TSTRING ? ": " : "",
+                       lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "");
+            lua_pop(L, 2);
+            return -1;
+        }
+        (*out)[(*n)++] = strdup(s);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
+static bool any_string(const char *s) { return *s != '\0'; }
+static bool path_string(const char *s) { return s[0] == '/'; }
+
+/* "verb resource" or "verb resource/subresource". */
+static bool api_string(const char *s)
+{
+    size_t v = strspn(s, "abcdefghijklmnopqrstuvwxyz*");
+    const char *r;
+    if (v == 0 || s[v] != ' ')
+        return false;
+    r = s + v + 1;
+    return *r && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789.-/") == strlen(r) &&
+           r[0] != '/' && r[strlen(r) - 1] != '/' && strchr(r, '/') == strrchr(r, '/');
+}
+
+static int check_keys(loader *ld, lua_State *L, int t, const char *const *allowed,
+                      const char *what)
+{
+    int rc = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        bool known = false;
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING)
+            for (const char *const *k = allowed; *k; k++)
+                known = known || strcmp(*k, lua_tostring(L, -1)) == 0;
+        if (!known) {
+            const char *name = luaL_tolstring(L, -1, NULL);
+            load_error(ld, name, "unknown %s field '%s'", what, name);
+            lua_pop(L, 1);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+static int compile_match(loader *ld, lua_State *L, int t, kg_rule *r, size_t id)
+{
+    static const char *const keys[] = {"api", "anonymous", "success", "ip_list",
+                                       "namespaces", "exclude_paths", NULL};
+    char **api = NULL, *kind = NULL;
+    size_t n_api = 0;
+    int rc = 0;
+
+    r->anonymous = r->success = r->ip_kind = -1;
+    if (lua_getfield(L, t, "match") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (!lua_istable(L, -1)) {
+        load_error(ld, "match", "field 'match' must be a table");
+        lua_pop(L, 1);
+        return -1;
+    }
+    t = lua_gettop(L);
+    if (check_keys(ld, L, t, keys, "match") ||
+        get_tristate(ld, L, t, "anonymous", &r->anonymous) ||
+        get_tristate(ld, L, t, "success", &r->success) ||
+        get_string(ld, L, t, "ip_list", false, &kind) ||
+        get_string_list(ld, L, t, "namespaces", any_string, &r->namespaces, &r->n_namespaces) ||
+        get_string_list(ld, L, t, "exclude_paths", path_string, &r->exclude_paths,
+                        &r->n_exclude_paths) ||
+        get_string_list(ld, L, t, "api", api_string, &api, &n_api))
+        rc = -1;
+    if (rc == 0 && kind && (r->ip_kind = lists_kind_from_name(kind)) < 0) {
+        load_error(ld, "ip_list", "match.ip_list must be \"tor\", \"malicious\" or \"custom\"");
+        rc = -1;
+    }
+    r->has_api = n_api > 0;
+    for (size_t i = 0; rc == 0 && i < n_api; i++)
+        if (index_add(&ld->rs->index, api[i], id) < 0)
+            rc = -1;
+    for (size_t i = 0; i < n_api; i++)
+        free(api[i]);
+    free(api);
+    free(kind);
+    lua_pop(L, 1);
+    return rc;
+}
+
+static int get_severity(loader *ld, lua_State *L, int t, double *out)
+{
+    int ty = lua_getfield(L, t, "severity");
+    int rc = 0;
+    if (ty == LUA_TSTRING) {
+        const char *s = lua_tostring(L, -1);
+        *out = strcmp(s, "High") == 0 ? 8 : strcmp(s, "Medium") == 0 ? 5
+             : strcmp(s, "Low") == 0 ? 2 : -1;
+    } else {
+        *out = ty == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
+    }
+    lua_pop(L, 1);
+    if (!(*out >= 1 && *out < 10)) {
+        load_error(ld, "severity", "severity must be \"High\", \"Medium\", \"Low\" or a number from 1 to below 10");
+        rc = -1;
+    }
+    return rc;
+}
+
+static bool valid_type(const char *s)
+{
+    const char *colon = strchr(s, ':'), *slash = strchr(s, '/');
+    return colon && slash && colon > s && slash > colon + 1 && slash[1] &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:/._!-") == strlen(s);
+}
+
+/* The rule table is at the top of the stack; fill r from it. */
+static int compile_rule(loader *ld, lua_State *L, kg_rule *r, size_t id)
+{
+    static const char *const keys[] = {"type", "severity", "title", "description",
+                                       "remediation", "match", "predicate",
+                                       "enabled", NULL};
+    int t = lua_gettop(L), rc = 0;
+
+    r->predicate = LUA_NOREF;
+    r->enabled = true;
+    if (!(r->file = strdup(ld->path)))
+        return -1;
+    if (check_keys(ld, L, t, keys, "rule") ||
+        get_string(ld, L, t, "type", true, &r->type) ||
+        get_severity(ld, L, t, &r->severity) ||
+        get_string(ld, L, t, "title", true, &r->title) ||
+        get_string(ld, L, t, "description", true, &r->description) ||
+        get_string(ld, L, t, "remediation", true, &r->remediation))
+        rc = -1;
+    if (rc == 0 && !valid_type(r->type)) {
+        load_error(ld, "type", "type '%s' is not of the form Tactic:Kubernetes/Name", r->type);
+        rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < ld->rs->n; i++) {
+        if (strcmp(ld->rs->rules[i].type, r->type) == 0) {
+            load_error(ld, "type", "type %s is already defined by %s", r->type,
+                       ld->rs->rules[i].file);
+            rc = -1;
+        }
+    }
+    switch (lua_getfield(L, t, "enabled")) {
+    case LUA_TNIL: break;
+    case LUA_TBOOLEAN: r->enabled = lua_toboolean(L, -1); break;
+    default: load_error(ld, "enabled", "field 'enabled' must be true or false"); rc = -1;
+    }
+    lua_pop(L, 1);
+    switch (lua_getfield(L, t, "predicate")) {
+    case LUA_TNIL: lua_pop(L, 1); break;
+    case LUA_TFUNCTION: r->predicate = luaL_ref(L, LUA_REGISTRYINDEX); break;
+    default:
+        lua_pop(L, 1);
+        load_error(ld, "predicate", "field 'predicate' must be a function");
+        rc = -1;
+    }
+    if (rc == 0 && compile_match(ld, L, t, r, id) < 0)
+        rc = -1;
+    return rc;
+}
+
+static void load_file(loader *ld, const char *path)
+{
+    lua_State *L = ld->rs->sb->L;
+    char chunk[4200];
+    kg_rule r = {0};
+    kg_rule *nv;
+
+    ld->path = path;
+    snprintf(chunk, sizeof chunk, "@%s", path);
+    lua_settop(L, 0);
+    if (sandbox_loadfile(ld->rs->sb, path, chunk) != LUA_OK ||
+        sandbox_pcall(ld->rs->sb, 0, 1) != LUA_OK) {
+        ld->errors++;
+        ld->opts->error(ld->opts->ud, lua_tostring(L, -1));
+        goto done;
+    }
+    if (!lua_istable(L, -1)) {
+        load_error(ld, NULL, "must return a rule table (got %s)", luaL_typename(L, -1));
+        goto done;
+    }
+    if (compile_rule(ld, L, &r, ld->rs->n) < 0) {
+        rule_clear(L, &r);
+        goto done;
+    }
+    nv = realloc(ld->rs->rules, (ld->rs->n + 1) * sizeof *nv);
+    if (!nv) {
+        load_error(ld, NULL, "out of memory");
+        rule_clear(L, &r);
+        goto done;
+    }
+    ld->rs->rules = nv;
+    if (!r.has_api) {
+        size_t *na = realloc(ld->rs->always, (ld->rs->n_always + 1) * sizeof *na);
+        if (!na) {
+            load_error(ld, NULL, "out of memory");
+            rule_clear(L, &r);
+            goto done;
+        }
+        ld->rs->always = na;
+        ld->rs->always[ld->rs->n_always++] = ld->rs->n;
+    }
+    ld->rs->rules[ld->rs->n++] = r;
+done:
+    lua_settop(L, 0);
+}
+
+static int is_rule_file(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 4 && strcmp(d->d_name + n - 4, ".lua") == 0;
+}
+
+kg_ruleset *ruleset_load(const kg_ruleset_opts *opts, char *err, size_t errlen)
+{
+    struct dirent **names = NULL;
+    loader ld = {opts, NULL, NULL, 0};
+    int n = -1;
+
+    ld.rs = calloc(1, sizeof *ld.rs);
+    if (!ld.rs) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ld.rs->lists = opts->lists;
+    ld.rs->sb = sandbox_new(opts->lualib_dir, opts->mem_limit, opts->budget, err, errlen);
+    if (!ld.rs->sb)
+        goto fail;
+    open_kguard_table(ld.rs->sb, opts->lists);
+    lua_event_open(ld.rs->sb->L);
+    n = scandir(opts->rules_dir, &names, is_rule_file, alphasort);
+    if (n < 0) {
+        snprintf(err, errlen, "cannot read the rules directory %s", opts->rules_dir);
+        goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", opts->rules_dir, names[i]->d_name);
+        load_file(&ld, path);
+    }
+    if (ld.errors) {
+        snprintf(err, errlen, "%d problem%s in the rules", ld.errors, ld.errors == 1 ? "" : "s");
+        goto fail;
+    }
+    if (ld.rs->n == 0) {
+        snprintf(err, errlen, "no rules in %s", opts->rules_dir);
+        goto fail;
+    }
+    if (!(ld.rs->scratch = malloc((2 * ld.rs->n + 1) * sizeof(size_t)))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    goto done;
+fail:
+    ruleset_free(ld.rs);
+    ld.rs = NULL;
+done:
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return ld.rs;
+}
+
+/* ---- judging ---------------------------------------------------------- */
+
+typedef struct judge_ctx {
+    kg_ruleset *rs;
+    const kg_event *ev;
+    const kg_judge_cb *cb;
+    bool event_set;                 /* the Lua event points at ev */
+    signed char hit_known[KG_LIST_KINDS];
+    const kg_list *hit_list[KG_LIST_KINDS];
+    int hit_ip[KG_LIST_KINDS];
+} judge_ctx;
+
+/* The first caller IP (in sourceIPs order) on a list of that kind. */
+static bool ip_hit(judge_ctx *c, int kind)
+{
+    const kg_lists *ls = c->rs->lists;
+    if (!c->hit_known[kind]) {
+        c->hit_known[kind] = 1;
+        c->hit_list[kind] = NULL;
+        for (int i = 0; i < c->ev->nips && !c->hit_list[kind]; i++) {
+            for (size_t l = 0; ls && l < ls->n; l++) {
+                if ((int)ls->v[l].kind == kind && ipset_contains(ls->v[l].set, &c->ev->ips[i])) {
+                    c->hit_list[kind] = &ls->v[l];
+                    c->hit_ip[kind] = i;
+                    break;
+                }
+            }
+        }
+    }
+    return c->hit_list[kind] != NULL;
+}
+
+static bool in_list(char *const *v, size_t n, const char *s)
+{
+    for (size_t i = 0; s && i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+static bool conditions_hold(judge_ctx *c, const kg_rule *r)
+{
+    const kg_event *ev = c->ev;
+    if (!r->enabled)
+        return false;
+    if (r->anonymous >= 0 && ev->anonymous != (r->anonymous == 1))
+        return false;
+    if (r->success >= 0 && ev->success != (r->success == 1))
+        return false;
+    if (r->n_namespaces && !in_list(r->namespaces, r->n_namespaces, ev->ns))
+        return false;
+    for (size_t i = 0; i < r->n_exclude_paths; i++)
+        if (event_path_under(ev, r->exclude_paths[i]))
+            return false;
+    if (r->ip_kind >= 0 && !ip_hit(c, r->ip_kind))
+        return false;
+    return true;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Read the predicate's override table at the top of the stack. */
+static const char *read_overrides(lua_State *L, kg_match *m)
+{
+    int ty;
+    if ((ty = lua_getfield(L, -1, "severity")) != LUA_TNIL) {
+        double s = ty == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
+        if (ty == LUA_TSTRING) {
+            const char *v = lua_tostring(L, -1);
+            s = strcmp(v, "High") == 0 ? 8 : strcmp(v, "Medium") == 0 ? 5
+              : strcmp(v, "Low") == 0 ? 2 : -1;
+        }
+        if (!(s >= 1 && s < 10))
+            return "the predicate returned a bad severity";
+        m->severity = s;
+    }
+    lua_pop(L, 1);
+    if ((ty = lua_getfield(L, -1, "title")) == LUA_TSTRING)
+        m->title = lua_tostring(L, -1);   /* stays on the stack while fired */
+    else if (ty != LUA_TNIL)
+        return "the predicate returned a title that is not a string";
+    if ((ty = lua_getfield(L, -2, "description")) == LUA_TSTRING)
+        m->description = lua_tostring(L, -1);
+    else if (ty != LUA_TNIL)
+        return "the predicate returned a description that is not a string";
+    return NULL;
+}
+
+/* Run r's predicate.  Returns 1 to fire, 0 not to, -1 on a rule error. */
+static int run_predicate(judge_ctx *c, kg_rule *r, kg_match *m)
+{
+    kg_sandbox *sb = c->rs->sb;
+    lua_State *L = sb->L;
+    double t0 = now_seconds();
+    const char *bad = NULL;
+    int rc;
+
+    if (!c->event_set) {
+        lua_event_set(L, c->ev);
+        c->event_set = true;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->predicate);
+    lua_event_push(L);
+    rc = sandbox_pcall(sb, 1, 1);
+    r->seconds += now_seconds() - t0;
+    if (rc != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        r->errors++;
+        c->cb->rule_error(c->cb->ud, c->ev, r, msg ? msg : "error object is not a string");
+        lua_settop(L, 0);
+        if (rc == LUA_ERRMEM)
+            lua_gc(L, LUA_GCCOLLECT);
+        return -1;
+    }
+    if (!lua_toboolean(L, -1))
+        return 0;
+    if (lua_istable(L, -1) && (bad = read_overrides(L, m)) != NULL) {
+        r->errors++;
+        c->cb->rule_error(c->cb->ud, c->ev, r, bad);
+        lua_settop(L, 0);
+        return -1;
+    }
+    return 1;
+}
+
+static void judge_rule(judge_ctx *c, size_t id, int *fired)
+{
+    kg_rule *r = &c->rs->rules[id];
+    kg_match m = {r, NULL, -1, r->severity, r->title, r->description};
+    int ok = 1;
+
+    if (r->last_seq == c->rs->seq)
+        return; /* reached through two index keys */
+    r->last_seq = c->rs->seq;
+    if (!conditions_hold(c, r))
+        return;
+    r->candidates++;
+    if (r->predicate != LUA_NOREF)
+        ok = run_predicate(c, r, &m);
+    if (ok == 1) {
+        if (r->ip_kind >= 0) {
+            m.list = c->hit_list[r->ip_kind];
+            m.ip_index = c->hit_ip[r->ip_kind];
+        }
+        r->fired++;
+        (*fired)++;
+        c->cb->fire(c->cb->ud, c->ev, &m);
+    }
+    lua_settop(c->rs->sb->L, 0);
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Candidate rules for the event, in load order: those indexed under the
+ * event's "verb resource[/sub]" and "* resource[/sub]", and the unindexed. */
+static size_t candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, size_t max)
+{
+    char key[512];
+    const slot *s[2] = {NULL, NULL};
+    size_t n = 0;
+    int len;
+
+    if (ev->resource) {
+        len = snprintf(key, sizeof key, "%s %s%s%s", ev->verb, ev->resource,
+                       ev->subresource ? "/" : "", ev->subresource ? ev->subresource : "");
+        if (len > 0 && (size_t)len < sizeof key) {
+            s[0] = index_get(&rs->index, key, (size_t)len);
+            len = snprintf(key, sizeof key, "* %s%s%s", ev->resource,
+                           ev->subresource ? "/" : "", ev->subresource ? ev->subresource : "");
+            s[1] = index_get(&rs->index, key, (size_t)len);
+        }
+    }
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; s[k] && i < s[k]->n && n < max; i++)
+            out[n++] = s[k]->ids[i];
+    for (size_t i = 0; i < rs->n_always && n < max; i++)
+        out[n++] = rs->always[i];
+    if ((s[0] && s[1]) || (rs->n_always && (s[0] || s[1])))
+        qsort(out, n, sizeof *out, cmp_size);
+    return n;
+}
+
+int ruleset_judge(kg_ruleset *rs, const kg_event *ev, const kg_judge_cb *cb)
+{
+    judge_ctx c = {rs, ev, cb, false, {0}, {0}, {0}};
+    size_t n;
+    int fired = 0;
+
+    rs->seq++;
+    n = candidates(rs, ev, rs->scratch, 2 * rs->n + 1);
+    for (size_t i = 0; i < n; i++)
+        judge_rule(&c, rs->scratch[i], &fired);
+    if (c.event_set)
+        lua_event_set(rs->sb->L, NULL);
+    return fired;
+}

@@ -1,0 +1,274 @@
+/*
+ * sandbox: the rule state's allocator, budget hook, environments and
+ * restricted require.  See sandbox.h for the contract.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <lua-lpeg.h>
+#include "sandbox.h"
+
+#define HOOK_EVERY 1000
+#define LOADED_KEY "kguard.sandbox.loaded"
+#define GLOBALS_KEY "kguard.sandbox.globals"
+#define RE_PATH "/usr/share/lua/5.4/re.lua"
+
+static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    kg_sandbox *sb = ud;
+    size_t old = ptr ? osize : 0;
+    void *np;
+    if (nsize == 0) {
+        free(ptr);
+        sb->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old && sb->mem_used - old + nsize > sb->mem_limit)
+        return NULL; /* Lua raises "not enough memory" */
+    np = realloc(ptr, nsize);
+    if (np)
+        sb->mem_used = sb->mem_used - old + nsize;
+    return np;
+}
+
+kg_sandbox *sandbox_of(lua_State *L)
+{
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+    kg_sandbox *sb = sandbox_of(L);
+    (void)ar;
+    sb->steps_left -= HOOK_EVERY;
+    if (sb->steps_left <= 0) {
+        sb->steps_left = HOOK_EVERY; /* room for the error handling */
+        luaL_error(L, "instruction budget of %ld exceeded", sb->budget);
+    }
+}
+
+int sandbox_pcall(kg_sandbox *sb, int nargs, int nresults)
+{
+    sb->steps_left = sb->budget;
+    return lua_pcall(sb->L, nargs, nresults, 0);
+}
+
+/* Give the function on top of the stack a new _ENV that reads through to
+ * the shared globals. */
+static void set_fresh_env(lua_State *L)
+{
+    lua_newtable(L);                         /* env */
+    lua_newtable(L);                         /* its metatable */
+    lua_getfield(L, LUA_REGISTRYINDEX, GLOBALS_KEY);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    if (!lua_setupvalue(L, -2, 1))           /* a main chunk's 1st upvalue is _ENV */
+        lua_pop(L, 1);
+}
+
+int sandbox_loadfile(kg_sandbox *sb, const char *path, const char *chunkname)
+{
+    lua_State *L = sb->L;
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    long size;
+    int rc;
+
+    if (!fp) {
+        lua_pushfstring(L, "%s: cannot open", chunkname + (*chunkname == '@'));
+        return LUA_ERRFILE;
+    }
+    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 ||
+        fseek(fp, 0, SEEK_SET) != 0 || !(buf = malloc((size_t)size + 1)) ||
+        fread(buf, 1, (size_t)size, fp) != (size_t)size) {
+        fclose(fp);
+        free(buf);
+        lua_pushfstring(L, "%s: cannot read", chunkname + (*chunkname == '@'));
+        return LUA_ERRFILE;
+    }
+    fclose(fp);
+    rc = luaL_loadbufferx(L, buf, (size_t)size, chunkname, "t"); /* no bytecode */
+    free(buf);
+    if (rc == LUA_OK)
+        set_fresh_env(L);
+    return rc;
+}
+
+static int valid_module_name(const char *name)
+{
+    if (!*name || *name == '.')
+        return 0;
+    for (const char *p = name; *p; p++) {
+        if (!(*p == '_' || *p == '.' || (*p >= 'a' && *p <= 'z') ||
+              (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+            return 0;
+        if (p[0] == '.' && (p[1] == '.' || p[1] == '\0'))
+            return 0;
+    }
+    return 1;
+}
+
+/* require(name): from the cache, else lualib/<name with dots as />.lua, else
+ * LPeg's re module; nothing else. */
+static int sandbox_require(lua_State *L)
+{
+    kg_sandbox *sb = sandbox_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    luaL_Buffer path;
+
+    lua_settop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, LOADED_KEY);  /* 2 */
+    if (lua_getfield(L, 2, name) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
+    if (!valid_module_name(name))
+        return luaL_error(L, "module name '%s' is not allowed", name);
+    luaL_buffinit(L, &path);
+    luaL_addchar(&path, '@');
+    luaL_addstring(&path, sb->lualib_dir);
+    luaL_addchar(&path, '/');
+    for (const char *p = name; *p; p++)
+        luaL_addchar(&path, *p == '.' ? '/' : *p);
+    luaL_addstring(&path, ".lua");
+    luaL_pushresult(&path);                          /* 3: "@dir/name.lua" */
+    if (sandbox_loadfile(sb, lua_tostring(L, 3) + 1, lua_tostring(L, 3)) != LUA_OK) {
+        int missing = strstr(lua_tostring(L, -1), ": cannot open") != NULL;
+        if (missing && strcmp(name, "re") == 0) {
+            lua_pop(L, 1);
+            if (sandbox_loadfile(sb, RE_PATH, "@" RE_PATH) != LUA_OK)
+                return lua_error(L);
+        } else if (missing) {
+            return luaL_error(L, "module '%s' not found in %s", name, sb->lualib_dir);
+        } else {
+            return lua_error(L);
+        }
+    }
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);                               /* module value */
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, 2, name);
+    return 1;
+}
+
+/* Base functions that are safe for rules; everything else is removed. */
+static const char *const base_keep[] = {
+    "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall",
+    "rawequal", "rawget", "rawlen", "rawset", "select", "setmetatable",
+    "tonumber", "tostring", "type", "xpcall", "_VERSION", NULL
+};
+
+static void open_safe_libs(lua_State *L)
+{
+    static const luaL_Reg libs[] = {
+        {"_G", luaopen_base}, {LUA_STRLIBNAME, luaopen_string},
+        {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8}, {"lpeg", luaopen_lpeg}, {NULL, NULL}
+    };
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);
+    }
+}
+
+/* Build the shared globals table G from the opened libraries. */
+static void build_globals(lua_State *L)
+{
+    lua_newtable(L);                                   /* G */
+    for (const char *const *k = base_keep; *k; k++) {
+        lua_getglobal(L, *k);
+        lua_setfield(L, -2, *k);
+    }
+    const char *libs[] = {"string", "table", "math", "utf8", "lpeg", NULL};
+    for (const char **k = libs; *k; k++) {
+        lua_getglobal(L, *k);
+        lua_setfield(L, -2, *k);
+    }
+    lua_getfield(L, -1, "string");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    lua_pushcfunction(L, sandbox_require);
+    lua_setfield(L, -2, "require");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "_G");
+    lua_setfield(L, LUA_REGISTRYINDEX, GLOBALS_KEY);
+
+    /* the real global table keeps nothing a chunk could reach */
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, -4);
+    }
+    lua_pop(L, 1);
+
+    /* modules already loaded: lpeg is require-able */
+    lua_newtable(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, GLOBALS_KEY);
+    lua_getfield(L, -1, "lpeg");
+    lua_setfield(L, -3, "lpeg");
+    lua_pop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+}
+
+static int init_state(lua_State *L)
+{
+    open_safe_libs(L);
+    build_globals(L);
+    return 0;
+}
+
+kg_sandbox *sandbox_new(const char *lualib_dir, size_t mem_limit, long budget,
+                        char *err, size_t errlen)
+{
+    kg_sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb || !(sb->lualib_dir = strdup(lualib_dir)))
+        goto oom;
+    sb->mem_limit = mem_limit ? mem_limit : KG_SANDBOX_DEFAULT_MEM;
+    sb->budget = budget > 0 ? budget : KG_SANDBOX_DEFAULT_BUDGET;
+    sb->steps_left = sb->budget;
+    sb->L = lua_newstate(sandbox_alloc, sb);
+    if (!sb->L)
+        goto oom;
+    lua_pushcfunction(sb->L, init_state);
+    if (lua_pcall(sb->L, 0, 0, 0) != LUA_OK) {
+        snprintf(err, errlen, "cannot build the rule sandbox: %s",
+                 lua_tostring(sb->L, -1));
+        sandbox_free(sb);
+        return NULL;
+    }
+    lua_sethook(sb->L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    return sb;
+oom:
+    snprintf(err, errlen, "out of memory building the rule sandbox");
+    sandbox_free(sb);
+    return NULL;
+}
+
+void sandbox_set_global(kg_sandbox *sb, const char *name)
+{
+    lua_getfield(sb->L, LUA_REGISTRYINDEX, GLOBALS_KEY);
+    lua_insert(sb->L, -2);
+    lua_setfield(sb->L, -2, name);
+    lua_pop(sb->L, 1);
+}
+
+void sandbox_free(kg_sandbox *sb)
+{
+    if (!sb)
+        return;
+    if (sb->L)
+        lua_close(sb->L);
+    free(sb->lualib_dir);
+    free(sb);
+}

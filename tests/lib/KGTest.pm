@@ -1,0 +1,450 @@
+package KGTest;
+# Shared helpers for kguard's end-to-end tests (core Perl modules only).
+#
+#   KGUARD       absolute path of the binary under test (default ./kguard)
+#   KGUARD_ROOT  project root (default: two levels above this file)
+#
+# run_kguard() runs the binary with cwd = KGUARD_ROOT, stdin from a string, a file or
+# /dev/null, stdout/stderr captured to files (no pipe deadlocks on big outputs), a timeout
+# (the whole process group is killed), and returns a hash:
+#   exit (undef when killed by a signal), signal, timed_out, elapsed, stdout, stderr,
+#   findings   [ { line => N, raw => '...', data => {...} | undef, error => '...' } ]
+#   summary    { events, judged, skipped, malformed, findings, rule_errors } | undef
+use strict;
+use warnings;
+use Exporter 'import';
+use Cwd qw(abs_path getcwd);
+use File::Basename qw(dirname);
+use File::Spec;
+use File::Temp qw(tempdir);
+use JSON::PP ();
+use POSIX qw(:sys_wait_h setpgid);
+use Time::HiRes qw(time sleep);
+
+our @EXPORT_OK = qw(
+    root kguard run_kguard tmpdir write_file read_file json_encode json_decode
+    summary_of top_level_keys raw_array_elements dig deep_equal std_list_args
+    @TYPES %SEVERITY %TACTICS is_iso_ms crash_problems describe_run
+    %IP %USER uuid audit_event event_line scan_args
+);
+our %EXPORT_TAGS = (all => \@EXPORT_OK);
+
+our @TACTICS = qw(CredentialAccess DefenseEvasion Discovery Impact Persistence);
+our @KINDS   = qw(MaliciousIPCaller MaliciousIPCaller.Custom SuccessfulAnonymousAccess TorIPCaller);
+our @TYPES   = map { my $t = $_; map { "$t:Kubernetes/$_" } @KINDS } @TACTICS;
+our %TACTICS = map { $_ => 1 } @TACTICS;
+# Severities from the seed (GuardDuty emits 8 for High, 5 for Medium).
+our %SEVERITY;
+for my $t (@TYPES) {
+    my ($tactic, $kind) = $t =~ m{^(\w+):Kubernetes/(.+)$};
+    $SEVERITY{$t} = $tactic eq 'Discovery' ? 5
+                  : $tactic eq 'Persistence' ? ($kind eq 'SuccessfulAnonymousAccess' ? 8 : 5)
+                  : 8;
+}
+
+my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
+
+# Addresses of tests/lists/ (the sets are disjoint; OFFICE is on no list).
+our %IP = (
+    TOR        => '199.249.230.87',   # tor-exit-addresses.txt
+    TOR2       => '109.70.100.23',    # tor-exit-addresses.txt
+    TOR6       => '2a0b:f4c2:2::31',  # tor-exits-plain.txt (written fully expanded there)
+    MAL        => '45.95.147.236',    # malicious.txt
+    MAL_CIDR   => '141.98.10.63',     # malicious.txt 141.98.10.0/24
+    MAL6       => '2a06:4880:1000:12::7',  # malicious.txt 2a06:4880:1000::/48
+    CUS        => '91.240.118.172',   # partner-feed.txt
+    CUS_CIDR   => '5.188.206.14',     # partner-feed.txt 5.188.206.0/24
+    OFFICE     => '81.2.69.160',      # clean
+    INTERNAL   => '10.20.0.15',       # clean (private)
+);
+
+our %USER = (
+    ADMIN => { username => 'kubernetes-admin', groups => ['kubeadm:cluster-admins', 'system:authenticated'] },
+    EKS   => {
+        username => 'arn:aws:sts::111122223333:assumed-role/EKSAdminRole/alice',
+        uid      => 'aws-iam-authenticator:111122223333:AROARZ5BM2KTW7H3EXAMP',
+        groups   => ['system:authenticated'],
+        extra    => {
+            accessKeyId  => ['ASIARZ5BM2KTQ4EXAMPL'],
+            arn          => ['arn:aws:sts::111122223333:assumed-role/EKSAdminRole/alice'],
+            canonicalArn => ['arn:aws:iam::111122223333:role/EKSAdminRole'],
+            principalId  => ['AROARZ5BM2KTW7H3EXAMP'],
+            sessionName  => ['alice'],
+            'sigs.k8s.io/aws-iam-authenticator/principalId' => ['AROARZ5BM2KTW7H3EXAMP'],
+        },
+    },
+    SA => {
+        username => 'system:serviceaccount:ci:gitlab-runner',
+        uid      => '0c3f6f7e-5b1d-4d8e-9a51-2f7d1c9e4b60',
+        groups   => ['system:serviceaccounts', 'system:serviceaccounts:ci', 'system:authenticated'],
+        extra    => {
+            'authentication.kubernetes.io/credential-id' => ['JTI=5d2b8c1e-7f3a-4e6d-b9c0-1a2b3c4d5e6f'],
+            'authentication.kubernetes.io/pod-name'      => ['gitlab-runner-7d9f8c6b5-2xkqz'],
+            'authentication.kubernetes.io/pod-uid'       => ['8e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b'],
+        },
+    },
+    ANON => { username => 'system:anonymous', groups => ['system:unauthenticated'] },
+);
+
+sub uuid {
+    my @b = map { int rand 256 } 1 .. 16;
+    $b[6] = ($b[6] & 0x0f) | 0x40;
+    $b[8] = ($b[8] & 0x3f) | 0x80;
+    my $h = join '', map { sprintf '%02x', $_ } @b;
+    return join '-', substr($h, 0, 8), substr($h, 8, 4), substr($h, 12, 4), substr($h, 16, 4), substr($h, 20, 12);
+}
+
+my %GROUP = (deployments => 'apps', daemonsets => 'apps', statefulsets => 'apps', replicasets => 'apps',
+             cronjobs => 'batch', jobs => 'batch', rolebindings => 'rbac.authorization.k8s.io',
+             clusterrolebindings => 'rbac.authorization.k8s.io', roles => 'rbac.authorization.k8s.io',
+             clusterroles => 'rbac.authorization.k8s.io');
+
+# audit_event(%o) -> hashref: one kube-apiserver audit.k8s.io/v1 Event.
+#   verb resource namespace name subresource query ip|ips user(hash or %USER key) ua code stage
+#   auditID received (requestReceivedTimestamp) forbid set=>{k=>v} (added/replaced) drop=>[keys]
+sub audit_event {
+    my (%o) = @_;
+    my $verb = $o{verb} // 'list';
+    my $res  = $o{resource} // 'secrets';
+    my $ns   = exists $o{namespace} ? $o{namespace} : 'prod';
+    my $name = $o{name};
+    my $sub  = $o{subresource};
+    my $grp  = $GROUP{$res} // '';
+    my $uri  = $o{uri};
+    if (!defined $uri) {
+        $uri = $grp ? "/apis/$grp/v1" : '/api/v1';
+        $uri .= "/namespaces/$ns" if defined $ns;
+        $uri .= "/$res";
+        $uri .= "/$name" if defined $name && $verb !~ /^(list|watch|deletecollection)$/ && !($verb eq 'create' && !$sub);
+        $uri .= "/$sub" if $sub;
+        my $q = exists $o{query} ? $o{query} : $verb eq 'list' ? 'limit=500' : undef;
+        $uri .= "?$q" if defined $q && length $q;
+    }
+    my $user = $o{user} // 'ADMIN';
+    $user = $USER{$user} // die "unknown user $user" unless ref $user;
+    my $code = $o{code} // ($o{forbid} ? 403 : $verb eq 'create' ? 201 : 200);
+    my $recv = $o{received} // '2024-03-12T10:15:30.123456Z';
+    my %obj = (resource => $res, apiVersion => 'v1');
+    $obj{namespace}   = $ns   if defined $ns;
+    $obj{name}        = $name if defined $name;
+    $obj{apiGroup}    = $grp  if $grp;
+    $obj{subresource} = $sub  if $sub;
+    my %e = (
+        kind       => 'Event',
+        apiVersion => 'audit.k8s.io/v1',
+        level      => 'Metadata',
+        auditID    => $o{auditID} // uuid(),
+        stage      => $o{stage} // 'ResponseComplete',
+        requestURI => $uri,
+        verb       => $verb,
+        user       => $user,
+        sourceIPs  => $o{ips} // [ $o{ip} // $IP{TOR} ],
+        userAgent  => $o{ua} // 'kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819',
+        objectRef  => \%obj,
+        responseStatus => $o{forbid}
+            ? { metadata => {}, status => 'Failure', reason => 'Forbidden', code => 403,
+                message => "$res is forbidden: User \"$user->{username}\" cannot $verb resource \"$res\" in API group \"$grp\"" }
+            : { metadata => {}, code => $code },
+        requestReceivedTimestamp => $recv,
+        stageTimestamp           => $o{stage_ts} // '2024-03-12T10:15:30.131072Z',
+        annotations => {
+            'authorization.k8s.io/decision' => $o{forbid} ? 'forbid' : 'allow',
+            'authorization.k8s.io/reason'   => $o{forbid} ? '' : 'RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole "cluster-admin" to Group "system:masters"',
+        },
+    );
+    if (($e{stage}) eq 'RequestReceived') { delete @e{qw(responseStatus annotations)} }
+    %e = (%e, %{ $o{set} // {} });
+    delete @e{ @{ $o{drop} // [] } };
+    return \%e;
+}
+
+# One JSONL line (no newline) for an event hashref or audit_event(%o) arguments.
+sub event_line { my $e = ref $_[0] ? $_[0] : audit_event(@_); return $JSON->encode($e) }
+
+# Standard scan arguments: scan --rules rules.d <lists> --cluster test-cluster
+sub scan_args {
+    my (%o) = @_;
+    return ('scan', '--rules', $o{rules} // 'rules.d', std_list_args(%o),
+            '--cluster', $o{cluster} // 'test-cluster');
+}
+
+sub root {
+    my $r = $ENV{KGUARD_ROOT};
+    $r = abs_path(File::Spec->catdir(dirname(abs_path(__FILE__)), '..', '..')) unless defined $r && length $r;
+    return abs_path($r) // $r;
+}
+
+sub kguard {
+    my $k = $ENV{KGUARD};
+    $k = './kguard' unless defined $k && length $k;
+    $k = File::Spec->catfile(root(), $k) unless File::Spec->file_name_is_absolute($k);
+    return $k;
+}
+
+my $TMP;
+sub tmpdir {
+    $TMP //= tempdir('kguard-test-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    return $TMP;
+}
+
+my $seq = 0;
+# write_file($content [, $name]) -> absolute path inside the test's temp dir
+sub write_file {
+    my ($content, $name) = @_;
+    $name //= sprintf('file-%03d', ++$seq);
+    my $path = File::Spec->catfile(tmpdir(), $name);
+    my $dir = dirname($path);
+    if (!-d $dir) { require File::Path; File::Path::make_path($dir) }
+    open my $fh, '>:raw', $path or die "write $path: $!";
+    print {$fh} $content;
+    close $fh or die "close $path: $!";
+    return $path;
+}
+
+sub read_file {
+    my ($path) = @_;
+    open my $fh, '<:raw', $path or die "read $path: $!";
+    local $/;
+    my $s = <$fh>;
+    close $fh;
+    return $s // '';
+}
+
+sub json_encode { $JSON->encode($_[0]) }
+sub json_decode { $JSON->decode($_[0]) }
+
+# Sorted-key encoding, for value comparison.
+sub deep_equal {
+    my ($a, $b) = @_;
+    return 1 if !defined $a && !defined $b;
+    return 0 if !defined $a || !defined $b;
+    my $ea = eval { $JSON->encode($a) } // "$a";
+    my $eb = eval { $JSON->encode($b) } // "$b";
+    return $a eq $b if !ref $a && !ref $b;
+    return $ea eq $eb;
+}
+
+# The list options every detection test uses.
+sub std_list_args {
+    my (%o) = @_;
+    return (
+        '--tor-exits',     $o{tor_exits}     // 'tests/lists/tor-exit-addresses.txt',
+        '--malicious-ips', $o{malicious_ips} // 'tests/lists/malicious.txt',
+        '--threat-list',   'partner-feed=' . ($o{partner_feed} // 'tests/lists/partner-feed.txt'),
+    );
+}
+
+# run_kguard(args => [...], stdin => $string | stdin_file => $path, timeout => $s)
+sub run_kguard {
+    my (%o) = @_;
+    my @args    = @{ $o{args} // [] };
+    my $timeout = $o{timeout} // 60;
+    my $dir     = tempdir('run-XXXXXX', DIR => tmpdir(), CLEANUP => 1);
+    my $out     = File::Spec->catfile($dir, 'stdout');
+    my $err     = File::Spec->catfile($dir, 'stderr');
+    my $in      = $o{stdin_file};
+    if (defined $o{stdin}) {
+        $in = File::Spec->catfile($dir, 'stdin');
+        open my $fh, '>:raw', $in or die "$in: $!";
+        print {$fh} $o{stdin};
+        close $fh;
+    }
+    $in //= '/dev/null';
+    my $bin  = $o{bin} // kguard();
+    my $cwd  = $o{cwd} // root();
+    my $t0   = time;
+    my $pid  = fork // die "fork: $!";
+    if ($pid == 0) {
+        setpgid(0, 0);
+        chdir $cwd or do { print STDERR "chdir $cwd: $!\n"; POSIX::_exit(127) };
+        open STDIN,  '<', $in  or POSIX::_exit(127);
+        open STDOUT, '>', $out or POSIX::_exit(127);
+        open STDERR, '>', $err or POSIX::_exit(127);
+        local %ENV = (%ENV, %{ $o{env} // {} });
+        { no warnings "exec"; exec { $bin } $bin, @args; }
+        print STDERR "exec $bin: $!\n";
+        POSIX::_exit(127);
+    }
+    my ($status, $timed_out) = (undef, 0);
+    while (1) {
+        my $r = waitpid($pid, WNOHANG);
+        if ($r == $pid) { $status = $?; last }
+        if (time - $t0 > $timeout) {
+            $timed_out = 1;
+            kill 'TERM', -$pid;
+            sleep 1;
+            kill 'KILL', -$pid;
+            waitpid($pid, 0);
+            $status = $?;
+            last;
+        }
+        sleep 0.02;
+    }
+    # reap stragglers of the group (only ours)
+    kill 'KILL', -$pid if $timed_out;
+    my %r = (
+        args      => \@args,
+        elapsed   => time - $t0,
+        timed_out => $timed_out,
+        exit      => (WIFEXITED($status) ? WEXITSTATUS($status) : undef),
+        signal    => (WIFSIGNALED($status) ? WTERMSIG($status) : 0),
+        stdout    => read_file($out),
+        stderr    => read_file($err),
+    );
+    $r{findings} = parse_findings($r{stdout});
+    $r{summary}  = summary_of($r{stderr});
+    return \%r;
+}
+
+sub parse_findings {
+    my ($stdout) = @_;
+    my @f;
+    my $n = 0;
+    for my $line (split /\n/, $stdout) {
+        $n++;
+        next if $line =~ /^\s*$/;
+        my $d = eval { $JSON->decode($line) };
+        push @f, { line => $n, raw => $line, data => (ref $d eq 'HASH' ? $d : undef),
+                   error => ($@ ? "$@" : (ref $d eq 'HASH' ? undef : 'not a JSON object')) };
+    }
+    return \@f;
+}
+
+# kguard: summary: events=N judged=N skipped=N malformed=N findings=N rule_errors=N
+sub summary_of {
+    my ($stderr) = @_;
+    my $s;
+    for my $line (split /\n/, $stderr) {
+        next unless $line =~ /^kguard: summary: (.*)$/;
+        my %h = $1 =~ /(\w+)=(\d+)/g;
+        $s = \%h;
+    }
+    return $s;
+}
+
+# Top-level keys of a JSON object text, in order.
+sub top_level_keys {
+    my ($text) = @_;
+    my @keys;
+    my $depth = 0;
+    my $expect_key = 0;
+    my $i = 0;
+    my $len = length $text;
+    while ($i < $len) {
+        my $c = substr($text, $i, 1);
+        if ($c eq '"') {
+            my $j = $i + 1;
+            while ($j < $len) {
+                my $d = substr($text, $j, 1);
+                if ($d eq '\\') { $j += 2; next }
+                last if $d eq '"';
+                $j++;
+            }
+            my $str = substr($text, $i + 1, $j - $i - 1);
+            if ($depth == 1 && $expect_key) {
+                push @keys, $JSON->decode(qq{"$str"});
+                $expect_key = 0;
+            }
+            $i = $j + 1;
+            next;
+        }
+        if ($c eq '{' || $c eq '[') {
+            $depth++;
+            $expect_key = 1 if $depth == 1 && $c eq '{';
+        } elsif ($c eq '}' || $c eq ']') {
+            $depth--;
+        } elsif ($c eq ',' && $depth == 1) {
+            $expect_key = 1;
+        }
+        $i++;
+    }
+    return @keys;
+}
+
+# Raw texts of the elements of the array under top-level key $key of a JSON object text
+# (keeps the bytes and key order exactly as written in a fixture).
+sub raw_array_elements {
+    my ($text, $key) = @_;
+    my ($depth, $i, $len) = (0, 0, length $text);
+    my ($want, $in, $start, @el) = (0, 0, undef);
+    while ($i < $len) {
+        my $c = substr($text, $i, 1);
+        if ($c eq '"') {
+            my $j = $i + 1;
+            while ($j < $len) {
+                my $d = substr($text, $j, 1);
+                if ($d eq '\\') { $j += 2; next }
+                last if $d eq '"';
+                $j++;
+            }
+            if ($depth == 1 && !$in && substr($text, $i + 1, $j - $i - 1) eq $key) { $want = 1 }
+            $start //= $i if $in && $depth == 2;
+            $i = $j + 1;
+            next;
+        }
+        if ($c eq '[' && $depth == 1 && $want) { $in = 1; $want = 0; $depth++; $i++; next }
+        if ($in && $depth == 2 && ($c eq ',' || $c eq ']')) {
+            push @el, substr($text, $start, $i - $start) =~ s/\s+\z//r if defined $start;
+            undef $start;
+            if ($c eq ']') { $in = 0; $depth--; $i++; next }
+            $i++; next;
+        }
+        if ($c eq '{' || $c eq '[') { $start //= $i if $in && $depth == 2; $depth++ }
+        elsif ($c eq '}' || $c eq ']') { $depth-- }
+        elsif ($in && $depth == 2 && $c !~ /\s/) { $start //= $i }
+        $i++;
+    }
+    return @el;
+}
+
+# dig($data, 'a.b.0.c') -> ($exists, $value)
+sub dig {
+    my ($d, $path) = @_;
+    for my $seg (split /\./, $path) {
+        if (ref $d eq 'HASH') {
+            return (0, undef) unless exists $d->{$seg};
+            $d = $d->{$seg};
+        } elsif (ref $d eq 'ARRAY' && $seg =~ /^\d+$/) {
+            return (0, undef) unless $seg < @$d;
+            $d = $d->[$seg];
+        } else {
+            return (0, undef);
+        }
+    }
+    return (1, $d);
+}
+
+sub is_iso_ms { defined $_[0] && !ref $_[0] && $_[0] =~ /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/ }
+
+# Reasons a run looks like a crash: signal, timeout, sanitizer report, no summary.
+sub crash_problems {
+    my ($r, %o) = @_;
+    my @p;
+    push @p, "killed by signal $r->{signal}" if $r->{signal} && !$r->{timed_out};
+    push @p, sprintf('timed out after %.1fs', $r->{elapsed}) if $r->{timed_out};
+    push @p, 'AddressSanitizer report on stderr' if $r->{stderr} =~ /AddressSanitizer|LeakSanitizer/;
+    push @p, 'UBSan "runtime error:" on stderr' if $r->{stderr} =~ /runtime error:/;
+    push @p, 'no summary line on stderr' if !$o{no_summary} && !$r->{summary};
+    return @p;
+}
+
+# A short, bounded description of a run for diag().
+sub describe_run {
+    my ($r) = @_;
+    my $err = $r->{stderr};
+    my @l = split /\n/, $err;
+    if (@l > 40) { @l = (@l[0 .. 19], sprintf('... (%d lines) ...', @l - 40), @l[-20 .. -1]) }
+    $_ = length > 400 ? substr($_, 0, 400) . '...' : $_ for @l;
+    my $out = $r->{stdout};
+    my @o = split /\n/, $out;
+    my $nout = @o;
+    @o = @o[0 .. 4] if @o > 5;
+    $_ = length > 600 ? substr($_, 0, 600) . '...' : $_ for @o;
+    return join("\n",
+        'command: kguard ' . join(' ', map { length > 120 ? substr($_, 0, 120) . '...' : $_ } @{ $r->{args} }),
+        sprintf('exit=%s signal=%s timed_out=%s elapsed=%.2fs', $r->{exit} // 'undef', $r->{signal}, $r->{timed_out}, $r->{elapsed}),
+        "stderr:", (map { "  $_" } @l),
+        "stdout ($nout lines):", (map { "  $_" } @o));
+}
+
+1;
