@@ -22,6 +22,32 @@
 -- Helpers for predicates and tests:
 --     paths.matches(request_uri, list) -> boolean  (the exclude_paths rule)
 --     paths.is_health(request_uri)     -> boolean
+--     paths.query(request_uri, name)   -> list of the parameter's decoded values
+--
+-- paths.sensitive lists the node (host) paths that a container must not get
+-- write access to through a hostPath volume; the rule
+-- Persistence:Kubernetes/ContainerWithSensitiveMount uses it through
+--     paths.normalize(path)    -> the canonical absolute form, or nil
+--     paths.is_sensitive(path) -> true, the list entry that covers it | false
+-- Coverage: an entry covers itself and everything below it ("/etc" covers
+-- "/etc/kubernetes/pki", not "/etcd"), except "/" which covers only "/" (a
+-- container that mounts "/" sees the whole node; one that mounts "/data" does
+-- not).  The path is normalised first: "//" collapsed, "." and ".." resolved
+-- ("/var/../etc" is "/etc", ".." stops at "/"), a trailing "/" dropped; a
+-- relative path is read from "/".  The comparison is exact otherwise (Linux
+-- paths are case-sensitive; a symlink on the node is not resolved).
+--
+-- Local changes without editing this file: a module lualib/paths_local.lua
+-- may return
+--     return {
+--       sensitive = { "/opt/vault", "/srv/keys" },  -- appended (normalised,
+--                                                   -- duplicates ignored)
+--       exempt    = { "/etc/localtime" },           -- not sensitive, nor is
+--                                                   -- anything below them
+--     }
+-- Both keys are optional; other keys, entries that are not absolute paths
+-- and any error while loading the module stop the rules from loading.  Only
+-- a missing paths_local ("module 'paths_local' not found") is fine.
 
 local paths = {}
 
@@ -41,6 +67,173 @@ end
 
 function paths.is_health(uri)
   return paths.matches(uri, paths.health)
+end
+
+-- Host paths whose write access from a container is a foothold on the node.
+-- Entries are normalised absolute paths; sub-paths count except for "/".
+paths.sensitive = {
+  -- The node's whole file system: every other entry, the kubelet's
+  -- credentials, the container runtime, cron, systemd units...  Exact only.
+  "/",
+  -- Host configuration: users and passwords (passwd, shadow, sudoers), cron
+  -- jobs, systemd units, ld.so.preload, ssh keys, the kubelet's config; a
+  -- write here gives root on the node at the next login, boot or cron run.
+  "/etc",
+  -- root's home: .ssh/authorized_keys, shell start-up files.
+  "/root",
+  -- The host's process table (with hostPID) and kernel knobs such as
+  -- /proc/sys/kernel/core_pattern, whose helper runs as root on the host.
+  "/proc",
+  -- The kubelet's state: its client certificates and kubeconfig (pki/), the
+  -- volumes and projected service-account tokens of every pod on the node
+  -- (pods/), device-plugin and plugin sockets.
+  "/var/lib/kubelet",
+  -- Control-plane and kubelet configuration: admin.conf, the cluster CA and
+  -- its key (pki/), static pod manifests (manifests/, run by the kubelet
+  -- with no API server check).  Already under /etc; listed for clarity.
+  "/etc/kubernetes",
+  -- Container runtime sockets: whoever can talk to them starts privileged
+  -- containers on the node, outside the API server and its admission checks.
+  -- /var/run is a link to /run on most distributions; both spellings occur.
+  "/var/run/docker.sock",
+  "/run/docker.sock",
+  "/var/run/containerd/containerd.sock",
+  "/run/containerd/containerd.sock",
+  "/var/run/crio/crio.sock",
+  "/run/crio/crio.sock",
+  -- Added to the contract's list:
+  -- etcd's data directory on control-plane nodes: every Secret of the
+  -- cluster in clear (unless encryption at rest is on) and the whole state,
+  -- which can be rewritten offline.
+  "/var/lib/etcd",
+  -- Container runtime storage: image layers and the root file systems of the
+  -- other containers on the node; writing here alters what other pods run.
+  "/var/lib/docker",
+  "/var/lib/containerd",
+  "/var/lib/containers",
+  -- Home directories of the node's users (.ssh/authorized_keys), as /root.
+  "/home",
+  -- Kernel, initramfs and boot loader configuration: survives reboots.
+  "/boot",
+  -- Host programs and libraries (/bin, /sbin, /lib, /lib64 are links into
+  -- /usr on merged-usr systems, real directories elsewhere): a replaced
+  -- binary or library runs as root the next time the node uses it.
+  "/usr",
+  "/bin",
+  "/sbin",
+  "/lib",
+  "/lib64",
+}
+-- Deliberately not listed, because stock add-ons mount them writable and
+-- would drown the real cases: /sys and /dev (CSI node plugins, Cilium's
+-- /sys/fs/bpf, GPU device plugins), /var/log (log shippers keep their
+-- positions there), /opt/cni/bin and /etc/cni/net.d (every CNI plugin
+-- installs itself there; /etc/cni is still covered by /etc), /run and
+-- /var/run as a whole (CNI and CSI agents keep sockets under them; the runtime
+-- sockets themselves are listed).  Add them in paths_local when they matter.
+
+-- query("/api/v1/namespaces/x/pods/p/exec?command=sh&command=-c&command=id",
+--       "command") -> {"sh", "-c", "id"}
+-- The decoded values of one query parameter, in order (percent escapes
+-- decoded, "+" read as a space, as the API server does).  An empty list when
+-- the URI is not a string or lacks the parameter.  (The engine offers the same
+-- as ev.query(name); this one works on any URI string.)
+local function unescape(s)
+  s = s:gsub("+", " ")
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+function paths.query(uri, name)
+  local out = {}
+  if type(uri) ~= "string" or type(name) ~= "string" then return out end
+  local q = uri:match("%?([^#]*)")
+  if not q then return out end
+  for part in q:gmatch("[^&]+") do
+    local k, v = part:match("^([^=]*)=?(.*)$")
+    if unescape(k) == name then out[#out + 1] = unescape(v) end
+  end
+  return out
+end
+
+-- Paths that are never sensitive (from paths_local.exempt).
+paths.exempt = {}
+
+-- normalize("//var/./lib/../lib/kubelet/") -> "/var/lib/kubelet"
+-- Relative paths are read from "/"; ".." above "/" stays at "/".
+-- nil for anything but a non-empty string.
+function paths.normalize(p)
+  if type(p) ~= "string" or p == "" then return nil end
+  local parts = {}
+  for seg in p:gmatch("[^/]+") do
+    if seg == ".." then
+      if #parts > 0 then parts[#parts] = nil end
+    elseif seg ~= "." then
+      parts[#parts + 1] = seg
+    end
+  end
+  return "/" .. table.concat(parts, "/")
+end
+
+-- Is the normalised path n equal to entry e or below it?  ("/" only equals.)
+local function covers(e, n)
+  if n == e then return true end
+  if e == "/" then return false end
+  return n:sub(1, #e + 1) == e .. "/"
+end
+
+function paths.is_sensitive(p)
+  local n = paths.normalize(p)
+  if n == nil then return false end
+  for _, e in ipairs(paths.exempt) do
+    if covers(e, n) then return false end
+  end
+  for _, e in ipairs(paths.sensitive) do
+    if covers(e, n) then return true, e end
+  end
+  return false
+end
+
+-- Merge lualib/paths_local.lua when there is one.  A missing module is the
+-- only error swallowed (the sandbox's require uses Lua's own words).
+local function is_missing(err)
+  return type(err) == "string"
+    and (err:find("module 'paths_local' not found", 1, true) ~= nil
+      or err:find('module "paths_local" not found', 1, true) ~= nil)
+end
+
+local ok, extra = pcall(require, "paths_local")
+if not ok then
+  if not is_missing(extra) then error(extra, 0) end
+  extra = nil
+end
+
+if extra ~= nil then
+  if type(extra) ~= "table" then
+    error("paths_local: must return a table {sensitive = {...}, exempt = {...}}, got a "
+      .. type(extra), 0)
+  end
+  for key, entries in pairs(extra) do
+    if key ~= "sensitive" and key ~= "exempt" then
+      error(string.format("paths_local: unknown key %s (known: exempt, sensitive)", tostring(key)), 0)
+    end
+    if type(entries) ~= "table" then
+      error(string.format("paths_local: %s must be a list of absolute paths", key), 0)
+    end
+    local list = paths[key]
+    local seen = {}
+    for _, e in ipairs(list) do seen[e] = true end
+    for i, entry in ipairs(entries) do
+      if type(entry) ~= "string" or entry:sub(1, 1) ~= "/" then
+        error(string.format("paths_local: %s[%d]: %s is not an absolute path", key, i,
+          type(entry) == "string" and string.format("%q", entry) or "a " .. type(entry)), 0)
+      end
+      local n = paths.normalize(entry)
+      if not seen[n] then
+        seen[n] = true
+        list[#list + 1] = n
+      end
+    end
+  end
 end
 
 return paths

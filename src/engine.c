@@ -7,9 +7,10 @@
 #include <time.h>
 #include <xxhash.h>
 #include "kguard/engine.h"
+#include "kguard/persist.h"
 #include "kguard/rules.h"
 
-#define STARTED_SLOTS (1u << 16)   /* auditIDs judged at ResponseStarted */
+#define STAGE_SLOTS (1u << 16)     /* recent auditIDs per set */
 #define MAX_BAD_PRINTED 100        /* malformed-record messages per engine */
 #define MAX_RULE_ERRORS_PRINTED 20 /* error messages per rule */
 
@@ -17,10 +18,15 @@ struct kg_engine {
     kg_engine_opts opts;
     kg_lists lists;
     kg_ruleset *rules;
+    kg_state *state;
+    kg_agg *agg;
     kg_stats stats;
-    uint64_t *started;             /* direct-mapped set of auditID hashes */
+    uint64_t *started;             /* auditIDs judged at ResponseStarted */
+    uint64_t *done;                /* auditIDs judged at their last stage */
     unsigned long long bad_printed;
+    unsigned long long published;  /* finding lines written */
     double progress_at, start;
+    char *last_load_error;
     kg_input_sink sink;
 };
 
@@ -55,11 +61,13 @@ static void diag(kg_engine *e, const char *fmt, ...)
 
 /* Judge ResponseComplete, Panic and stage-less events; judge ResponseStarted
  * (long-running requests) and then skip the ResponseComplete of the same
- * auditID.  A collision in the bounded set can only cause a repeat finding,
- * never a lost one. */
+ * auditID; skip a stage seen again (a webhook batch delivered twice).  The
+ * sets are bounded and direct-mapped: a collision can only cause a repeat
+ * finding, never a lost one. */
 static bool stage_judged(kg_engine *e, const kg_event *ev)
 {
-    uint64_t h, *slot;
+    uint64_t h, *started, *done;
+    bool is_started;
     if (!ev->stage)
         return true;
     if (strcmp(ev->stage, "RequestReceived") == 0)
@@ -67,33 +75,62 @@ static bool stage_judged(kg_engine *e, const kg_event *ev)
     if (!ev->audit_id)
         return true; /* nothing to pair stages by */
     h = XXH3_64bits(ev->audit_id, strlen(ev->audit_id)) | 1;
-    slot = &e->started[h & (STARTED_SLOTS - 1)];
-    if (strcmp(ev->stage, "ResponseStarted") == 0) {
-        *slot = h;
-        return true;
+    started = &e->started[h & (STAGE_SLOTS - 1)];
+    done = &e->done[h & (STAGE_SLOTS - 1)];
+    if (*done == h)
+        return false;           /* the request was judged to its end */
+    is_started = strcmp(ev->stage, "ResponseStarted") == 0;
+    if (*started == h) {
+        if (!is_started)
+            *done = h;
+        return false;           /* judged when its response started */
     }
-    if (*slot == h) {
-        *slot = 0;
-        return strcmp(ev->stage, "ResponseComplete") != 0;
-    }
+    *(is_started ? started : done) = h;
     return true;
 }
 
 /* ---- callbacks -------------------------------------------------------- */
 
+/* Print one finding line (new or update). */
+static void emit_line(void *ud, const char *line)
+{
+    kg_engine *e = ud;
+    fputs(line, e->opts.out);
+    fputc('\n', e->opts.out);
+    e->published++;
+}
+
 static void on_fire(void *ud, const kg_event *ev, const kg_match *m)
 {
     kg_engine *e = ud;
-    char *line = finding_render(&e->opts.id, ev, m, now_ms());
+    long long now = now_ms(), at = finding_event_time(ev, now);
+    kg_occurrence occ = {1, at, at, now, now};
+    char fid[33], *json, *line;
+    int rc;
+
+    finding_id(&e->opts.id, ev, m, fid);
+    rc = agg_record(e->agg, fid, at, now, &occ);
+    json = finding_render(&e->opts.id, ev, m, fid, &occ);
+    line = json ? strdup(json) : NULL;
+    cJSON_free(json);
     if (!line) {
         diag(e, "%s:%ld: out of memory writing a %s finding", ev->src_file,
              ev->src_line, m->rule->type);
         return;
     }
-    fputs(line, e->opts.out);
-    fputc('\n', e->opts.out);
-    cJSON_free(line);
-    e->stats.findings++;
+    if (rc != 0)
+        e->stats.findings++;  /* new (or not aggregated for want of memory) */
+    if (rc < 0)
+        emit_line(e, line), free(line);
+    else
+        agg_publish(e->agg, fid, line, now);
+}
+
+static void on_body_missing(void *ud, const kg_event *ev)
+{
+    kg_engine *e = ud;
+    (void)ev;
+    e->stats.body_missing++;
 }
 
 static void on_rule_error(void *ud, const kg_event *ev, const kg_rule *r,
@@ -122,21 +159,26 @@ static void on_record(void *ud, const cJSON *rec, const char *file, long line)
     kg_engine *e = ud;
     kg_event ev;
     char err[256];
-    kg_judge_cb cb = {on_fire, on_rule_error, e};
+    kg_judge_cb cb = {on_fire, on_rule_error, on_body_missing, e};
 
     ev.src_file = file;
     ev.src_line = line;
     if (event_extract(&ev, rec, err, sizeof err) < 0) {
+        event_release(&ev);
         on_bad(e, file, line, err);
         return;
     }
     e->stats.events++;
     if (!stage_judged(e, &ev)) {
+        event_release(&ev);
         e->stats.skipped++;
         return;
     }
     e->stats.judged++;
     ruleset_judge(e->rules, &ev, &cb);
+    event_release(&ev);
+    if ((e->stats.judged & 1023) == 0)
+        agg_flush(e->agg, now_ms(), false);
 }
 
 static void on_progress(void *ud, const char *file, unsigned long long bytes)
@@ -152,12 +194,51 @@ static void on_progress(void *ud, const char *file, unsigned long long bytes)
     fflush(e->opts.diag);
 }
 
+/* A broken shared module fails every rule that requires it with the same
+ * message: print it once. */
 static void rules_error(void *ud, const char *msg)
 {
-    diag(ud, "%s", msg);
+    kg_engine *e = ud;
+    if (e->last_load_error && strcmp(e->last_load_error, msg) == 0)
+        return;
+    free(e->last_load_error);
+    e->last_load_error = strdup(msg);
+    diag(e, "%s", msg);
 }
 
 /* ---- public ----------------------------------------------------------- */
+
+/* The state tables and aggregation, from --state when there is one. */
+static int open_state(kg_engine *e, char *err, size_t errlen)
+{
+    char msg[4600];
+    int rc;
+    e->state = state_new();
+    e->agg = agg_new(0, e->opts.publish_interval_ms, emit_line, e);
+    if (!e->state || !e->agg) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (!e->opts.state_path)
+        return 0;
+    rc = persist_load(e->opts.state_path, e->state, e->agg, msg, sizeof msg);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", msg);
+        return -1;
+    }
+    if (rc == 1) {  /* moved aside: start from nothing */
+        diag(e, "warning: %s", msg);
+        state_free(e->state);
+        agg_free(e->agg);
+        e->state = state_new();
+        e->agg = agg_new(0, e->opts.publish_interval_ms, emit_line, e);
+        if (!e->state || !e->agg) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
 
 kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists, char *err,
                       size_t errlen)
@@ -165,23 +246,27 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists, char *err,
     kg_engine *e = calloc(1, sizeof *e);
     kg_ruleset_opts ro = {0};
 
-    if (!e || !(e->started = calloc(STARTED_SLOTS, sizeof *e->started))) {
-        free(e);
+    if (!e || !(e->started = calloc(STAGE_SLOTS, sizeof *e->started)) ||
+        !(e->done = calloc(STAGE_SLOTS, sizeof *e->done))) {
         snprintf(err, errlen, "out of memory");
-        return NULL;
+        goto fail;
     }
     e->opts = *opts;
+    if (open_state(e, err, errlen) < 0)
+        goto fail;
     e->lists = *lists;
     ro.rules_dir = opts->rules_dir;
     ro.lualib_dir = opts->lualib_dir;
     ro.lists = &e->lists;
+    ro.state = e->state;
     ro.error = rules_error;
     ro.ud = e;
     e->rules = ruleset_load(&ro, err, errlen);
+    free(e->last_load_error);
+    e->last_load_error = NULL;
     if (!e->rules) {
-        free(e->started);
-        free(e);
-        return NULL; /* the caller still owns the lists */
+        memset(&e->lists, 0, sizeof e->lists); /* the caller still owns them */
+        goto fail;
     }
     memset(lists, 0, sizeof *lists);
     e->sink.record = on_record;
@@ -191,6 +276,9 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists, char *err,
     e->sink.max_line = opts->max_line;
     e->start = now_mono();
     return e;
+fail:
+    engine_free(e);
+    return NULL;
 }
 
 void engine_free(kg_engine *e)
@@ -198,8 +286,11 @@ void engine_free(kg_engine *e)
     if (!e)
         return;
     ruleset_free(e->rules);
+    agg_free(e->agg);
+    state_free(e->state);
     lists_free(&e->lists);
     free(e->started);
+    free(e->done);
     free(e);
 }
 
@@ -225,11 +316,28 @@ const kg_stats *engine_stats(const kg_engine *e)
     return &e->stats;
 }
 
+int engine_finish(kg_engine *e)
+{
+    char msg[4600];
+    agg_flush(e->agg, now_ms(), true);
+    fflush(e->opts.out);
+    e->stats.updates = e->published > e->stats.findings ? e->published - e->stats.findings : 0;
+    if (!e->opts.state_path)
+        return 0;
+    if (persist_save(e->opts.state_path, e->state, e->agg, msg, sizeof msg) < 0) {
+        diag(e, "%s", msg);
+        return -1;
+    }
+    return 0;
+}
+
 void engine_summary(const kg_engine *e)
 {
     const kg_stats *s = &e->stats;
     fprintf(e->opts.diag,
             "kguard: summary: events=%llu judged=%llu skipped=%llu malformed=%llu "
-            "findings=%llu rule_errors=%llu\n",
-            s->events, s->judged, s->skipped, s->malformed, s->findings, s->rule_errors);
+            "findings=%llu rule_errors=%llu updates=%llu body_missing=%llu evictions=%llu\n",
+            s->events, s->judged, s->skipped, s->malformed, s->findings, s->rule_errors,
+            s->updates, s->body_missing,
+            state_evictions(e->state) + agg_evictions(e->agg));
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "kguard/event.h"
+#include "kguard/workload.h"
 
 /* Field accessors: absent or JSON null leaves *out unset and succeeds; a
  * value of another type fails with a message naming the field. */
@@ -186,7 +187,15 @@ int event_extract(kg_event *ev, const cJSON *root, char *err, size_t errlen)
         extract_status(ev, err, errlen))
         return -1;
     compute_facts(ev);
+    workload_resolve(ev);
     return 0;
+}
+
+void event_release(kg_event *ev)
+{
+    cJSON_Delete(ev->body_owned);
+    ev->body_owned = NULL;
+    ev->body = ev->pod_spec = NULL;
 }
 
 bool event_stage_is(const kg_event *ev, const char *stage)

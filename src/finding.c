@@ -7,6 +7,7 @@
 #include <time.h>
 #include <xxhash.h>
 #include "kguard/finding.h"
+#include "kguard/workload.h"
 
 /* ---- times ------------------------------------------------------------ */
 
@@ -80,10 +81,13 @@ static const char *caller_ip(const kg_event *ev, const kg_match *m)
 void finding_id(const kg_identity *id, const kg_event *ev, const kg_match *m,
                 char out[33])
 {
-    char key[2048];
-    int n = snprintf(key, sizeof key, "%s%c%s%c%s%c%s", m->rule->type, 0,
-                     id->cluster, 0, ev->username ? ev->username : "", 0,
-                     caller_ip(ev, m));
+    char key[2048], subject[1024] = "";
+    int n;
+    if (m->rule->details != KG_DETAILS_NONE)
+        workload_subject(ev, subject, sizeof subject);
+    n = snprintf(key, sizeof key, "%s%c%s%c%s%c%s%c%s", m->rule->type, 0,
+                 id->cluster, 0, ev->username ? ev->username : "", 0,
+                 caller_ip(ev, m), 0, subject);
     hex128(key, n < 0 ? 0 : (size_t)n < sizeof key ? (size_t)n : sizeof key - 1, out);
 }
 
@@ -172,7 +176,8 @@ static cJSON *access_key_details(const kg_event *ev)
     return o;
 }
 
-static cJSON *resource_obj(const kg_identity *id, const kg_event *ev)
+static cJSON *resource_obj(const kg_identity *id, const kg_event *ev,
+                           const kg_match *m)
 {
     cJSON *r = cJSON_CreateObject(), *eks, *kd, *ak;
     char arn[512];
@@ -184,7 +189,10 @@ static cJSON *resource_obj(const kg_identity *id, const kg_event *ev)
     add_str(eks, "arn", arn);
     kd = cJSON_AddObjectToObject(r, "kubernetesDetails");
     cJSON_AddItemToObject(kd, "kubernetesUserDetails", user_details(ev));
-    cJSON_AddNullToObject(kd, "kubernetesWorkloadDetails");
+    if (m->rule->details == KG_DETAILS_WORKLOAD)
+        cJSON_AddItemToObject(kd, "kubernetesWorkloadDetails", workload_details(ev));
+    else
+        cJSON_AddNullToObject(kd, "kubernetesWorkloadDetails");
     if ((ak = access_key_details(ev)) != NULL)
         cJSON_AddItemToObject(r, "accessKeyDetails", ak);
     return r;
@@ -225,6 +233,10 @@ static cJSON *api_call_action(const kg_event *ev, const kg_match *m)
         cJSON_AddItemToObject(a, "remoteIpDetails", remote_ip_details(ev, ip_index));
     if (ev->status_code >= 0)
         cJSON_AddNumberToObject(a, "statusCode", ev->status_code);
+    if (ev->subresource && (strcmp(ev->subresource, "exec") == 0 ||
+                            strcmp(ev->subresource, "attach") == 0) && ev->request_uri &&
+        strchr(ev->request_uri, '?'))
+        add_str(a, "parameters", strchr(ev->request_uri, '?') + 1);
     add_str(a, "resource", ev->resource);
     add_str(a, "subresource", ev->subresource);
     add_str(a, "namespace", ev->ns);
@@ -243,22 +255,32 @@ static const char *threat_list_name(const kg_match *m)
     }
 }
 
-static cJSON *service_obj(const kg_identity *id, const kg_event *ev,
-                          const kg_match *m, long long now_ms, const char *detector)
+long long finding_event_time(const kg_event *ev, long long fallback)
+{
+    long long ms;
+    if (finding_parse_time(ev->received_at, &ms) == 0 ||
+        finding_parse_time(ev->stage_at, &ms) == 0)
+        return ms;
+    return fallback;
+}
+
+static cJSON *service_obj(const kg_event *ev, const kg_match *m,
+                          const kg_occurrence *occ, const char *detector)
 {
     cJSON *s = cJSON_CreateObject(), *action, *info, *ev_o, *td;
     const char *list = threat_list_name(m);
     const char *threat = m->list && m->list->kind == KG_LIST_TOR ? "TorExitNode"
                        : m->list ? "MaliciousIP" : NULL;
-    long long seen_ms;
     char t[32];
-    (void)id;
 
     add_str(s, "serviceName", "guardduty");
     add_str(s, "detectorId", detector);
     action = cJSON_AddObjectToObject(s, "action");
     add_str(action, "actionType", "KUBERNETES_API_CALL");
     cJSON_AddItemToObject(action, "kubernetesApiCallAction", api_call_action(ev, m));
+    if (m->rule->details == KG_DETAILS_ROLEBINDING)
+        cJSON_AddItemToObject(action, "kubernetesRoleBindingDetails",
+                              workload_rolebinding_details(ev));
     add_str(s, "resourceRole", "TARGET");
     info = cJSON_AddObjectToObject(s, "additionalInfo");
     if (list) {
@@ -272,13 +294,10 @@ static cJSON *service_obj(const kg_identity *id, const kg_event *ev,
     } else {
         cJSON_AddNullToObject(s, "evidence");
     }
-    if (finding_parse_time(ev->received_at, &seen_ms) < 0 &&
-        finding_parse_time(ev->stage_at, &seen_ms) < 0)
-        seen_ms = now_ms;
-    add_str(s, "eventFirstSeen", finding_format_time(seen_ms, t));
-    add_str(s, "eventLastSeen", t);
+    add_str(s, "eventFirstSeen", finding_format_time(occ->first_seen_ms, t));
+    add_str(s, "eventLastSeen", finding_format_time(occ->last_seen_ms, t));
     cJSON_AddBoolToObject(s, "archived", 0);
-    cJSON_AddNumberToObject(s, "count", 1);
+    cJSON_AddNumberToObject(s, "count", (double)occ->count);
     add_str(s, "featureName", "EksAuditLogMonitoring");
     return s;
 }
@@ -288,6 +307,7 @@ static cJSON *extension_obj(const kg_event *ev, const kg_match *m)
     cJSON *k = cJSON_CreateObject();
     char src[4200];
     add_str(k, "remediation", m->rule->remediation);
+    add_str(k, "detail", m->detail);
     add_str(k, "rule", m->rule->file);
     add_str(k, "auditID", ev->audit_id);
     snprintf(src, sizeof src, "%s:%ld", ev->src_file ? ev->src_file : "-", ev->src_line);
@@ -296,16 +316,16 @@ static cJSON *extension_obj(const kg_event *ev, const kg_match *m)
 }
 
 char *finding_render(const kg_identity *id, const kg_event *ev,
-                     const kg_match *m, long long now_ms)
+                     const kg_match *m, const char *fid,
+                     const kg_occurrence *occ)
 {
     cJSON *f = cJSON_CreateObject();
-    char fid[33], detector[33], arn[512], t[32], key[512];
+    char detector[33], arn[512], t[32], key[512];
     char *out;
     int n;
 
     if (!f)
         return NULL;
-    finding_id(id, ev, m, fid);
     n = snprintf(key, sizeof key, "%s/%s/%s", id->account_id, id->region, id->cluster);
     hex128(key, n < 0 ? 0 : (size_t)n < sizeof key ? (size_t)n : sizeof key - 1, detector);
     snprintf(arn, sizeof arn, "arn:aws:guardduty:%s:%s:detector/%s/finding/%s",
@@ -317,11 +337,11 @@ char *finding_render(const kg_identity *id, const kg_event *ev,
     add_str(f, "id", fid);
     add_str(f, "arn", arn);
     add_str(f, "type", m->rule->type);
-    cJSON_AddItemToObject(f, "resource", resource_obj(id, ev));
-    cJSON_AddItemToObject(f, "service", service_obj(id, ev, m, now_ms, detector));
+    cJSON_AddItemToObject(f, "resource", resource_obj(id, ev, m));
+    cJSON_AddItemToObject(f, "service", service_obj(ev, m, occ, detector));
     cJSON_AddNumberToObject(f, "severity", m->severity);
-    add_str(f, "createdAt", finding_format_time(now_ms, t));
-    add_str(f, "updatedAt", t);
+    add_str(f, "createdAt", finding_format_time(occ->created_ms, t));
+    add_str(f, "updatedAt", finding_format_time(occ->updated_ms, t));
     add_str(f, "title", m->title);
     add_str(f, "description", m->description);
     cJSON_AddItemToObject(f, "kguard", extension_obj(ev, m));

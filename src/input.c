@@ -105,38 +105,103 @@ static long line_of_offset(const char *text, size_t off, long first)
     return line;
 }
 
-/* An EventList's items, a JSON array's elements, or the object itself. */
 static long split_records(const cJSON *root, const char *file, long line,
-                          const kg_input_sink *s)
+                          const kg_input_sink *s, int depth);
+static cJSON *parse_checked(const char *text, size_t len, const char *file,
+                            long line, const kg_input_sink *s, bool quiet);
+
+/* An event carried as a JSON string inside a managed service's envelope. */
+static long split_embedded(const cJSON *str, const char *file, long line,
+                           const kg_input_sink *s, int depth)
 {
-    const cJSON *items = root, *it;
-    long n = 0;
-    if (cJSON_IsObject(root)) {
-        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
-        if (!(cJSON_IsString(kind) && strcmp(kind->valuestring, "EventList") == 0)) {
-            s->record(s->ud, root, file, line);
-            return 1;
-        }
+    cJSON *inner;
+    long n;
+    const char *text = str->valuestring;
+    if (!(inner = parse_checked(text, strlen(text), file, line, s, true))) {
+        report(s, file, line, "the embedded event is not valid JSON");
+        return 0;
+    }
+    n = split_records(inner, file, line, s, depth + 1);
+    cJSON_Delete(inner);
+    return n;
+}
+
+/* The envelope's array of wrapped events, or NULL when root is none:
+ * CloudWatch Logs subscription payloads (EKS: logEvents[].message) and Azure
+ * diagnostic exports (AKS: records[].properties.log, object or string). */
+static const cJSON *envelope_items(const cJSON *root, const char **field)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "logEvents");
+    if (cJSON_IsArray(a) && cJSON_GetObjectItemCaseSensitive(root, "logGroup")) {
+        *field = "message";
+        return a;
+    }
+    a = cJSON_GetObjectItemCaseSensitive(root, "records");
+    if (cJSON_IsArray(a)) {
+        *field = "properties";
+        return a;
+    }
+    return NULL;
+}
+
+static const cJSON *unwrap(const cJSON *item, const char *field)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, field);
+    if (strcmp(field, "properties") == 0 && cJSON_IsObject(v))
+        v = cJSON_GetObjectItemCaseSensitive(v, "log");
+    return v;
+}
+
+static long split_list(const cJSON *items, const char *field, const char *file,
+                       long line, const kg_input_sink *s, int depth)
+{
+    const cJSON *it;
+    long n = 0, i = 0;
+    cJSON_ArrayForEach(it, items) {
+        const cJSON *v = field ? unwrap(it, field) : it;
+        i++;
+        if (field && cJSON_IsString(v))
+            n += split_embedded(v, file, line, s, depth);
+        else if (cJSON_IsObject(v))
+            n += split_records(v, file, line, s, depth + 1);
+        else
+            report(s, file, line, "item %ld of the batch is not an event", i);
+    }
+    return n;
+}
+
+/* An EventList's items, a JSON array's elements, the events inside a
+ * managed service's envelope, or the object itself. */
+static long split_records(const cJSON *root, const char *file, long line,
+                          const kg_input_sink *s, int depth)
+{
+    const cJSON *kind, *items;
+    const char *field = NULL;
+    if (depth > 4) {
+        report(s, file, line, "batches nested too deep");
+        return 0;
+    }
+    if (cJSON_IsArray(root))
+        return split_list(root, NULL, file, line, s, depth);
+    if (!cJSON_IsObject(root)) {
+        report(s, file, line, "not an audit Event (a JSON scalar)");
+        return 0;
+    }
+    kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
+    if (cJSON_IsString(kind) && strcmp(kind->valuestring, "EventList") == 0) {
         items = cJSON_GetObjectItemCaseSensitive(root, "items");
-        if (cJSON_IsNull(items) || !items)
+        if (!items || cJSON_IsNull(items))
             return 0; /* an empty list */
         if (!cJSON_IsArray(items)) {
             report(s, file, line, "EventList items must be an array");
             return 0;
         }
-    } else if (!cJSON_IsArray(root)) {
-        report(s, file, line, "not an audit Event (a JSON scalar)");
-        return 0;
+        return split_list(items, NULL, file, line, s, depth);
     }
-    cJSON_ArrayForEach(it, items) {
-        if (!cJSON_IsObject(it)) {
-            report(s, file, line, "item %ld of the batch is not an object", n + 1);
-        } else {
-            s->record(s->ud, it, file, line);
-        }
-        n++;
-    }
-    return n;
+    if (!kind && (items = envelope_items(root, &field)) != NULL)
+        return split_list(items, field, file, line, s, depth);
+    s->record(s->ud, root, file, line);
+    return 1;
 }
 
 /* Parse text[0..len) (not NUL-terminated necessarily).  Returns the tree or
@@ -160,25 +225,72 @@ static cJSON *parse_text(const char *text, size_t len, size_t *err_off)
     return NULL;
 }
 
+/* One pass over a JSON text before cJSON sees it, for what cJSON would let
+ * through: invalid UTF-8; NUL bytes; raw control characters inside strings;
+ * and \u0000 escapes, which cJSON decodes into C strings that end there
+ * ("system:anonymous\u0000x" would read as "system:anonymous").  Returns
+ * NULL when the text is clean, else what is wrong, with its offset. */
+static const char *scan_text(const unsigned char *p, size_t len, size_t *at)
+{
+    bool in_string = false;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = p[i];
+        *at = i;
+        if (c >= 0x80) {
+            size_t n = utf8_seq_len(p + i, len - i);
+            if (n == 0)
+                return "invalid UTF-8";
+            i += n;
+            continue;
+        }
+        if (c == 0)
+            return "a NUL byte";
+        if (!in_string) {
+            in_string = c == '"';
+        } else if (c == '"') {
+            in_string = false;
+        } else if (c == '\\') {
+            if (len - i >= 6 && memcmp(p + i + 1, "u0000", 5) == 0)
+                return "a NUL character (\\u0000) in a string";
+            i++; /* the escaped character; cJSON checks the escape itself */
+        } else if (c < 0x20) {
+            return "a raw control character in a string";
+        }
+        i++;
+    }
+    return NULL;
+}
+
+/* Check and parse one JSON text that starts at file:line: valid UTF-8, no
+ * NUL escapes, well-formed.  Reports what is wrong unless quiet. */
+static cJSON *parse_checked(const char *text, size_t len, const char *file,
+                            long line, const kg_input_sink *s, bool quiet)
+{
+    size_t bad = 0;
+    const char *why = scan_text((const unsigned char *)text, len, &bad);
+    cJSON *root;
+
+    if (why) {
+        if (!quiet)
+            report(s, file, line_of_offset(text, bad, line), "%s at byte %zu", why, bad + 1);
+        return NULL;
+    }
+    root = parse_text(text, len, &bad);
+    if (!root && !quiet)
+        report(s, file, line_of_offset(text, bad, line),
+               "bad JSON near byte %zu (or nested too deep)", bad + 1);
+    return root;
+}
+
 long input_feed(const char *text, size_t len, const char *file, long line,
                 const kg_input_sink *s)
 {
-    size_t bad = 0;
-    cJSON *root;
+    cJSON *root = parse_checked(text, len, file, line, s, false);
     long n;
-
-    if (!input_utf8_valid((const unsigned char *)text, len, &bad)) {
-        report(s, file, line_of_offset(text, bad, line),
-               "invalid UTF-8 at byte %zu", bad + 1);
+    if (!root)
         return 0;
-    }
-    root = parse_text(text, len, &bad);
-    if (!root) {
-        report(s, file, line_of_offset(text, bad, line),
-               "bad JSON near byte %zu (or nested too deep)", bad + 1);
-        return 0;
-    }
-    n = split_records(root, file, line, s);
+    n = split_records(root, file, line, s, 0);
     cJSON_Delete(root);
     return n;
 }
@@ -239,6 +351,10 @@ static int reader_line(reader *r, const char **line, size_t *len)
             *line = r->buf + r->pos;
             *len = (size_t)(nl - *line);
             r->pos += *len + 1;
+            if (*len > r->max_line) {
+                r->line++;
+                return LINE_TOO_LONG;
+            }
             break;
         }
         scanned = r->len - r->pos;
@@ -262,6 +378,10 @@ static int reader_line(reader *r, const char **line, size_t *len)
             *line = r->buf + r->pos; /* last line without a newline */
             *len = r->len - r->pos;
             r->pos = r->len;
+            if (*len > r->max_line) {
+                r->line++;
+                return LINE_TOO_LONG;
+            }
             break;
         }
     }
@@ -301,18 +421,15 @@ static void feed_line(reader *r, const char *line, size_t len,
 static bool try_document(reader *r, long first_line, const kg_input_sink *s,
                          size_t max_doc)
 {
-    size_t off = 0;
     cJSON *root;
     while (r->len - r->pos <= max_doc && reader_fill(r))
         ;
     if (!r->eof || r->failed)
         return false;
-    if (!input_utf8_valid((unsigned char *)r->buf + r->pos, r->len - r->pos, NULL))
-        return false;
-    root = parse_text(r->buf + r->pos, r->len - r->pos, &off);
+    root = parse_checked(r->buf + r->pos, r->len - r->pos, r->file, first_line, s, true);
     if (!root)
         return false;
-    split_records(root, r->file, first_line, s);
+    split_records(root, r->file, first_line, s, 0);
     cJSON_Delete(root);
     r->pos = r->len;
     return true;
@@ -334,15 +451,13 @@ static int read_stream(reader *r, const kg_input_sink *s)
         }
         if (first && !is_blank(line, len)) {
             const char *c = first_char(line, len);
-            size_t off = 0;
             long first_line = r->line;
             cJSON *probe;
             first = false;
             if (c && (*c == '{' || *c == '[')) {
-                probe = input_utf8_valid((const unsigned char *)line, len, NULL)
-                            ? parse_text(line, len, &off) : NULL;
+                probe = parse_checked(line, len, r->file, r->line, s, true);
                 if (probe) {
-                    split_records(probe, r->file, r->line, s);
+                    split_records(probe, r->file, r->line, s, 0);
                     cJSON_Delete(probe);
                     continue;
                 }

@@ -6,12 +6,12 @@
  * Representation.  Every entry becomes a range [start, end] of 128-bit keys
  * (IPv4 lives at ::ffff:a.b.c.d).  ipset_add appends ranges to a pending
  * array; ipset_finalize sorts and merges everything into sorted, disjoint,
- * non-adjacent ranges and splits them into two read-only tables: ranges
- * inside ::ffff:0:0/96 (IPv4) and all the others (IPv6), so that each table
- * covers a dense part of the key space.  A table stores starts and ends in
- * separate arrays and, when large enough, a first-level index over the bits
- * that follow the prefix common to the whole table; a lookup is one index
- * read plus a short binary search inside one bucket.
+ * non-adjacent ranges and splits them into two read-only tables: the parts
+ * inside ::ffff:0:0/96 as 32-bit IPv4 ranges, and all other parts as
+ * 128-bit ranges.  A table large enough gets a first-level index (at most
+ * 2^16 buckets) over the bits that follow the prefix common to the whole
+ * table, so a lookup is one index read, a short bisection and a branch-free
+ * scan of a few adjacent ranges.
  *
  * Adding after ipset_finalize is allowed: the new entries stay pending and
  * ipset_contains keeps answering from the tables of the last finalize until
@@ -42,9 +42,9 @@
  * aiming at about 4 ranges per bucket. */
 #define INDEX_MAX_BITS 16
 #define INDEX_RANGES_PER_BUCKET 4
-/* Candidate runs this short (about two cache lines) are scanned rather
- * than bisected. */
-#define V4_SCAN_MAX 16
+/* Candidate runs this short (four cache lines of IPv4 ranges, two of IPv6
+ * ranges) are scanned without branches rather than bisected. */
+#define V4_SCAN_MAX 32
 #define V6_SCAN_MAX 4
 
 typedef struct u128 {
@@ -100,7 +100,8 @@ struct kg_ipset {
 enum add_status { ADD_OK = 0, ADD_BAD = -1, ADD_NOMEM = -2 };
 
 /* ::ffff:0:0/96, where IPv4 addresses live. */
-static const uint8_t V4_PREFIX[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t V4_PREFIX[12] = { 0, 0, 0, 0, 0, 0,
+                                       0, 0, 0, 0, 0xff, 0xff };
 static const u128 V4_FIRST = { 0, UINT64_C(0x0000ffff00000000) };
 static const u128 V4_LAST = { 0, UINT64_C(0x0000ffffffffffff) };
 
@@ -171,7 +172,7 @@ static unsigned common_prefix_len(u128 a, u128 b)
     return x ? 64 + (unsigned)__builtin_clzll(x) : 128;
 }
 
-/* The 64 bits of k starting at bit `skip` (skip <= 64 + 48 here). */
+/* The 64 bits of k starting at bit `skip` (< 128), zero-filled. */
 static inline uint64_t bits_after(u128 k, unsigned skip)
 {
     if (skip == 0)
@@ -293,8 +294,9 @@ static int parse_entry(const char *text, range *out, char *err,
     errno = 0;
     CIDR *cidr = cidr_from_str(padded + LIBCIDR_PAD);
     if (!cidr) {
-        rc = errno == ENOMEM ? ADD_NOMEM
-                             : bad_entry(err, errlen, text, "rejected by libcidr");
+        rc = errno == ENOMEM
+                 ? ADD_NOMEM
+                 : bad_entry(err, errlen, text, "rejected by libcidr");
         goto cleanup;
     }
     bytes = cidr_get_addr(cidr);
@@ -303,7 +305,7 @@ static int parse_entry(const char *text, range *out, char *err,
         goto cleanup;
     }
     if (memcmp(bytes, expect.b, sizeof expect.b) != 0) {
-        rc = bad_entry(err, errlen, text, "ambiguous address");
+        rc = bad_entry(err, errlen, text, "libcidr reads it differently");
         goto cleanup;
     }
     int pflen = cidr_get_pflen(cidr);
@@ -527,7 +529,7 @@ cleanup:
     return added;
 }
 
-/* ---- finalize -------------------------------------------------------- */
+/* ---- merging --------------------------------------------------------- */
 
 static int range_cmp(const void *a, const void *b)
 {

@@ -178,7 +178,7 @@ enum field {
     F_API_VERSION, F_STATUS_CODE, F_DECISION, F_ANONYMOUS, F_SUCCESS,
     F_RECEIVED_AT, F_USER, F_GROUPS, F_SOURCE_IPS, F_IMPERSONATED_USER,
     F_OBJECT_REF, F_REQUEST_OBJECT, F_RESPONSE_OBJECT, F_ANNOTATIONS,
-    F_RESPONSE_STATUS, F_GET
+    F_RESPONSE_STATUS, F_GET, F_BODY, F_POD_SPEC, F_WORKLOAD_KIND, F_QUERY
 };
 
 static const struct { const char *name; enum field f; } fields[] = {
@@ -194,7 +194,9 @@ static const struct { const char *name; enum field f; } fields[] = {
     {"impersonated_user", F_IMPERSONATED_USER}, {"object_ref", F_OBJECT_REF},
     {"request_object", F_REQUEST_OBJECT},
     {"response_object", F_RESPONSE_OBJECT}, {"annotations", F_ANNOTATIONS},
-    {"response_status", F_RESPONSE_STATUS}, {"get", F_GET},
+    {"response_status", F_RESPONSE_STATUS}, {"get", F_GET}, {"body", F_BODY},
+    {"pod_spec", F_POD_SPEC}, {"workload_kind", F_WORKLOAD_KIND},
+    {"query", F_QUERY},
 };
 
 /* ev:get("requestObject.spec.containers"): any dotted path from the root;
@@ -222,6 +224,64 @@ static int event_get(lua_State *L)
         path += n + (path[n] == '.');
     }
     push_json(L, node);
+    return 1;
+}
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decode s[0..n) ('+' is a space) onto the buffer. */
+static void add_decoded(luaL_Buffer *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            luaL_addchar(b, (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
+            i += 2;
+        } else {
+            luaL_addchar(b, s[i] == '+' ? ' ' : s[i]);
+        }
+    }
+}
+
+/* ev:query(name) / ev.query(name): the decoded values of a query parameter
+ * of requestURI, in order, as a list. */
+static int event_query(lua_State *L)
+{
+    int arg = lua_type(L, 1) == LUA_TUSERDATA ? 2 : 1;  /* ev:query or ev.query */
+    const event_ud *e = current(L);
+    const kg_event *ev = e ? e->ev : NULL;
+    size_t nlen;
+    const char *name = luaL_checklstring(L, arg, &nlen);
+    const char *q;
+    lua_Integer i = 1;
+
+    if (!ev)
+        return luaL_error(L, "the event is no longer available");
+    q = ev->request_uri ? strchr(ev->request_uri, '?') : NULL;
+    lua_newtable(L);
+    while (q && *q) {
+        const char *p = q + 1, *end = p + strcspn(p, "&"), *eq = memchr(p, '=', (size_t)(end - p));
+        const char *kend = eq ? eq : end;
+        luaL_Buffer key;
+        luaL_buffinit(L, &key);
+        add_decoded(&key, p, (size_t)(kend - p));
+        luaL_pushresult(&key);
+        if (lua_rawlen(L, -1) == nlen && memcmp(lua_tostring(L, -1), name, nlen) == 0) {
+            luaL_Buffer val;
+            lua_pop(L, 1);
+            luaL_buffinit(L, &val);
+            if (eq)
+                add_decoded(&val, eq + 1, (size_t)(end - eq - 1));
+            luaL_pushresult(&val);
+            lua_rawseti(L, -2, i++);
+        } else {
+            lua_pop(L, 1);
+        }
+        q = *end ? end : NULL;
+    }
     return 1;
 }
 
@@ -276,6 +336,10 @@ static int event_index(lua_State *L)
     case F_ANNOTATIONS: push_json(L, ev->annotations); break;
     case F_RESPONSE_STATUS: push_json(L, ev->response_status); break;
     case F_GET: lua_pushcfunction(L, event_get); break;
+    case F_QUERY: lua_pushcfunction(L, event_query); break;
+    case F_BODY: push_json(L, ev->body); break;
+    case F_POD_SPEC: push_json(L, ev->pod_spec); break;
+    case F_WORKLOAD_KIND: push_opt_string(L, ev->workload_kind); break;
     default:
         return luaL_error(L, "the event has no field '%s'", luaL_tolstring(L, 2, NULL));
     }

@@ -30,6 +30,8 @@ typedef struct scan_opts {
     list_opt lists[64];
     size_t n_lists;
     size_t max_line;
+    const char *state_path;
+    long long publish_interval_ms;
 } scan_opts;
 
 static void usage(FILE *to)
@@ -49,6 +51,8 @@ static void usage(FILE *to)
           "  --cluster NAME         cluster name in findings (default: kubernetes)\n"
           "  --account-id ID        account id in findings (default: 000000000000)\n"
           "  --region REGION        region in findings (default: local)\n"
+          "  --state FILE           keep baselines and finding aggregation across runs\n"
+          "  --publish-interval S   seconds between updates of one finding (default: 300)\n"
           "  --max-line-bytes N     longest event line accepted (default: 16777216)\n",
           to);
 }
@@ -133,7 +137,7 @@ static int parse_size(const char *s, size_t *out)
 static int parse_scan_opts(int argc, char **argv, scan_opts *o)
 {
     enum { O_RULES = 256, O_LUALIB, O_TOR, O_MAL, O_LIST, O_CLUSTER, O_ACCOUNT,
-           O_REGION, O_MAXLINE, O_HELP };
+           O_REGION, O_MAXLINE, O_STATE, O_INTERVAL, O_HELP };
     static const struct option longopts[] = {
         {"rules", required_argument, 0, O_RULES},
         {"lualib", required_argument, 0, O_LUALIB},
@@ -144,6 +148,8 @@ static int parse_scan_opts(int argc, char **argv, scan_opts *o)
         {"account-id", required_argument, 0, O_ACCOUNT},
         {"region", required_argument, 0, O_REGION},
         {"max-line-bytes", required_argument, 0, O_MAXLINE},
+        {"state", required_argument, 0, O_STATE},
+        {"publish-interval", required_argument, 0, O_INTERVAL},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}
     };
@@ -166,6 +172,17 @@ static int parse_scan_opts(int argc, char **argv, scan_opts *o)
                 return -1;
             }
             break;
+        case O_STATE: o->state_path = optarg; break;
+        case O_INTERVAL: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (end == optarg || *end || !(v >= 0 && v <= 31536000)) {
+                fprintf(stderr, "kguard: --publish-interval wants seconds from 0 to 31536000\n");
+                return -1;
+            }
+            o->publish_interval_ms = (long long)(v * 1000);
+            break;
+        }
         case O_HELP: usage(stdout); exit(0);
         case ':':
             fprintf(stderr, "kguard: option %s needs an argument\n", argv[optind - 1]);
@@ -228,6 +245,7 @@ static int cmd_scan(int argc, char **argv)
     int nfiles;
 
     o.id = (kg_identity){"kubernetes", "000000000000", "local"};
+    o.publish_interval_ms = 300000;
     if (parse_scan_opts(argc, argv, &o) < 0) {
         fputs("kguard: try 'kguard scan --help'\n", stderr);
         rc = EXIT_USAGE;
@@ -244,6 +262,8 @@ static int cmd_scan(int argc, char **argv)
     eo.out = stdout;
     eo.diag = stderr;
     eo.progress = isatty(STDERR_FILENO);
+    eo.state_path = o.state_path;
+    eo.publish_interval_ms = o.publish_interval_ms;
     eng = engine_new(&eo, &lists, err, sizeof err);
     if (!eng) {
         fprintf(stderr, "kguard: cannot load rules: %s\n", err);
@@ -256,6 +276,8 @@ static int cmd_scan(int argc, char **argv)
             rc = EXIT_RUNTIME;
         }
     }
+    if (engine_finish(eng) < 0)
+        rc = EXIT_RUNTIME;
     engine_summary(eng);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         perror("kguard: writing findings");

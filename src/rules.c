@@ -9,86 +9,53 @@
 #include <string.h>
 #include <time.h>
 #include <lauxlib.h>
-#include <xxhash.h>
 #include "kguard/rules.h"
+#include "hmap.h"
 #include "lua_event.h"
+#include "lua_state.h"
 #include "sandbox.h"
 
 /* ---- the verb/resource index ----------------------------------------- */
 
-typedef struct slot {
-    char *key;       /* "verb resource[/subresource]"; NULL when empty */
-    size_t *ids;     /* rule indices, ascending */
+/* Rule ids under one "verb resource[/subresource]" key, ascending. */
+typedef struct id_list {
+    size_t *ids;
     size_t n;
-} slot;
+} id_list;
 
-typedef struct index_map {
-    slot *slots;
-    size_t cap;      /* power of two */
-    size_t used;
-} index_map;
-
-static size_t index_pos(const index_map *m, const char *key, size_t len)
+static void id_list_free(void *p)
 {
-    size_t i = (size_t)XXH3_64bits(key, len) & (m->cap - 1);
-    while (m->slots[i].key &&
-           !(strlen(m->slots[i].key) == len && memcmp(m->slots[i].key, key, len) == 0))
-        i = (i + 1) & (m->cap - 1);
-    return i;
+    id_list *l = p;
+    if (l)
+        free(l->ids);
+    free(l);
 }
 
-static int index_grow(index_map *m)
+static int index_add(hmap *m, const char *key, size_t id)
 {
-    index_map n = {calloc(m->cap ? m->cap * 2 : 64, sizeof(slot)),
-                   m->cap ? m->cap * 2 : 64, m->used};
-    if (!n.slots)
-        return -1;
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->slots[i].key)
-            n.slots[index_pos(&n, m->slots[i].key, strlen(m->slots[i].key))] = m->slots[i];
-    free(m->slots);
-    *m = n;
-    return 0;
-}
-
-static int index_add(index_map *m, const char *key, size_t id)
-{
-    slot *s;
+    bool created;
+    hmap_entry *e = hmap_insert(m, key, strlen(key), &created);
+    id_list *l;
     size_t *nids;
-    if ((m->used + 1) * 2 > m->cap && index_grow(m) < 0)
+    if (!e)
         return -1;
-    s = &m->slots[index_pos(m, key, strlen(key))];
-    if (!s->key) {
-        if (!(s->key = strdup(key)))
-            return -1;
-        m->used++;
-    }
-    if (s->n && s->ids[s->n - 1] == id)
+    if (created && !(e->ptr = calloc(1, sizeof(id_list))))
+        return -1;
+    l = e->ptr;
+    if (l->n && l->ids[l->n - 1] == id)
         return 0; /* listed twice in one rule */
-    nids = realloc(s->ids, (s->n + 1) * sizeof *nids);
+    nids = realloc(l->ids, (l->n + 1) * sizeof *nids);
     if (!nids)
         return -1;
-    s->ids = nids;
-    s->ids[s->n++] = id;
+    l->ids = nids;
+    l->ids[l->n++] = id;
     return 0;
 }
 
-static const slot *index_get(const index_map *m, const char *key, size_t len)
+static const id_list *index_get(hmap *m, const char *key, size_t len)
 {
-    const slot *s;
-    if (!m->cap)
-        return NULL;
-    s = &m->slots[index_pos(m, key, len)];
-    return s->key ? s : NULL;
-}
-
-static void index_free(index_map *m)
-{
-    for (size_t i = 0; i < m->cap; i++) {
-        free(m->slots[i].key);
-        free(m->slots[i].ids);
-    }
-    free(m->slots);
+    hmap_entry *e = hmap_find(m, key, len);
+    return e ? e->ptr : NULL;
 }
 
 /* ---- the generation --------------------------------------------------- */
@@ -98,7 +65,7 @@ struct kg_ruleset {
     const kg_lists *lists;
     kg_rule *rules;
     size_t n;
-    index_map index;
+    hmap index;            /* api key -> id_list */
     size_t *always;        /* rules without an api condition */
     size_t n_always;
     size_t *scratch;       /* candidate ids of one event: 2 * n + n_always */
@@ -134,7 +101,7 @@ void ruleset_free(kg_ruleset *rs)
     for (size_t i = 0; i < rs->n; i++)
         rule_clear(NULL, &rs->rules[i]);
     free(rs->rules);
-    index_free(&rs->index);
+    hmap_free(&rs->index, id_list_free);
     free(rs->always);
     free(rs->scratch);
     sandbox_free(rs->sb);
@@ -167,10 +134,14 @@ static int l_log(lua_State *L)
     return 0;
 }
 
-static void open_kguard_table(kg_sandbox *sb, const kg_lists *lists)
+static void open_kguard_table(kg_sandbox *sb, const kg_lists *lists, kg_state *state)
 {
     lua_State *L = sb->L;
     lua_newtable(L);
+    if (state) {
+        lua_state_push_opener(L, state);
+        lua_setfield(L, -2, "table");
+    }
     lua_pushlightuserdata(L, (void *)lists);
     lua_pushcclosure(L, l_ip_in, 1);
     lua_setfield(L, -2, "ip_in");
@@ -332,7 +303,8 @@ static int check_keys(loader *ld, lua_State *L, int t, const char *const *allowe
 static int compile_match(loader *ld, lua_State *L, int t, kg_rule *r, size_t id)
 {
     static const char *const keys[] = {"api", "anonymous", "success", "ip_list",
-                                       "namespaces", "exclude_paths", NULL};
+                                       "namespaces", "exclude_paths", "body", NULL};
+    int body = -1;
     char **api = NULL, *kind = NULL;
     size_t n_api = 0;
     int rc = 0;
@@ -351,6 +323,7 @@ static int compile_match(loader *ld, lua_State *L, int t, kg_rule *r, size_t id)
     if (check_keys(ld, L, t, keys, "match") ||
         get_tristate(ld, L, t, "anonymous", &r->anonymous) ||
         get_tristate(ld, L, t, "success", &r->success) ||
+        get_tristate(ld, L, t, "body", &body) ||
         get_string(ld, L, t, "ip_list", false, &kind) ||
         get_string_list(ld, L, t, "namespaces", any_string, &r->namespaces, &r->n_namespaces) ||
         get_string_list(ld, L, t, "exclude_paths", path_string, &r->exclude_paths,
@@ -362,6 +335,7 @@ static int compile_match(loader *ld, lua_State *L, int t, kg_rule *r, size_t id)
         rc = -1;
     }
     r->has_api = n_api > 0;
+    r->needs_body = body == 1;
     for (size_t i = 0; rc == 0 && i < n_api; i++)
         if (index_add(&ld->rs->index, api[i], id) < 0)
             rc = -1;
@@ -404,8 +378,9 @@ static int compile_rule(loader *ld, lua_State *L, kg_rule *r, size_t id)
 {
     static const char *const keys[] = {"type", "severity", "title", "description",
                                        "remediation", "match", "predicate",
-                                       "enabled", NULL};
+                                       "enabled", "details", NULL};
     int t = lua_gettop(L), rc = 0;
+    char *details = NULL;
 
     r->predicate = LUA_NOREF;
     r->enabled = true;
@@ -418,6 +393,17 @@ static int compile_rule(loader *ld, lua_State *L, kg_rule *r, size_t id)
         get_string(ld, L, t, "description", true, &r->description) ||
         get_string(ld, L, t, "remediation", true, &r->remediation))
         rc = -1;
+    if (rc == 0 && get_string(ld, L, t, "details", false, &details) < 0) {
+        rc = -1;
+    } else if (details && strcmp(details, "workload") == 0) {
+        r->details = KG_DETAILS_WORKLOAD;
+    } else if (details && strcmp(details, "rolebinding") == 0) {
+        r->details = KG_DETAILS_ROLEBINDING;
+    } else if (details) {
+        load_error(ld, "details", "details must be \"workload\" or \"rolebinding\"");
+        rc = -1;
+    }
+    free(details);
     if (rc == 0 && !valid_type(r->type)) {
         load_error(ld, "type", "type '%s' is not of the form Tactic:Kubernetes/Name", r->type);
         rc = -1;
@@ -515,7 +501,7 @@ kg_ruleset *ruleset_load(const kg_ruleset_opts *opts, char *err, size_t errlen)
     ld.rs->sb = sandbox_new(opts->lualib_dir, opts->mem_limit, opts->budget, err, errlen);
     if (!ld.rs->sb)
         goto fail;
-    open_kguard_table(ld.rs->sb, opts->lists);
+    open_kguard_table(ld.rs->sb, opts->lists, opts->state);
     lua_event_open(ld.rs->sb->L);
     n = scandir(opts->rules_dir, &names, is_rule_file, alphasort);
     if (n < 0) {
@@ -557,6 +543,7 @@ typedef struct judge_ctx {
     const kg_event *ev;
     const kg_judge_cb *cb;
     bool event_set;                 /* the Lua event points at ev */
+    bool body_missing;              /* a rule wanted a body the event lacks */
     signed char hit_known[KG_LIST_KINDS];
     const kg_list *hit_list[KG_LIST_KINDS];
     int hit_ip[KG_LIST_KINDS];
@@ -606,6 +593,10 @@ static bool conditions_hold(judge_ctx *c, const kg_rule *r)
             return false;
     if (r->ip_kind >= 0 && !ip_hit(c, r->ip_kind))
         return false;
+    if (r->needs_body && !ev->body) {
+        c->body_missing = true;
+        return false;
+    }
     return true;
 }
 
@@ -640,6 +631,10 @@ static const char *read_overrides(lua_State *L, kg_match *m)
         m->description = lua_tostring(L, -1);
     else if (ty != LUA_TNIL)
         return "the predicate returned a description that is not a string";
+    if ((ty = lua_getfield(L, -3, "detail")) == LUA_TSTRING)
+        m->detail = lua_tostring(L, -1);
+    else if (ty != LUA_TNIL)
+        return "the predicate returned a detail that is not a string";
     return NULL;
 }
 
@@ -662,11 +657,17 @@ static int run_predicate(judge_ctx *c, kg_rule *r, kg_match *m)
     r->seconds += now_seconds() - t0;
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
+        char where[4300];
         r->errors++;
-        c->cb->rule_error(c->cb->ud, c->ev, r, msg ? msg : "error object is not a string");
+        if (!msg)
+            msg = "error object is not a string";
+        if (strncmp(msg, r->file, strlen(r->file)) != 0) {
+            /* no location (e.g. out of memory): name the rule file at least */
+            snprintf(where, sizeof where, "%s: %s", r->file, msg);
+            msg = where;
+        }
+        c->cb->rule_error(c->cb->ud, c->ev, r, msg);
         lua_settop(L, 0);
-        if (rc == LUA_ERRMEM)
-            lua_gc(L, LUA_GCCOLLECT);
         return -1;
     }
     if (!lua_toboolean(L, -1))
@@ -683,7 +684,7 @@ static int run_predicate(judge_ctx *c, kg_rule *r, kg_match *m)
 static void judge_rule(judge_ctx *c, size_t id, int *fired)
 {
     kg_rule *r = &c->rs->rules[id];
-    kg_match m = {r, NULL, -1, r->severity, r->title, r->description};
+    kg_match m = {r, NULL, -1, r->severity, r->title, r->description, NULL};
     int ok = 1;
 
     if (r->last_seq == c->rs->seq)
@@ -717,7 +718,7 @@ static int cmp_size(const void *a, const void *b)
 static size_t candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, size_t max)
 {
     char key[512];
-    const slot *s[2] = {NULL, NULL};
+    const id_list *s[2] = {NULL, NULL};
     size_t n = 0;
     int len;
 
@@ -743,7 +744,7 @@ static size_t candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, size_t
 
 int ruleset_judge(kg_ruleset *rs, const kg_event *ev, const kg_judge_cb *cb)
 {
-    judge_ctx c = {rs, ev, cb, false, {0}, {0}, {0}};
+    judge_ctx c = {rs, ev, cb, false, false, {0}, {0}, {0}};
     size_t n;
     int fired = 0;
 
@@ -753,5 +754,7 @@ int ruleset_judge(kg_ruleset *rs, const kg_event *ev, const kg_judge_cb *cb)
         judge_rule(&c, rs->scratch[i], &fired);
     if (c.event_set)
         lua_event_set(rs->sb->L, NULL);
+    if (c.body_missing && cb->body_missing)
+        cb->body_missing(cb->ud, ev);
     return fired;
 }

@@ -11,9 +11,15 @@
 #include "sandbox.h"
 
 #define HOOK_EVERY 1000
+/* Past mem_limit an allocation still succeeds within this slack, and the
+ * hook raises an ordinary error at the next instruction, so the message
+ * names the rule's file:line; past the slack, allocation fails outright. */
+#define MEM_SLACK (16u << 20)
 #define LOADED_KEY "kguard.sandbox.loaded"
 #define GLOBALS_KEY "kguard.sandbox.globals"
 #define RE_PATH "/usr/share/lua/5.4/re.lua"
+
+static void budget_hook(lua_State *L, lua_Debug *ar);
 
 static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -25,8 +31,15 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         sb->mem_used -= old;
         return NULL;
     }
-    if (nsize > old && sb->mem_used - old + nsize > sb->mem_limit)
-        return NULL; /* Lua raises "not enough memory" */
+    if (nsize > old && sb->mem_used - old + nsize > sb->mem_limit) {
+        sb->exhausted = 1;
+        if (sb->mem_used - old + nsize > sb->mem_limit + MEM_SLACK || !sb->L)
+            return NULL; /* Lua raises "not enough memory" */
+        if (!sb->over_memory) {
+            sb->over_memory = 1;
+            lua_sethook(sb->L, budget_hook, LUA_MASKCOUNT, 1); /* safe anywhere */
+        }
+    }
     np = realloc(ptr, nsize);
     if (np)
         sb->mem_used = sb->mem_used - old + nsize;
@@ -40,21 +53,80 @@ kg_sandbox *sandbox_of(lua_State *L)
     return ud;
 }
 
+/* Raise from inside the hook, located at the interrupted function (level 0
+ * in a hook: the hook itself has no stack level). */
+static int hook_error(lua_State *L, const char *what, long amount)
+{
+    luaL_where(L, 0);
+    lua_pushfstring(L, "%s of %d exceeded", what, (int)amount);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
 static void budget_hook(lua_State *L, lua_Debug *ar)
 {
     kg_sandbox *sb = sandbox_of(L);
     (void)ar;
+    if (sb->over_memory) {
+        lua_sethook(L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
+        hook_error(L, "memory limit (MiB)", (long)(sb->mem_limit >> 20));
+    }
     sb->steps_left -= HOOK_EVERY;
     if (sb->steps_left <= 0) {
         sb->steps_left = HOOK_EVERY; /* room for the error handling */
-        luaL_error(L, "instruction budget of %ld exceeded", sb->budget);
+        sb->exhausted = 1;
+        hook_error(L, "instruction budget", sb->budget);
     }
 }
 
 int sandbox_pcall(kg_sandbox *sb, int nargs, int nresults)
 {
+    int rc;
     sb->steps_left = sb->budget;
-    return lua_pcall(sb->L, nargs, nresults, 0);
+    sb->exhausted = 0;
+    rc = lua_pcall(sb->L, nargs, nresults, 0);
+    if (rc != LUA_OK && sb->exhausted) {
+        lua_gc(sb->L, LUA_GCCOLLECT);   /* free what the runaway held */
+        sb->over_memory = sb->mem_used > sb->mem_limit;
+        lua_sethook(sb->L, budget_hook, LUA_MASKCOUNT, sb->over_memory ? 1 : HOOK_EVERY);
+    }
+    return rc;
+}
+
+/* pcall and xpcall for rules: as Lua's (rules get no coroutines, so no
+ * yields to continue), except that running out of budget or memory is not
+ * catchable: a rule cannot keep itself alive by catching what stops it. */
+static int pcall_failed(lua_State *L)
+{
+    if (sandbox_of(L)->exhausted)
+        return lua_error(L);          /* the message is on top */
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+}
+
+static int safe_pcall(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    if (lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0) != LUA_OK)
+        return pcall_failed(L);
+    lua_pushboolean(L, 1);
+    lua_insert(L, 1);
+    return lua_gettop(L);
+}
+
+static int safe_xpcall(lua_State *L)
+{
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 1);              /* f, h, args..., f */
+    lua_pushvalue(L, 2);              /* f, h, args..., f, h */
+    lua_replace(L, 1);                /* h, h, args..., f */
+    lua_replace(L, 2);                /* h, f, args... */
+    if (lua_pcall(L, lua_gettop(L) - 2, LUA_MULTRET, 1) != LUA_OK)
+        return pcall_failed(L);
+    lua_pushboolean(L, 1);
+    lua_replace(L, 1);                /* true, results... */
+    return lua_gettop(L);
 }
 
 /* Give the function on top of the stack a new _ENV that reads through to
@@ -197,6 +269,10 @@ static void build_globals(lua_State *L)
     lua_pop(L, 1);
     lua_pushcfunction(L, sandbox_require);
     lua_setfield(L, -2, "require");
+    lua_pushcfunction(L, safe_pcall);
+    lua_setfield(L, -2, "pcall");
+    lua_pushcfunction(L, safe_xpcall);
+    lua_setfield(L, -2, "xpcall");
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "_G");
     lua_setfield(L, LUA_REGISTRYINDEX, GLOBALS_KEY);

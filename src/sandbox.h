@@ -20,6 +20,8 @@ typedef struct kg_sandbox {
     size_t mem_used, mem_limit;
     long budget;      /* instructions per sandbox_pcall */
     long steps_left;
+    int exhausted;    /* budget or memory ran out: pcall in Lua rethrows */
+    int over_memory;  /* past mem_limit: the hook raises at the next instruction */
     char *lualib_dir;
 } kg_sandbox;
 

@@ -4,7 +4,8 @@
 #   events   audit events (as kube-apiserver writes them)
 #   expect   the EXACT set of finding types the scan must produce ([] = none)
 #   reject   types that must not appear (the near misses; redundant with exactness, states intent)
-#   count    optional {type: n}: exact number of findings of that type
+#   count    optional {type: n}: exact number of occurrences of that type (repeats of one finding are
+#            aggregated under one id: the sum of the final service.count of its findings)
 #   assert   optional {"dotted.path": value}: checked on the first finding of each expected type
 #            (path segments index objects by key and arrays by number; null = present and null)
 #   assert_type  optional {type: {"dotted.path": value}}: same, for one type only
@@ -30,7 +31,7 @@ plan skip_all => "kguard binary not found at $BIN (set KGUARD)" unless -x $BIN;
 my @files = sort glob("$ROOT/tests/fixtures/rules/*.json");
 BAIL_OUT("no fixtures in $ROOT/tests/fixtures/rules") unless @files;
 
-my %known = map { $_ => 1 } @TYPES;
+my %known = map { $_ => 1 } @ALL_TYPES;
 my (%fired, %severity_seen);
 
 sub write_events {
@@ -77,12 +78,13 @@ for my $file (@files) {
             or diag(join("\n", map { "line $_->{line}: $_->{error}: " . substr($_->{raw}, 0, 300) } @bad));
         my @f = grep { $_->{data} } @{ $r->{findings} };
 
-        my %n;
-        $n{ $_->{data}{type} // '(no type)' }++ for @f;
+        # occurrences per type: findings are aggregated by id (update lines carry service.count)
+        my %n = %{ occurrences($r) };
         my @got = sort keys %n;
         is_deeply(\@got, [sort @expect], "$name: finding types are exactly [" . join(', ', sort @expect) . ']')
             or diag("got: " . json_encode(\%n) . "\n" . describe_run($r));
         for my $t (@reject) {
+            # (exactness above already covers this; the reject list states the near misses)
             ok(!$n{$t}, "$name: no $t");
         }
         for my $t (sort keys %{ $fx->{count} // {} }) {
@@ -95,7 +97,7 @@ for my $file (@files) {
         for my $x (@f) {
             my $d = $x->{data};
             my $t = $d->{type} // '(no type)';
-            ok(exists $known{$t}, "$name: $t is one of the 20 types");
+            ok(exists $known{$t}, "$name: $t is a known finding type");
             ok($ids{ $d->{kguard}{auditID} // '' }, "$name: $t kguard.auditID names an input event")
                 or diag("kguard: " . json_encode($d->{kguard}));
             my $src = $d->{kguard}{source} // '';
@@ -109,7 +111,7 @@ for my $file (@files) {
                 like($src, qr/\Q@{[basename($input)]}\E.*:\d+\z/, "$name: $t kguard.source names the input file and a line");
             }
             $fired{$t}++;
-            push @{ $severity_seen{$t} }, [$d->{severity}, $name] if exists $known{$t};
+            push @{ $severity_seen{$t} }, [$d->{severity}, $name] if exists $SEVERITY{$t};
         }
 
         # assertions on the first finding of each expected type
@@ -133,7 +135,10 @@ for my $file (@files) {
 
         my $s = $r->{summary};
         ok($s, "$name: summary line present") or return;
-        is($s->{findings}, scalar(@f), "$name: summary findings= matches stdout");
+        my @final = final_findings($r);
+        is($s->{findings}, scalar(@final), "$name: summary findings= is the number of distinct finding ids");
+        is(scalar(@f), $s->{findings} + $s->{updates}, "$name: stdout lines = findings + updates")
+            if defined $s->{updates} && defined $s->{findings};
         for my $k (sort keys %{ $fx->{summary} // {} }) {
             is($s->{$k}, $fx->{summary}{$k}, "$name: summary $k=$fx->{summary}{$k}");
         }

@@ -19,6 +19,8 @@ typedef struct kg_stats {
     unsigned long long malformed;  /* reported and skipped */
     unsigned long long findings;
     unsigned long long rule_errors;
+    unsigned long long updates;    /* update lines of earlier findings */
+    unsigned long long body_missing; /* events a body rule could not inspect */
 } kg_stats;
 
 typedef struct kg_engine_opts {
@@ -28,6 +30,8 @@ typedef struct kg_engine_opts {
     FILE *out;            /* findings, one per line */
     FILE *diag;           /* diagnostics */
     bool progress;        /* show progress on diag (a terminal) */
+    const char *state_path;        /* --state FILE, or NULL */
+    long long publish_interval_ms; /* between updates of one finding */
 } kg_engine_opts;
 
 typedef struct kg_engine kg_engine;
@@ -48,6 +52,10 @@ void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
                  long line);
 
 const kg_stats *engine_stats(const kg_engine *e);
+
+/* End of input: publish every pending finding update and save the state
+ * file.  Returns 0, or -1 when the state could not be saved (reported). */
+int engine_finish(kg_engine *e);
 
 /* Write the one-line summary to the diagnostics stream. */
 void engine_summary(const kg_engine *e);

@@ -37,6 +37,11 @@ typedef struct kg_event {
     int nips;             /* caller IPs that parsed, in sourceIPs order */
     kg_ip ips[KG_EVENT_MAX_IPS];
     const char *ip_text[KG_EVENT_MAX_IPS];
+    /* the request body as rules see it (workload.h); NULL without a body */
+    const cJSON *body;
+    const cJSON *pod_spec;      /* inside body, for workload resources */
+    const char *workload_kind;  /* objectRef.resource of a workload */
+    cJSON *body_owned;          /* built from a JSON patch; freed by event_release */
     /* where the record came from, for diagnostics and findings */
     const char *src_file;
     long src_line;
@@ -45,6 +50,9 @@ typedef struct kg_event {
 /* Extract from a parsed record.  Returns 0, or -1 with a message in err when
  * the record is not an audit Event or a known field has the wrong type. */
 int event_extract(kg_event *ev, const cJSON *root, char *err, size_t errlen);
+
+/* Free what event_extract allocated (a body built from a JSON patch). */
+void event_release(kg_event *ev);
 
 /* The stage names this module compares against. */
 bool event_stage_is(const kg_event *ev, const char *stage);

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include "kguard/event.h"
+#include "kguard/aggregate.h"
 #include "kguard/rules.h"
 
 typedef struct kg_identity {
@@ -16,13 +17,20 @@ typedef struct kg_identity {
     const char *region;
 } kg_identity;
 
-/* The finding as a compact JSON line (no newline), malloc'd; NULL when out
- * of memory.  now_ms is the processing time (createdAt/updatedAt). */
+/* The finding with id fid as a compact JSON line (no newline), malloc'd;
+ * NULL when out of memory.  occ gives the aggregate: count, event times,
+ * createdAt and updatedAt. */
 char *finding_render(const kg_identity *id, const kg_event *ev,
-                     const kg_match *m, long long now_ms);
+                     const kg_match *m, const char *fid,
+                     const kg_occurrence *occ);
+
+/* The event's own time (requestReceivedTimestamp, else stageTimestamp) in
+ * epoch ms, or fallback when it has none that parses. */
+long long finding_event_time(const kg_event *ev, long long fallback);
 
 /* The stable finding id: 32 lowercase hex of the aggregation key (type,
- * cluster, username, caller IP).  out must hold 33 bytes. */
+ * cluster, username, caller IP, and the subject for rules with details).
+ * out must hold 33 bytes. */
 void finding_id(const kg_identity *id, const kg_event *ev, const kg_match *m,
                 char out[33]);
 

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include "kguard/event.h"
 #include "kguard/lists.h"
+#include "kguard/state.h"
+#include "kguard/workload.h"
 
 typedef struct kg_rule {
     char *type, *title, *description, *remediation;
@@ -27,6 +29,8 @@ typedef struct kg_rule {
     int anonymous;         /* -1: any, 0: not anonymous, 1: anonymous only */
     int success;           /* -1: any, 0: failed only, 1: successful only */
     int ip_kind;           /* -1: any, else kg_list_kind */
+    bool needs_body;       /* match.body: only events with a request body */
+    kg_details details;    /* what the finding describes beyond the call */
     char **namespaces;
     size_t n_namespaces;
     char **exclude_paths;
@@ -45,6 +49,7 @@ typedef struct kg_match {
     int ip_index;          /* index into ev->ips of the caller IP, or -1 */
     double severity;       /* after any override by the predicate */
     const char *title, *description;
+    const char *detail;    /* the predicate's note on what it saw, or NULL */
 } kg_match;
 
 typedef struct kg_ruleset kg_ruleset;
@@ -52,6 +57,7 @@ typedef struct kg_ruleset kg_ruleset;
 typedef struct kg_ruleset_opts {
     const char *rules_dir, *lualib_dir;
     const kg_lists *lists;
+    kg_state *state;       /* behind kguard.table(); outlives the generation */
     size_t mem_limit;      /* 0: default */
     long budget;           /* instructions per predicate call, 0: default */
     /* Each load problem, already prefixed with file:line where known. */
@@ -72,6 +78,8 @@ typedef struct kg_judge_cb {
     /* A rule raised an error or ran out of budget/memory on this event. */
     void (*rule_error)(void *ud, const kg_event *ev, const kg_rule *r,
                        const char *msg);
+    /* Some rule wanted the body and the event has none (once per event). */
+    void (*body_missing)(void *ud, const kg_event *ev);
     void *ud;
 } kg_judge_cb;
 

@@ -25,7 +25,7 @@ our @EXPORT_OK = qw(
     root kguard run_kguard tmpdir write_file read_file json_encode json_decode
     summary_of top_level_keys raw_array_elements dig deep_equal std_list_args
     @TYPES %SEVERITY %TACTICS is_iso_ms crash_problems describe_run
-    %IP %USER uuid audit_event event_line scan_args
+    %IP %USER uuid audit_event event_line scan_args @ALL_TYPES final_findings occurrences
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -33,6 +33,12 @@ our @TACTICS = qw(CredentialAccess DefenseEvasion Discovery Impact Persistence);
 our @KINDS   = qw(MaliciousIPCaller MaliciousIPCaller.Custom SuccessfulAnonymousAccess TorIPCaller);
 our @TYPES   = map { my $t = $_; map { "$t:Kubernetes/$_" } @KINDS } @TACTICS;
 our %TACTICS = map { $_ => 1 } @TACTICS;
+# The 20 API-tactic types above plus the 7 workload/policy types (contract part 2).
+our @ALL_TYPES = (@TYPES, qw(
+    Execution:Kubernetes/ExecInKubeSystemPod Persistence:Kubernetes/ContainerWithSensitiveMount
+    PrivilegeEscalation:Kubernetes/PrivilegedContainer Policy:Kubernetes/AdminAccessToDefaultServiceAccount
+    Policy:Kubernetes/AnonymousAccessGranted Policy:Kubernetes/ExposedDashboard
+    Policy:Kubernetes/KubeflowDashboardExposed));
 # Severities from the seed (GuardDuty emits 8 for High, 5 for Medium).
 our %SEVERITY;
 for my $t (@TYPES) {
@@ -308,6 +314,30 @@ sub parse_findings {
                    error => ($@ ? "$@" : (ref $d eq 'HASH' ? undef : 'not a JSON object')) };
     }
     return \@f;
+}
+
+# Findings are aggregated: a repeat of the same finding (same id) is printed again as an update line
+# with a higher service.count. final_findings() keeps the last line per id, in order of first appearance.
+sub final_findings {
+    my ($r) = @_;
+    my (%last, @order);
+    for my $x (grep { $_->{data} } @{ $r->{findings} }) {
+        my $id = $x->{data}{id} // "line $x->{line}";
+        push @order, $id unless exists $last{$id};
+        $last{$id} = $x;
+    }
+    return map { $last{$_} } @order;
+}
+
+# type -> number of occurrences (sum of the final service.count of each finding of that type)
+sub occurrences {
+    my ($r) = @_;
+    my %n;
+    for my $x (final_findings($r)) {
+        my $c = $x->{data}{service}{count};
+        $n{ $x->{data}{type} // '(no type)' } += (defined $c && !ref $c && $c =~ /\A[1-9]\d*\z/) ? $c : 1;
+    }
+    return \%n;
 }
 
 # kguard: summary: events=N judged=N skipped=N malformed=N findings=N rule_errors=N

@@ -335,6 +335,53 @@ static void test_add_after_finalize(void)
     ipset_free(set);
 }
 
+/* Entry i of the dense-prefix test, with `last` as its final group/octet:
+ * IPv4 in 10.0.0.0/8, IPv6 spread over 2001:db8:0:0::/60. */
+static const char *dense_v4(char *buf, size_t len, unsigned i, unsigned last)
+{
+    snprintf(buf, len, "10.%u.%u.%u", i, (i * 7) % 256, last);
+    return buf;
+}
+
+static const char *dense_v6(char *buf, size_t len, unsigned i,
+                            const char *tail)
+{
+    snprintf(buf, len, "2001:db8:0:%x:%x::%s", i % 16, (i * 331) & 0xffff,
+             tail);
+    return buf;
+}
+
+/* Many entries sharing a long prefix: the index then buckets on the bits
+ * after it (for IPv6, across the middle of the address). */
+static void test_dense_prefix(void)
+{
+    kg_ipset *set = ipset_new("dense");
+    char t[64], err[128];
+    int bad = 0, missing = 0, extra = 0;
+    for (unsigned i = 0; i < 200; i++) {
+        dense_v4(t, sizeof t, i, 2);
+        bad += ipset_add(set, t, err, sizeof err) != 0;
+        dense_v6(t, sizeof t, i, "1");
+        bad += ipset_add(set, t, err, sizeof err) != 0;
+    }
+    ipset_finalize(set);
+    for (unsigned i = 0; i < 200; i++) {
+        missing += !has(set, dense_v4(t, sizeof t, i, 2));
+        missing += !has(set, dense_v6(t, sizeof t, i, "1"));
+        extra += has(set, dense_v4(t, sizeof t, i, 3));
+        extra += has(set, dense_v4(t, sizeof t, i, 1));
+        extra += has(set, dense_v6(t, sizeof t, i, "2"));
+        extra += has(set, dense_v6(t, sizeof t, i, ""));
+    }
+    is_int(bad, 0, "dense prefix: 400 entries added");
+    is_int(missing, 0, "dense prefix: every entry found");
+    is_int(extra, 0, "dense prefix: no neighbour found");
+    ok(!has(set, "10.200.0.2") && !has(set, "9.255.255.255") &&
+           !has(set, "2001:db8:0:10::1") && !has(set, "2001:db8::"),
+       "dense prefix: outside the covered span");
+    ipset_free(set);
+}
+
 /* ---- list files ------------------------------------------------------ */
 
 static void test_tor_exit_addresses(void)
@@ -603,6 +650,7 @@ int main(void)
     test_merges();
     test_host_bits();
     test_add_after_finalize();
+    test_dense_prefix();
     test_tor_exit_addresses();
     test_tor_secops();
     test_ipsum();

@@ -1,0 +1,28 @@
+/*
+ * persist: the --state file.  Saves the state tables and the aggregation
+ * entries as one JSON document, atomically (temporary file, fsync, rename,
+ * fsync of the directory).  Loading a file that is corrupt or of another
+ * format version keeps it aside under a new name (never overwriting) and
+ * starts fresh.
+ */
+#ifndef KGUARD_PERSIST_H
+#define KGUARD_PERSIST_H
+
+#include <stddef.h>
+#include "kguard/aggregate.h"
+#include "kguard/state.h"
+
+#define KG_STATE_FORMAT "kguard-state"
+#define KG_STATE_VERSION 1
+
+/* Load path into st and agg.  Returns 0 when loaded or when there is no
+ * file yet; 1 when the file was unusable and was moved aside (a warning is
+ * in msg); -1 with msg when the file could not even be moved. */
+int persist_load(const char *path, kg_state *st, kg_agg *agg, char *msg,
+                 size_t msglen);
+
+/* Save atomically.  Returns 0, or -1 with a message. */
+int persist_save(const char *path, const kg_state *st, const kg_agg *agg,
+                 char *msg, size_t msglen);
+
+#endif

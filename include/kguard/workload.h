@@ -1,0 +1,45 @@
+/*
+ * workload: what a request does to an object, for the rules that look
+ * inside bodies, and the finding details built from it.
+ *
+ * The effective body is the requestObject of a create or update; for a
+ * patch, the responseObject when it was logged (the object after the patch),
+ * else the patch itself: a strategic-merge or JSON merge patch is already a
+ * partial object, and a JSON patch (a list of operations) is turned into the
+ * partial object its add/replace operations describe.  The pod spec is found
+ * inside it by resource (pods, the controllers' templates, CronJobs).
+ */
+#ifndef KGUARD_WORKLOAD_H
+#define KGUARD_WORKLOAD_H
+
+#include <stddef.h>
+#include <cJSON.h>
+#include "kguard/event.h"
+
+typedef enum kg_details {
+    KG_DETAILS_NONE,
+    KG_DETAILS_WORKLOAD,
+    KG_DETAILS_ROLEBINDING
+} kg_details;
+
+/* Set ev->body, ev->pod_spec and ev->workload_kind (called by
+ * event_extract; may allocate ev->body_owned). */
+void workload_resolve(kg_event *ev);
+
+/* Turn a JSON patch (RFC 6902 operations) into the partial object its add
+ * and replace operations describe; NULL when nothing usable is in it. */
+cJSON *workload_from_json_patch(const cJSON *ops);
+
+/* "docker.io/library/nginx:1.25" -> "docker.io/library"; "" without '/'.
+ * out holds n bytes. */
+const char *workload_image_prefix(const char *image, char *out, size_t n);
+
+/* resource.kubernetesDetails.kubernetesWorkloadDetails */
+cJSON *workload_details(const kg_event *ev);
+/* service.action.kubernetesRoleBindingDetails */
+cJSON *workload_rolebinding_details(const kg_event *ev);
+
+/* The subject that joins the aggregation key: "resource/namespace/name". */
+void workload_subject(const kg_event *ev, char *out, size_t n);
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * aggregate: finding aggregation by id (see aggregate.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kguard/aggregate.h"
+#include "hmap.h"
+
+#define EVICT_SAMPLES 8
+
+typedef struct agg_entry {
+    kg_occurrence occ;
+    long long published_ms;   /* last time a line of it was published */
+    char *pending;            /* latest line not yet published */
+} agg_entry;
+
+struct kg_agg {
+    hmap map;                 /* id -> agg_entry (ptr); stamp = updated_ms */
+    size_t max_entries;
+    long long interval_ms;
+    kg_emit_fn emit;
+    void *ud;
+    unsigned long long evictions;
+};
+
+static void entry_free(void *p)
+{
+    agg_entry *e = p;
+    if (e)
+        free(e->pending);
+    free(e);
+}
+
+kg_agg *agg_new(size_t max_entries, long long interval_ms, kg_emit_fn emit,
+                void *ud)
+{
+    kg_agg *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->max_entries = max_entries ? max_entries : KG_AGG_DEFAULT_MAX;
+    a->interval_ms = interval_ms < 0 ? 0 : interval_ms;
+    a->emit = emit;
+    a->ud = ud;
+    return a;
+}
+
+void agg_free(kg_agg *a)
+{
+    if (!a)
+        return;
+    hmap_free(&a->map, entry_free);
+    free(a);
+}
+
+static void publish(kg_agg *a, agg_entry *e, long long now_ms)
+{
+    if (!e->pending)
+        return;
+    a->emit(a->ud, e->pending);
+    free(e->pending);
+    e->pending = NULL;
+    e->published_ms = now_ms;
+}
+
+static void evict_one(kg_agg *a, long long now_ms)
+{
+    hmap_entry *old = hmap_oldest_sample(&a->map, EVICT_SAMPLES);
+    if (!old)
+        return;
+    publish(a, old->ptr, now_ms);   /* never drop an update */
+    entry_free(old->ptr);
+    hmap_remove(&a->map, old);
+    a->evictions++;
+}
+
+int agg_record(kg_agg *a, const char *id, long long event_ms, long long now_ms,
+               kg_occurrence *occ)
+{
+    size_t klen = strlen(id);
+    hmap_entry *h = hmap_find(&a->map, id, klen);
+    agg_entry *e;
+    bool created = false;
+
+    if (!h) {
+        while (a->map.n >= a->max_entries && a->map.n > 0)
+            evict_one(a, now_ms);
+        if (!(e = calloc(1, sizeof *e)))
+            return -1;
+        if (!(h = hmap_insert(&a->map, id, klen, &created))) {
+            free(e);
+            return -1;
+        }
+        h->ptr = e;
+        e->occ.first_seen_ms = e->occ.last_seen_ms = event_ms;
+        e->occ.created_ms = now_ms;
+    }
+    e = h->ptr;
+    e->occ.count++;
+    if (event_ms < e->occ.first_seen_ms)
+        e->occ.first_seen_ms = event_ms;
+    if (event_ms > e->occ.last_seen_ms)
+        e->occ.last_seen_ms = event_ms;
+    e->occ.updated_ms = now_ms;
+    h->stamp = now_ms;
+    *occ = e->occ;
+    return created ? 1 : 0;
+}
+
+void agg_publish(kg_agg *a, const char *id, char *line, long long now_ms)
+{
+    hmap_entry *h = hmap_find(&a->map, id, strlen(id));
+    agg_entry *e;
+    if (!h) {                /* not recorded: publish as it is */
+        a->emit(a->ud, line);
+        free(line);
+        return;
+    }
+    e = h->ptr;
+    free(e->pending);
+    e->pending = line;
+    if (e->occ.count == 1 || now_ms - e->published_ms >= a->interval_ms)
+        publish(a, e, now_ms);
+}
+
+void agg_flush(kg_agg *a, long long now_ms, bool all)
+{
+    for (size_t i = 0; i < a->map.cap; i++) {
+        agg_entry *e;
+        if (!a->map.slots[i].key)
+            continue;
+        e = a->map.slots[i].ptr;
+        if (e->pending && (all || now_ms - e->published_ms >= a->interval_ms))
+            publish(a, e, now_ms);
+    }
+}
+
+size_t agg_size(const kg_agg *a) { return a->map.n; }
+unsigned long long agg_evictions(const kg_agg *a) { return a->evictions; }
+
+/* ---- persistence ------------------------------------------------------ */
+
+cJSON *agg_to_json(const kg_agg *a)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr && i < a->map.cap; i++) {
+        const hmap_entry *h = &a->map.slots[i];
+        const agg_entry *e;
+        cJSON *o;
+        if (!h->key)
+            continue;
+        e = h->ptr;
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", h->key);
+        cJSON_AddNumberToObject(o, "count", (double)e->occ.count);
+        cJSON_AddNumberToObject(o, "first_seen_ms", (double)e->occ.first_seen_ms);
+        cJSON_AddNumberToObject(o, "last_seen_ms", (double)e->occ.last_seen_ms);
+        cJSON_AddNumberToObject(o, "created_ms", (double)e->occ.created_ms);
+        cJSON_AddNumberToObject(o, "updated_ms", (double)e->occ.updated_ms);
+        cJSON_AddNumberToObject(o, "published_ms", (double)e->published_ms);
+        if (e->pending)
+            cJSON_AddStringToObject(o, "pending", e->pending);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static bool num(const cJSON *o, const char *k, long long *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0)
+        return false;
+    *out = (long long)v->valuedouble;
+    return true;
+}
+
+int agg_from_json(kg_agg *a, const cJSON *j, char *err, size_t errlen)
+{
+    const cJSON *o;
+    if (!cJSON_IsArray(j)) {
+        snprintf(err, errlen, "the findings are not a list");
+        return -1;
+    }
+    cJSON_ArrayForEach(o, j) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+        const cJSON *pending = cJSON_GetObjectItemCaseSensitive(o, "pending");
+        long long count, fs, ls, cr, up, pub;
+        agg_entry *e;
+        hmap_entry *h;
+        bool created;
+        if (!cJSON_IsString(id) || strlen(id->valuestring) != 32 ||
+            !num(o, "count", &count) || !num(o, "first_seen_ms", &fs) ||
+            !num(o, "last_seen_ms", &ls) || !num(o, "created_ms", &cr) ||
+            !num(o, "updated_ms", &up) || !num(o, "published_ms", &pub) ||
+            (pending && !cJSON_IsString(pending))) {
+            snprintf(err, errlen, "a finding entry is malformed");
+            return -1;
+        }
+        if (a->map.n >= a->max_entries)
+            continue;
+        if (!(e = calloc(1, sizeof *e)) ||
+            !(h = hmap_insert(&a->map, id->valuestring, 32, &created))) {
+            free(e);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        entry_free(h->ptr); /* a duplicate id: the last one wins */
+        h->ptr = e;
+        h->stamp = up;
+        e->occ = (kg_occurrence){(unsigned long long)count, fs, ls, cr, up};
+        e->published_ms = pub;
+        if (pending && !(e->pending = strdup(pending->valuestring))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,153 @@
+/*
+ * lua_state: the kguard.table binding (see lua_state.h).
+ */
+#include <time.h>
+#include <lauxlib.h>
+#include "lua_state.h"
+
+#define TABLE_MT "kguard.table"
+#define MAX_KEY 4096
+
+static long long wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static kg_table *check_table(lua_State *L)
+{
+    return *(kg_table **)luaL_checkudata(L, 1, TABLE_MT);
+}
+
+/* Keys are strings; numbers are converted. */
+static const char *check_key(lua_State *L, size_t *len)
+{
+    const char *k;
+    luaL_argexpected(L, lua_type(L, 2) == LUA_TSTRING || lua_type(L, 2) == LUA_TNUMBER,
+                     2, "string key");
+    k = lua_tolstring(L, 2, len);
+    luaL_argcheck(L, *len <= MAX_KEY, 2, "key longer than 4096 bytes");
+    return k;
+}
+
+static int oom(lua_State *L)
+{
+    return luaL_error(L, "out of memory in a state table");
+}
+
+static int t_has(lua_State *L)
+{
+    kg_table *t = check_table(L);
+    size_t n;
+    const char *k = check_key(L, &n);
+    lua_pushboolean(L, table_has(t, k, n, wall_ms()));
+    return 1;
+}
+
+static int t_add(lua_State *L)
+{
+    kg_table *t = check_table(L);
+    size_t n;
+    const char *k = check_key(L, &n);
+    int rc = table_add(t, k, n, wall_ms());
+    if (rc < 0)
+        return oom(L);
+    lua_pushboolean(L, rc);
+    return 1;
+}
+
+static int t_get(lua_State *L)
+{
+    kg_table *t = check_table(L);
+    size_t n;
+    const char *k = check_key(L, &n);
+    double v;
+    if (table_get(t, k, n, wall_ms(), &v))
+        lua_pushnumber(L, v);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+static int t_set(lua_State *L)
+{
+    kg_table *t = check_table(L);
+    size_t n;
+    const char *k = check_key(L, &n);
+    if (table_set(t, k, n, luaL_checknumber(L, 3), wall_ms()) < 0)
+        return oom(L);
+    return 0;
+}
+
+static int t_incr(lua_State *L)
+{
+    kg_table *t = check_table(L);
+    size_t n;
+    const char *k = check_key(L, &n);
+    double v;
+    if (table_incr(t, k, n, luaL_optnumber(L, 3, 1), wall_ms(), &v) < 0)
+        return oom(L);
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+static int t_remove(lua_State *L)
+{
+    kg_table *t = check_table(L);
+    size_t n;
+    const char *k = check_key(L, &n);
+    lua_pushboolean(L, table_remove(t, k, n));
+    return 1;
+}
+
+static int t_size(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)table_size(check_table(L)));
+    return 1;
+}
+
+/* kguard.table(name [, {max_entries = n, ttl = seconds}]) */
+static int open_table(lua_State *L)
+{
+    kg_state *st = lua_touserdata(L, lua_upvalueindex(1));
+    const char *name = luaL_checkstring(L, 1);
+    lua_Integer max = 0;
+    lua_Number ttl = 0;
+    kg_table *t, **ud;
+
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_getfield(L, 2, "max_entries");
+        max = luaL_optinteger(L, -1, 0);
+        lua_getfield(L, 2, "ttl");
+        ttl = luaL_optnumber(L, -1, 0);
+        lua_pop(L, 2);
+        luaL_argcheck(L, max >= 0 && max <= 100000000, 2, "max_entries out of range");
+        luaL_argcheck(L, ttl >= 0, 2, "ttl must not be negative");
+    }
+    t = state_table(st, name, (size_t)max, (long long)(ttl * 1000));
+    if (!t)
+        return oom(L);
+    ud = lua_newuserdatauv(L, sizeof *ud, 0);
+    *ud = t;
+    luaL_setmetatable(L, TABLE_MT);
+    return 1;
+}
+
+void lua_state_push_opener(lua_State *L, kg_state *st)
+{
+    static const luaL_Reg methods[] = {
+        {"has", t_has}, {"add", t_add}, {"get", t_get}, {"set", t_set},
+        {"incr", t_incr}, {"remove", t_remove}, {"size", t_size}, {NULL, NULL}
+    };
+    if (luaL_newmetatable(L, TABLE_MT)) {
+        luaL_newlib(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_pop(L, 1);
+    lua_pushlightuserdata(L, st);
+    lua_pushcclosure(L, open_table, 1);
+}

@@ -1,0 +1,15 @@
+/*
+ * lua_state: `kguard.table(name, opts)` and the `kguard.table` userdata that
+ * give rules the C state tables (state.h).  A handle holds only a pointer
+ * into the state, which outlives every rule generation.
+ */
+#ifndef KGUARD_LUA_STATE_H
+#define KGUARD_LUA_STATE_H
+
+#include <lua.h>
+#include "kguard/state.h"
+
+/* Register the metatable and push the kguard.table function bound to st. */
+void lua_state_push_opener(lua_State *L, kg_state *st);
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * persist: reading and writing the --state file (see persist.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "kguard/persist.h"
+
+static char *slurp(const char *path, size_t *len, int *err)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    long size;
+    *err = 0;
+    if (!fp) {
+        *err = errno;
+        return NULL;
+    }
+    if (fseek(fp, 0, SEEK_END) == 0 && (size = ftell(fp)) >= 0 &&
+        fseek(fp, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) &&
+        fread(buf, 1, (size_t)size, fp) == (size_t)size) {
+        buf[size] = '\0';
+        *len = (size_t)size;
+    } else {
+        *err = errno ? errno : EIO;
+        free(buf);
+        buf = NULL;
+    }
+    fclose(fp);
+    return buf;
+}
+
+/* Rename path to path.corrupt-<epoch>[.N], never over an existing file. */
+static int move_aside(const char *path, char *to, size_t n)
+{
+    struct stat st;
+    long long now = (long long)time(NULL);
+    for (int i = 0; i < 1000; i++) {
+        if (i == 0)
+            snprintf(to, n, "%s.corrupt-%lld", path, now);
+        else
+            snprintf(to, n, "%s.corrupt-%lld.%d", path, now, i);
+        if (stat(to, &st) != 0 && errno == ENOENT)
+            return rename(path, to);
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+static const char *check_doc(const cJSON *doc)
+{
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(doc, "format");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "version");
+    if (!cJSON_IsObject(doc))
+        return "not a JSON object";
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, KG_STATE_FORMAT) != 0)
+        return "not a kguard state file";
+    if (!cJSON_IsNumber(ver) || ver->valueint != KG_STATE_VERSION)
+        return "a state file of another format version";
+    return NULL;
+}
+
+int persist_load(const char *path, kg_state *st, kg_agg *agg, char *msg,
+                 size_t msglen)
+{
+    size_t len = 0;
+    int err;
+    char *text = slurp(path, &len, &err), why[256] = "", aside[4200];
+    cJSON *doc = NULL;
+    const char *bad;
+
+    if (!text && err == ENOENT)
+        return 0; /* first run */
+    if (!text) {
+        snprintf(msg, msglen, "cannot read state file %s: %s", path, strerror(err));
+        return -1;
+    }
+    doc = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!doc)
+        snprintf(why, sizeof why, "it is not valid JSON");
+    else if ((bad = check_doc(doc)) != NULL)
+        snprintf(why, sizeof why, "it is %s", bad);
+    else if (state_from_json(st, cJSON_GetObjectItemCaseSensitive(doc, "tables"), why, sizeof why) == 0)
+        agg_from_json(agg, cJSON_GetObjectItemCaseSensitive(doc, "findings"), why, sizeof why);
+    cJSON_Delete(doc);
+    if (!*why)
+        return 0;
+    if (move_aside(path, aside, sizeof aside) < 0) {
+        snprintf(msg, msglen, "state file %s is unusable (%s) and cannot be moved aside: %s",
+                 path, why, strerror(errno));
+        return -1;
+    }
+    snprintf(msg, msglen, "state file %s is unusable (%s); kept it as %s and started fresh",
+             path, why, aside);
+    return 1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int sync_dir(const char *path)
+{
+    char *copy = strdup(path);
+    int fd, rc = -1;
+    if (!copy)
+        return -1;
+    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        rc = fsync(fd);
+        close(fd);
+    }
+    free(copy);
+    return rc;
+}
+
+int persist_save(const char *path, const kg_state *st, const kg_agg *agg,
+                 char *msg, size_t msglen)
+{
+    cJSON *doc = cJSON_CreateObject();
+    char *text = NULL, tmp[4200] = "";
+    int fd = -1, rc = -1;
+
+    if (!doc)
+        goto oom;
+    cJSON_AddStringToObject(doc, "format", KG_STATE_FORMAT);
+    cJSON_AddNumberToObject(doc, "version", KG_STATE_VERSION);
+    cJSON_AddNumberToObject(doc, "saved_at", (double)time(NULL));
+    cJSON_AddItemToObject(doc, "tables", state_to_json(st));
+    cJSON_AddItemToObject(doc, "findings", agg_to_json(agg));
+    if (!(text = cJSON_PrintUnformatted(doc)))
+        goto oom;
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 ||
+        fsync(fd) < 0) {
+        snprintf(msg, msglen, "cannot write %s: %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        snprintf(msg, msglen, "cannot write %s: %s", tmp, strerror(errno));
+        goto cleanup;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        snprintf(msg, msglen, "cannot replace %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    sync_dir(path);
+    rc = 0;
+    goto cleanup;
+oom:
+    snprintf(msg, msglen, "out of memory saving state");
+cleanup:
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (rc < 0 && *tmp)
+        unlink(tmp);
+    cJSON_free(text);
+    cJSON_Delete(doc);
+    return rc;
+}

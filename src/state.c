@@ -1,0 +1,252 @@
+/*
+ * state: the named tables behind kguard.table() (see state.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kguard/state.h"
+#include "hmap.h"
+
+#define EVICT_SAMPLES 8
+
+struct kg_table {
+    char *name;
+    size_t max_entries;
+    long long ttl_ms;
+    hmap map;
+    kg_state *owner;
+};
+
+struct kg_state {
+    kg_table **tables;
+    size_t n;
+    unsigned long long evictions;
+};
+
+kg_state *state_new(void)
+{
+    return calloc(1, sizeof(kg_state));
+}
+
+static void table_free(kg_table *t)
+{
+    hmap_free(&t->map, NULL);
+    free(t->name);
+    free(t);
+}
+
+void state_free(kg_state *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->n; i++)
+        table_free(st->tables[i]);
+    free(st->tables);
+    free(st);
+}
+
+kg_table *state_table(kg_state *st, const char *name, size_t max_entries,
+                      long long ttl_ms)
+{
+    kg_table *t = NULL, **nv;
+    for (size_t i = 0; i < st->n && !t; i++)
+        if (strcmp(st->tables[i]->name, name) == 0)
+            t = st->tables[i];
+    if (!t) {
+        if (!(t = calloc(1, sizeof *t)) || !(t->name = strdup(name)) ||
+            !(nv = realloc(st->tables, (st->n + 1) * sizeof *nv))) {
+            if (t)
+                free(t->name);
+            free(t);
+            return NULL;
+        }
+        st->tables = nv;
+        st->tables[st->n++] = t;
+        t->owner = st;
+    }
+    t->max_entries = max_entries ? max_entries : KG_TABLE_DEFAULT_MAX;
+    t->ttl_ms = ttl_ms > 0 ? ttl_ms : 0;
+    return t;
+}
+
+/* The live entry for key, dropping it when it has expired. */
+static hmap_entry *live(kg_table *t, const char *key, size_t klen, long long now)
+{
+    hmap_entry *e = hmap_find(&t->map, key, klen);
+    if (e && t->ttl_ms && now - e->stamp > t->ttl_ms) {
+        hmap_remove(&t->map, e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Find or create key, evicting the oldest entries when the table is full. */
+static hmap_entry *upsert(kg_table *t, const char *key, size_t klen,
+                          long long now, bool *created)
+{
+    hmap_entry *e = live(t, key, klen, now);
+    *created = false;
+    if (e)
+        return e;
+    while (t->map.n >= t->max_entries) {
+        hmap_entry *old = hmap_oldest_sample(&t->map, EVICT_SAMPLES);
+        if (!old)
+            break;
+        hmap_remove(&t->map, old);
+        t->owner->evictions++;
+    }
+    e = hmap_insert(&t->map, key, klen, created);
+    if (e)
+        e->stamp = now;
+    return e;
+}
+
+bool table_has(kg_table *t, const char *key, size_t klen, long long now_ms)
+{
+    return live(t, key, klen, now_ms) != NULL;
+}
+
+int table_add(kg_table *t, const char *key, size_t klen, long long now_ms)
+{
+    bool created;
+    hmap_entry *e = upsert(t, key, klen, now_ms, &created);
+    if (!e)
+        return -1;
+    e->stamp = now_ms;
+    return created;
+}
+
+bool table_get(kg_table *t, const char *key, size_t klen, long long now_ms,
+               double *out)
+{
+    hmap_entry *e = live(t, key, klen, now_ms);
+    if (e)
+        *out = e->num;
+    return e != NULL;
+}
+
+int table_set(kg_table *t, const char *key, size_t klen, double v,
+              long long now_ms)
+{
+    bool created;
+    hmap_entry *e = upsert(t, key, klen, now_ms, &created);
+    if (!e)
+        return -1;
+    e->num = v;
+    e->stamp = now_ms;
+    return 0;
+}
+
+int table_incr(kg_table *t, const char *key, size_t klen, double n,
+               long long now_ms, double *out)
+{
+    bool created;
+    hmap_entry *e = upsert(t, key, klen, now_ms, &created);
+    if (!e)
+        return -1;
+    e->num += n;
+    e->stamp = now_ms;
+    *out = e->num;
+    return 0;
+}
+
+bool table_remove(kg_table *t, const char *key, size_t klen)
+{
+    hmap_entry *e = hmap_find(&t->map, key, klen);
+    if (e)
+        hmap_remove(&t->map, e);
+    return e != NULL;
+}
+
+size_t table_size(const kg_table *t)
+{
+    return t->map.n;
+}
+
+unsigned long long state_evictions(const kg_state *st)
+{
+    return st->evictions;
+}
+
+/* ---- persistence ------------------------------------------------------ */
+
+cJSON *state_to_json(const kg_state *st)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr && i < st->n; i++) {
+        const kg_table *t = st->tables[i];
+        cJSON *o = cJSON_CreateObject(), *entries;
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddStringToObject(o, "name", t->name);
+        cJSON_AddNumberToObject(o, "max_entries", (double)t->max_entries);
+        cJSON_AddNumberToObject(o, "ttl_ms", (double)t->ttl_ms);
+        entries = cJSON_AddArrayToObject(o, "entries");
+        for (size_t s = 0; s < t->map.cap; s++) {
+            const hmap_entry *e = &t->map.slots[s];
+            cJSON *row;
+            if (!e->key)
+                continue;
+            row = cJSON_CreateArray();
+            cJSON_AddItemToArray(row, cJSON_CreateString(e->key));
+            cJSON_AddItemToArray(row, cJSON_CreateNumber(e->num));
+            cJSON_AddItemToArray(row, cJSON_CreateNumber((double)e->stamp));
+            cJSON_AddItemToArray(entries, row);
+        }
+    }
+    return arr;
+}
+
+static int load_table(kg_state *st, const cJSON *o, char *err, size_t errlen)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+    const cJSON *max = cJSON_GetObjectItemCaseSensitive(o, "max_entries");
+    const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(o, "ttl_ms");
+    const cJSON *entries = cJSON_GetObjectItemCaseSensitive(o, "entries"), *row;
+    kg_table *t;
+
+    if (!cJSON_IsString(name) || !cJSON_IsNumber(max) || !cJSON_IsNumber(ttl) ||
+        !cJSON_IsArray(entries) || max->valuedouble < 0 || ttl->valuedouble < 0) {
+        snprintf(err, errlen, "a state table is malformed");
+        return -1;
+    }
+    t = state_table(st, name->valuestring, (size_t)max->valuedouble,
+                    (long long)ttl->valuedouble);
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    cJSON_ArrayForEach(row, entries) {
+        const cJSON *k = cJSON_GetArrayItem(row, 0), *v = cJSON_GetArrayItem(row, 1),
+                    *ts = cJSON_GetArrayItem(row, 2);
+        bool created;
+        hmap_entry *e;
+        if (!cJSON_IsString(k) || !cJSON_IsNumber(v) || !cJSON_IsNumber(ts)) {
+            snprintf(err, errlen, "an entry of state table %s is malformed", t->name);
+            return -1;
+        }
+        if (t->map.n >= t->max_entries)
+            continue; /* the cap was lowered */
+        e = hmap_insert(&t->map, k->valuestring, strlen(k->valuestring), &created);
+        if (!e) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        e->num = v->valuedouble;
+        e->stamp = (long long)ts->valuedouble;
+    }
+    return 0;
+}
+
+int state_from_json(kg_state *st, const cJSON *j, char *err, size_t errlen)
+{
+    const cJSON *o;
+    if (!cJSON_IsArray(j)) {
+        snprintf(err, errlen, "the state tables are not a list");
+        return -1;
+    }
+    cJSON_ArrayForEach(o, j) {
+        if (load_table(st, o, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
