@@ -221,6 +221,10 @@ static int open_state(kg_engine *e, char *err, size_t errlen)
     }
     if (!e->opts.state_path)
         return 0;
+    if (persist_check_writable(e->opts.state_path, msg, sizeof msg) < 0) {
+        snprintf(err, errlen, "%s", msg);
+        return -1;
+    }
     rc = persist_load(e->opts.state_path, e->state, e->agg, msg, sizeof msg);
     if (rc < 0) {
         snprintf(err, errlen, "%s", msg);

@@ -266,7 +266,7 @@ static int cmd_scan(int argc, char **argv)
     eo.publish_interval_ms = o.publish_interval_ms;
     eng = engine_new(&eo, &lists, err, sizeof err);
     if (!eng) {
-        fprintf(stderr, "kguard: cannot load rules: %s\n", err);
+        fprintf(stderr, "kguard: %s\n", err);
         goto cleanup;
     }
     rc = 0;

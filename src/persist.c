@@ -132,6 +132,24 @@ static int sync_dir(const char *path)
     return rc;
 }
 
+int persist_check_writable(const char *path, char *msg, size_t msglen)
+{
+    char *copy = strdup(path);
+    const char *dir;
+    int ok;
+    if (!copy) {
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    dir = dirname(copy);
+    ok = access(dir, W_OK | X_OK) == 0;
+    if (!ok)
+        snprintf(msg, msglen, "cannot write the state file %s: directory %s: %s", path,
+                 dir, strerror(errno));
+    free(copy);
+    return ok ? 0 : -1;
+}
+
 int persist_save(const char *path, const kg_state *st, const kg_agg *agg,
                  char *msg, size_t msglen)
 {

@@ -514,7 +514,8 @@ kg_ruleset *ruleset_load(const kg_ruleset_opts *opts, char *err, size_t errlen)
         load_file(&ld, path);
     }
     if (ld.errors) {
-        snprintf(err, errlen, "%d problem%s in the rules", ld.errors, ld.errors == 1 ? "" : "s");
+        snprintf(err, errlen, "cannot load the rules: %d problem%s in %s", ld.errors,
+                 ld.errors == 1 ? "" : "s", opts->rules_dir);
         goto fail;
     }
     if (ld.rs->n == 0) {

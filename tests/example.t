@@ -49,7 +49,10 @@ my @BENIGN = (
     'system:serviceaccount:ci:deployer',
     'jane.doe',
 );
-my %SUMMARY = (events => 41, judged => 26, skipped => 15, malformed => 0, findings => 11, rule_errors => 0);
+# findings = distinct findings (ids); repeats of one finding aggregate into it and are
+# printed once more at the end of the scan as update lines (same id, higher count).
+my %SUMMARY = (events => 41, judged => 26, skipped => 15, malformed => 0, findings => 6,
+               updates => 4, rule_errors => 0);
 
 for my $f (qw(audit.log tor-exits.txt malicious-ips.txt partner-feed.txt README.md)) {
     ok(-r "$ROOT/examples/$f", "examples/$f exists");
@@ -116,12 +119,28 @@ ok($stdout eq '' || $stdout =~ /\n\z/, 'stdout ends with a newline');
 
 sub username { my $f = shift; return $f->{resource}{kubernetesDetails}{kubernetesUserDetails}{username} // '' }
 
-# The exact multiset of types, and of (type, username), and the severities.
-my @got_types  = sort map { $_->{type} } @findings;
+# Consumers keep the last line per id; its service.count says how many events it stands for.
+my $lines_printed = @findings;
+my (%last, @order);
+for my $f (@findings) {
+    push @order, $f->{id} unless $last{ $f->{id} };
+    if (my $prev = $last{ $f->{id} }) {
+        cmp_ok($f->{service}{count}, '>', $prev->{service}{count}, "an update of $f->{type} raises its count");
+        is($f->{service}{eventFirstSeen}, $prev->{service}{eventFirstSeen}, "an update of $f->{type} keeps eventFirstSeen");
+    } else {
+        is($f->{service}{count}, 1, "the first line of $f->{type} has count 1");
+    }
+    $last{ $f->{id} } = $f;
+}
+@findings = map { $last{$_} } @order;
+my @occurrences = map { ($_) x $_->{service}{count} } @findings;
+
+# The exact multiset of types, and of (type, username) per event, and the severities.
+my @got_types  = sort map { $_->{type} } @occurrences;
 my @want_types = sort map { ($_) x @{ $EXPECT{$_}[1] } } keys %EXPECT;
 is_deeply(\@got_types, \@want_types, 'finding types are exactly those of examples/README.md')
     or diag(join "\n", 'got:', @got_types);
-my @got_pairs  = sort map { "$_->{type} " . username($_) } @findings;
+my @got_pairs  = sort map { "$_->{type} " . username($_) } @occurrences;
 my @want_pairs = sort map { my $t = $_; map { "$t $_" } @{ $EXPECT{$t}[1] } } keys %EXPECT;
 is_deeply(\@got_pairs, \@want_pairs, 'each type comes from the expected caller');
 for my $f (@findings) {
@@ -141,8 +160,8 @@ my @bad = grep { $benign{ username($_) } } @findings;
 is(scalar @bad, 0, 'no finding names a benign user')
     or diag(join "\n", map { "$_->{type} " . username($_) } @bad);
 
-# The exec session (ResponseStarted + ResponseComplete) is judged once; nothing is reported twice
-# for one auditID and type.
+# The exec session (ResponseStarted + ResponseComplete) is judged once: the summary counts
+# 26 judged events of 41, and no (type, auditID) is the last line of two ids.
 my %dup;
 $dup{"$_->{type} $_->{kguard}{auditID}"}++ for @findings;
 is_deeply([grep { $dup{$_} > 1 } sort keys %dup], [], 'no (type, auditID) reported twice');
@@ -153,7 +172,8 @@ my ($summary) = grep { /^kguard: summary: / } @errlines;
 ok(defined $summary, 'stderr has the summary line') or diag($stderr);
 is_deeply([grep { !/^kguard: summary: / } @errlines], [], 'no diagnostics on stderr');
 my %got = ($summary // '') =~ /(\w+)=(\d+)/g;
-is($got{$_}, $SUMMARY{$_}, "summary $_=$SUMMARY{$_}") for qw(events judged skipped malformed findings rule_errors);
-is($got{findings}, scalar @findings, 'summary findings = lines on stdout') if defined $got{findings};
+is($got{$_}, $SUMMARY{$_}, "summary $_=$SUMMARY{$_}") for qw(events judged skipped malformed findings updates rule_errors);
+is($got{findings}, scalar @findings, 'summary findings = distinct ids on stdout');
+is(($got{findings} // 0) + ($got{updates} // 0), $lines_printed, 'summary findings + updates = lines on stdout');
 
 done_testing();

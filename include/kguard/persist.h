@@ -21,6 +21,10 @@
 int persist_load(const char *path, kg_state *st, kg_agg *agg, char *msg,
                  size_t msglen);
 
+/* Can a state file be written at path (its directory exists and is
+ * writable)?  Checked at start, so a long run does not fail at its end. */
+int persist_check_writable(const char *path, char *msg, size_t msglen);
+
 /* Save atomically.  Returns 0, or -1 with a message. */
 int persist_save(const char *path, const kg_state *st, const kg_agg *agg,
                  char *msg, size_t msglen);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include "kguard/event.h"
 #include "kguard/finding.h"
+#include "kguard/workload.h"
 #include "tap.h"
 
 static const char *const SECRET_LIST =
@@ -126,8 +127,61 @@ static void test_times(void)
     ok(finding_parse_time("2024-03-12T10:15:30Q", &ms) == -1, "a bad zone does not parse");
 }
 
+static void test_bodies(void)
+{
+    kg_event ev;
+    char err[256], buf[64], *json;
+    cJSON *root, *partial;
+
+    extract("{\"verb\":\"patch\",\"user\":{\"username\":\"u\"},\"objectRef\":{\"resource\":\"deployments\","
+            "\"namespace\":\"prod\",\"name\":\"api\"},\"requestObject\":[{\"op\":\"add\",\"path\":"
+            "\"/spec/template/spec/containers/1/securityContext\",\"value\":{\"privileged\":true}},"
+            "{\"op\":\"remove\",\"path\":\"/spec/replicas\"},{\"op\":\"replace\",\"path\":\"/metadata/labels/a~1b\",\"value\":\"x\"}]}",
+            &ev, err, sizeof err, &root);
+    ok(ev.body && ev.body_owned, "a JSON patch becomes an owned partial object");
+    json = cJSON_PrintUnformatted(ev.body);
+    is_str(json, "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{},{\"securityContext\":{\"privileged\":true}}]}}},"
+                 "\"metadata\":{\"labels\":{\"a/b\":\"x\"}}}",
+           "add and replace build the object; remove is ignored; ~1 decodes");
+    cJSON_free(json);
+    ok(ev.pod_spec && cJSON_GetObjectItem(ev.pod_spec, "containers"), "the pod spec is found in the template");
+    is_str(ev.workload_kind, "deployments", "workload kind");
+    event_release(&ev);
+    ok(!ev.body_owned, "released");
+    cJSON_Delete(root);
+
+    extract("{\"verb\":\"patch\",\"user\":{},\"objectRef\":{\"resource\":\"cronjobs\"},"
+            "\"requestObject\":{\"metadata\":{\"labels\":{\"x\":\"y\"}}},"
+            "\"responseObject\":{\"spec\":{\"jobTemplate\":{\"spec\":{\"template\":{\"spec\":{\"containers\":[]}}}}}}}",
+            &ev, err, sizeof err, &root);
+    ok(ev.body == ev.response_object, "a logged responseObject is the body of a patch");
+    ok(ev.pod_spec != NULL, "a CronJob's pod spec is under jobTemplate");
+    event_release(&ev);
+    cJSON_Delete(root);
+
+    extract("{\"verb\":\"create\",\"user\":{},\"objectRef\":{\"resource\":\"pods\"},\"level\":\"Metadata\"}",
+            &ev, err, sizeof err, &root);
+    ok(!ev.body && !ev.pod_spec && ev.workload_kind, "Metadata level: a workload without a body");
+    event_release(&ev);
+    cJSON_Delete(root);
+
+    partial = cJSON_Parse("[{\"op\":\"add\",\"path\":\"/spec/containers/99999/image\",\"value\":\"x\"},"
+                          "{\"op\":\"test\",\"path\":\"/a\",\"value\":1},{\"path\":\"/b\"},7]");
+    root = workload_from_json_patch(partial);
+    json = root ? cJSON_PrintUnformatted(root) : NULL;
+    ok(json == NULL || strlen(json) < 200, "a huge array index does not build a huge array");
+    cJSON_free(json);
+    cJSON_Delete(root);
+    cJSON_Delete(partial);
+
+    is_str(workload_image_prefix("registry.example.com/tools/netshoot:v0.11", buf, sizeof buf),
+           "registry.example.com/tools", "imagePrefix is the image before its last /");
+    is_str(workload_image_prefix("centos", buf, sizeof buf), "", "and empty without a /");
+}
+
 int main(void)
 {
+    test_bodies();
     test_fields();
     test_facts();
     test_wrong_types();
