@@ -345,3 +345,28 @@ void engine_summary(const kg_engine *e)
             s->updates, s->body_missing,
             state_evictions(e->state) + agg_evictions(e->agg));
 }
+
+static int by_cost(const void *a, const void *b)
+{
+    const kg_rule *x = *(const kg_rule *const *)a, *y = *(const kg_rule *const *)b;
+    if (x->seconds != y->seconds)
+        return x->seconds < y->seconds ? 1 : -1;
+    return x->candidates < y->candidates ? 1 : x->candidates > y->candidates ? -1 : 0;
+}
+
+void engine_rule_stats(const kg_engine *e)
+{
+    size_t n = ruleset_count(e->rules);
+    const kg_rule **v = malloc(n * sizeof *v);
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i] = ruleset_rule(e->rules, i);
+    qsort(v, n, sizeof *v, by_cost);
+    fprintf(e->opts.diag, "kguard: stats: %-58s %10s %8s %7s %10s\n", "rule", "matched",
+            "fired", "errors", "lua_ms");
+    for (size_t i = 0; i < n; i++)
+        fprintf(e->opts.diag, "kguard: stats: %-58s %10lu %8lu %7lu %10.1f\n", v[i]->type,
+                v[i]->candidates, v[i]->fired, v[i]->errors, v[i]->seconds * 1e3);
+    free(v);
+}

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kguard/input.h"
+#include "arena.h"
 
 #define CHUNK (64u << 10)
 
@@ -292,6 +293,7 @@ long input_feed(const char *text, size_t len, const char *file, long line,
         return 0;
     n = split_records(root, file, line, s, 0);
     cJSON_Delete(root);
+    arena_reset();
     return n;
 }
 

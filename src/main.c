@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "kguard/engine.h"
+#include "arena.h"
 
 #ifndef KGUARD_DATADIR
 #define KGUARD_DATADIR "/usr/local/share/kguard"
@@ -32,6 +33,7 @@ typedef struct scan_opts {
     size_t max_line;
     const char *state_path;
     long long publish_interval_ms;
+    int stats;
 } scan_opts;
 
 static void usage(FILE *to)
@@ -53,7 +55,8 @@ static void usage(FILE *to)
           "  --region REGION        region in findings (default: local)\n"
           "  --state FILE           keep baselines and finding aggregation across runs\n"
           "  --publish-interval S   seconds between updates of one finding (default: 300)\n"
-          "  --max-line-bytes N     longest event line accepted (default: 16777216)\n",
+          "  --max-line-bytes N     longest event line accepted (default: 16777216)\n"
+          "  --stats                per-rule counters and Lua time on stderr at the end\n",
           to);
 }
 
@@ -137,7 +140,7 @@ static int parse_size(const char *s, size_t *out)
 static int parse_scan_opts(int argc, char **argv, scan_opts *o)
 {
     enum { O_RULES = 256, O_LUALIB, O_TOR, O_MAL, O_LIST, O_CLUSTER, O_ACCOUNT,
-           O_REGION, O_MAXLINE, O_STATE, O_INTERVAL, O_HELP };
+           O_REGION, O_MAXLINE, O_STATE, O_INTERVAL, O_STATS, O_HELP };
     static const struct option longopts[] = {
         {"rules", required_argument, 0, O_RULES},
         {"lualib", required_argument, 0, O_LUALIB},
@@ -150,6 +153,7 @@ static int parse_scan_opts(int argc, char **argv, scan_opts *o)
         {"max-line-bytes", required_argument, 0, O_MAXLINE},
         {"state", required_argument, 0, O_STATE},
         {"publish-interval", required_argument, 0, O_INTERVAL},
+        {"stats", no_argument, 0, O_STATS},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}
     };
@@ -173,6 +177,7 @@ static int parse_scan_opts(int argc, char **argv, scan_opts *o)
             }
             break;
         case O_STATE: o->state_path = optarg; break;
+        case O_STATS: o->stats = 1; break;
         case O_INTERVAL: {
             char *end;
             double v = strtod(optarg, &end);
@@ -278,6 +283,8 @@ static int cmd_scan(int argc, char **argv)
     }
     if (engine_finish(eng) < 0)
         rc = EXIT_RUNTIME;
+    if (o.stats)
+        engine_rule_stats(eng);
     engine_summary(eng);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         perror("kguard: writing findings");
@@ -301,8 +308,13 @@ int main(int argc, char **argv)
         printf("kguard %s\n", KGUARD_VERSION);
         return 0;
     }
-    if (strcmp(argv[1], "scan") == 0)
-        return cmd_scan(argc - 1, argv + 1);
+    if (strcmp(argv[1], "scan") == 0) {
+        int rc;
+        arena_install();
+        rc = cmd_scan(argc - 1, argv + 1);
+        arena_release();
+        return rc;
+    }
     fprintf(stderr, "kguard: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return EXIT_USAGE;

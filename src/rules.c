@@ -11,6 +11,7 @@
 #include <lauxlib.h>
 #include "kguard/rules.h"
 #include "hmap.h"
+#include "luacheck.h"
 #include "lua_event.h"
 #include "lua_state.h"
 #include "sandbox.h"
@@ -82,12 +83,8 @@ static void rule_clear(lua_State *L, kg_rule *r)
     free(r->description);
     free(r->remediation);
     free(r->file);
-    for (size_t i = 0; i < r->n_namespaces; i++)
-        free(r->namespaces[i]);
-    free(r->namespaces);
-    for (size_t i = 0; i < r->n_exclude_paths; i++)
-        free(r->exclude_paths[i]);
-    free(r->exclude_paths);
+    lc_free_strings(r->namespaces, r->n_namespaces);
+    lc_free_strings(r->exclude_paths, r->n_exclude_paths);
     if (L && r->predicate != LUA_NOREF)
         luaL_unref(L, LUA_REGISTRYINDEX, r->predicate);
     memset(r, 0, sizeof *r);
@@ -155,116 +152,9 @@ static void open_kguard_table(kg_sandbox *sb, const kg_lists *lists, kg_state *s
 typedef struct loader {
     const kg_ruleset_opts *opts;
     kg_ruleset *rs;
-    const char *path;
-    int errors;
+    lc_ctx lc;             /* the file being loaded */
 } loader;
 
-/* The first line of path that mentions word, for error messages; 0 if none. */
-static int line_of(const char *path, const char *word)
-{
-    FILE *fp = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    int n = 0, found = 0;
-    if (!fp)
-        return 0;
-    while (getline(&line, &cap, fp) > 0) {
-        n++;
-        if (strstr(line, word)) {
-            found = n;
-            break;
-        }
-    }
-    free(line);
-    fclose(fp);
-    return found;
-}
-
-static void load_error(loader *ld, const char *word, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void load_error(loader *ld, const char *word, const char *fmt, ...)
-{
-    char msg[512], full[700];
-    int line = word ? line_of(ld->path, word) : 0;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (line)
-        snprintf(full, sizeof full, "%s:%d: %s", ld->path, line, msg);
-    else
-        snprintf(full, sizeof full, "%s: %s", ld->path, msg);
-    ld->errors++;
-    ld->opts->error(ld->opts->ud, full);
-}
-
-static int get_string(loader *ld, lua_State *L, int t, const char *key,
-                      bool required, char **out)
-{
-    int ty = lua_getfield(L, t, key);
-    int rc = 0;
-    if (ty == LUA_TNIL && !required) {
-        *out = NULL;
-    } else if (ty != LUA_TSTRING || lua_rawlen(L, -1) == 0) {
-        load_error(ld, key, "field '%s' must be a non-empty string", key);
-        rc = -1;
-    } else if (!(*out = strdup(lua_tostring(L, -1)))) {
-        load_error(ld, NULL, "out of memory");
-        rc = -1;
-    }
-    lua_pop(L, 1);
-    return rc;
-}
-
-static int get_tristate(loader *ld, lua_State *L, int t, const char *key, int *out)
-{
-    int ty = lua_getfield(L, t, key);
-    *out = -1;
-    if (ty == LUA_TBOOLEAN)
-        *out = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    if (ty != LUA_TNIL && ty != LUA_TBOOLEAN) {
-        load_error(ld, key, "match.%s must be true or false", key);
-        return -1;
-    }
-    return 0;
-}
-
-/* A list of strings at t[key] into a new array; each checked by ok(). */
-static int get_string_list(loader *ld, lua_State *L, int t, const char *key,
-                           bool (*ok)(const char *), char ***out, size_t *n)
-{
-    lua_Integer len;
-    *out = NULL;
-    *n = 0;
-    if (lua_getfield(L, t, key) == LUA_TNIL) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    if (!lua_istable(L, -1) || (len = (lua_Integer)lua_rawlen(L, -1)) == 0) {
-        load_error(ld, key, "match.%s must be a non-empty list of strings", key);
-        lua_pop(L, 1);
-        return -1;
-    }
-    *out = calloc((size_t)len, sizeof(char *));
-    for (lua_Integer i = 1; *out && i <= len; i++) {
-        const char *s;
-        if (lua_rawgeti(L, -1, i) != LUA_TSTRING || !ok((s = lua_tostring(L, -1)))) {
-            load_error(ld, key, "match.%s[%lld] is not valid%s%s", key, (long long)i,
-                       lua_type(L, -1) == LUA_TSTRING ? ": " : "",
-                       lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "");
-            lua_pop(L, 2);
-            return -1;
-        }
-        (*out)[(*n)++] = strdup(s);
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    return 0;
-}
-
-static bool any_string(const char *s) { return *s != '\0'; }
 static bool path_string(const char *s) { return s[0] == '/'; }
 
 /* "verb resource" or "verb resource/subresource". */
@@ -277,27 +167,6 @@ static bool api_string(const char *s)
     r = s + v + 1;
     return *r && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789.-/") == strlen(r) &&
            r[0] != '/' && r[strlen(r) - 1] != '/' && strchr(r, '/') == strrchr(r, '/');
-}
-
-static int check_keys(loader *ld, lua_State *L, int t, const char *const *allowed,
-                      const char *what)
-{
-    int rc = 0;
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        bool known = false;
-        lua_pop(L, 1);
-        if (lua_type(L, -1) == LUA_TSTRING)
-            for (const char *const *k = allowed; *k; k++)
-                known = known || strcmp(*k, lua_tostring(L, -1)) == 0;
-        if (!known) {
-            const char *name = luaL_tolstring(L, -1, NULL);
-            load_error(ld, name, "unknown %s field '%s'", what, name);
-            lua_pop(L, 1);
-            rc = -1;
-        }
-    }
-    return rc;
 }
 
 static int compile_match(loader *ld, lua_State *L, int t, kg_rule *r, size_t id)
@@ -315,23 +184,23 @@ static int compile_match(loader *ld, lua_State *L, int t, kg_rule *r, size_t id)
         return 0;
     }
     if (!lua_istable(L, -1)) {
-        load_error(ld, "match", "field 'match' must be a table");
+        lc_error(&ld->lc, "match", "field 'match' must be a table");
         lua_pop(L, 1);
         return -1;
     }
     t = lua_gettop(L);
-    if (check_keys(ld, L, t, keys, "match") ||
-        get_tristate(ld, L, t, "anonymous", &r->anonymous) ||
-        get_tristate(ld, L, t, "success", &r->success) ||
-        get_tristate(ld, L, t, "body", &body) ||
-        get_string(ld, L, t, "ip_list", false, &kind) ||
-        get_string_list(ld, L, t, "namespaces", any_string, &r->namespaces, &r->n_namespaces) ||
-        get_string_list(ld, L, t, "exclude_paths", path_string, &r->exclude_paths,
-                        &r->n_exclude_paths) ||
-        get_string_list(ld, L, t, "api", api_string, &api, &n_api))
+    if (lc_check_keys(&ld->lc, L, t, keys, "match") ||
+        lc_bool(&ld->lc, L, t, "match.", "anonymous", &r->anonymous) ||
+        lc_bool(&ld->lc, L, t, "match.", "success", &r->success) ||
+        lc_bool(&ld->lc, L, t, "match.", "body", &body) ||
+        lc_string(&ld->lc, L, t, "match.", "ip_list", false, &kind) ||
+        lc_string_list(&ld->lc, L, t, "match.", "namespaces", NULL, &r->namespaces, &r->n_namespaces) ||
+        lc_string_list(&ld->lc, L, t, "match.", "exclude_paths", path_string,
+                       &r->exclude_paths, &r->n_exclude_paths) ||
+        lc_string_list(&ld->lc, L, t, "match.", "api", api_string, &api, &n_api))
         rc = -1;
     if (rc == 0 && kind && (r->ip_kind = lists_kind_from_name(kind)) < 0) {
-        load_error(ld, "ip_list", "match.ip_list must be \"tor\", \"malicious\" or \"custom\"");
+        lc_error(&ld->lc, "ip_list", "match.ip_list must be \"tor\", \"malicious\" or \"custom\"");
         rc = -1;
     }
     r->has_api = n_api > 0;
@@ -339,9 +208,7 @@ static int compile_match(loader *ld, lua_State *L, int t, kg_rule *r, size_t id)
     for (size_t i = 0; rc == 0 && i < n_api; i++)
         if (index_add(&ld->rs->index, api[i], id) < 0)
             rc = -1;
-    for (size_t i = 0; i < n_api; i++)
-        free(api[i]);
-    free(api);
+    lc_free_strings(api, n_api);
     free(kind);
     lua_pop(L, 1);
     return rc;
@@ -360,7 +227,7 @@ static int get_severity(loader *ld, lua_State *L, int t, double *out)
     }
     lua_pop(L, 1);
     if (!(*out >= 1 && *out < 10)) {
-        load_error(ld, "severity", "severity must be \"High\", \"Medium\", \"Low\" or a number from 1 to below 10");
+        lc_error(&ld->lc, "severity", "severity must be \"High\", \"Medium\", \"Low\" or a number from 1 to below 10");
         rc = -1;
     }
     return rc;
@@ -384,33 +251,33 @@ static int compile_rule(loader *ld, lua_State *L, kg_rule *r, size_t id)
 
     r->predicate = LUA_NOREF;
     r->enabled = true;
-    if (!(r->file = strdup(ld->path)))
+    if (!(r->file = strdup(ld->lc.path)))
         return -1;
-    if (check_keys(ld, L, t, keys, "rule") ||
-        get_string(ld, L, t, "type", true, &r->type) ||
+    if (lc_check_keys(&ld->lc, L, t, keys, "rule") ||
+        lc_string(&ld->lc, L, t, "", "type", true, &r->type) ||
         get_severity(ld, L, t, &r->severity) ||
-        get_string(ld, L, t, "title", true, &r->title) ||
-        get_string(ld, L, t, "description", true, &r->description) ||
-        get_string(ld, L, t, "remediation", true, &r->remediation))
+        lc_string(&ld->lc, L, t, "", "title", true, &r->title) ||
+        lc_string(&ld->lc, L, t, "", "description", true, &r->description) ||
+        lc_string(&ld->lc, L, t, "", "remediation", true, &r->remediation))
         rc = -1;
-    if (rc == 0 && get_string(ld, L, t, "details", false, &details) < 0) {
+    if (rc == 0 && lc_string(&ld->lc, L, t, "", "details", false, &details) < 0) {
         rc = -1;
     } else if (details && strcmp(details, "workload") == 0) {
         r->details = KG_DETAILS_WORKLOAD;
     } else if (details && strcmp(details, "rolebinding") == 0) {
         r->details = KG_DETAILS_ROLEBINDING;
     } else if (details) {
-        load_error(ld, "details", "details must be \"workload\" or \"rolebinding\"");
+        lc_error(&ld->lc, "details", "details must be \"workload\" or \"rolebinding\"");
         rc = -1;
     }
     free(details);
     if (rc == 0 && !valid_type(r->type)) {
-        load_error(ld, "type", "type '%s' is not of the form Tactic:Kubernetes/Name", r->type);
+        lc_error(&ld->lc, "type", "type '%s' is not of the form Tactic:Kubernetes/Name", r->type);
         rc = -1;
     }
     for (size_t i = 0; rc == 0 && i < ld->rs->n; i++) {
         if (strcmp(ld->rs->rules[i].type, r->type) == 0) {
-            load_error(ld, "type", "type %s is already defined by %s", r->type,
+            lc_error(&ld->lc, "type", "type %s is already defined by %s", r->type,
                        ld->rs->rules[i].file);
             rc = -1;
         }
@@ -418,7 +285,7 @@ static int compile_rule(loader *ld, lua_State *L, kg_rule *r, size_t id)
     switch (lua_getfield(L, t, "enabled")) {
     case LUA_TNIL: break;
     case LUA_TBOOLEAN: r->enabled = lua_toboolean(L, -1); break;
-    default: load_error(ld, "enabled", "field 'enabled' must be true or false"); rc = -1;
+    default: lc_error(&ld->lc, "enabled", "field 'enabled' must be true or false"); rc = -1;
     }
     lua_pop(L, 1);
     switch (lua_getfield(L, t, "predicate")) {
@@ -426,7 +293,7 @@ static int compile_rule(loader *ld, lua_State *L, kg_rule *r, size_t id)
     case LUA_TFUNCTION: r->predicate = luaL_ref(L, LUA_REGISTRYINDEX); break;
     default:
         lua_pop(L, 1);
-        load_error(ld, "predicate", "field 'predicate' must be a function");
+        lc_error(&ld->lc, "predicate", "field 'predicate' must be a function");
         rc = -1;
     }
     if (rc == 0 && compile_match(ld, L, t, r, id) < 0)
@@ -441,17 +308,17 @@ static void load_file(loader *ld, const char *path)
     kg_rule r = {0};
     kg_rule *nv;
 
-    ld->path = path;
+    ld->lc.path = path;
     snprintf(chunk, sizeof chunk, "@%s", path);
     lua_settop(L, 0);
     if (sandbox_loadfile(ld->rs->sb, path, chunk) != LUA_OK ||
         sandbox_pcall(ld->rs->sb, 0, 1) != LUA_OK) {
-        ld->errors++;
+        ld->lc.errors++;
         ld->opts->error(ld->opts->ud, lua_tostring(L, -1));
         goto done;
     }
     if (!lua_istable(L, -1)) {
-        load_error(ld, NULL, "must return a rule table (got %s)", luaL_typename(L, -1));
+        lc_error(&ld->lc, NULL, "must return a rule table (got %s)", luaL_typename(L, -1));
         goto done;
     }
     if (compile_rule(ld, L, &r, ld->rs->n) < 0) {
@@ -460,7 +327,7 @@ static void load_file(loader *ld, const char *path)
     }
     nv = realloc(ld->rs->rules, (ld->rs->n + 1) * sizeof *nv);
     if (!nv) {
-        load_error(ld, NULL, "out of memory");
+        lc_error(&ld->lc, NULL, "out of memory");
         rule_clear(L, &r);
         goto done;
     }
@@ -468,7 +335,7 @@ static void load_file(loader *ld, const char *path)
     if (!r.has_api) {
         size_t *na = realloc(ld->rs->always, (ld->rs->n_always + 1) * sizeof *na);
         if (!na) {
-            load_error(ld, NULL, "out of memory");
+            lc_error(&ld->lc, NULL, "out of memory");
             rule_clear(L, &r);
             goto done;
         }
@@ -489,7 +356,7 @@ static int is_rule_file(const struct dirent *d)
 kg_ruleset *ruleset_load(const kg_ruleset_opts *opts, char *err, size_t errlen)
 {
     struct dirent **names = NULL;
-    loader ld = {opts, NULL, NULL, 0};
+    loader ld = {opts, NULL, {NULL, 0, opts->error, opts->ud}};
     int n = -1;
 
     ld.rs = calloc(1, sizeof *ld.rs);
@@ -513,9 +380,9 @@ kg_ruleset *ruleset_load(const kg_ruleset_opts *opts, char *err, size_t errlen)
         snprintf(path, sizeof path, "%s/%s", opts->rules_dir, names[i]->d_name);
         load_file(&ld, path);
     }
-    if (ld.errors) {
-        snprintf(err, errlen, "cannot load the rules: %d problem%s in %s", ld.errors,
-                 ld.errors == 1 ? "" : "s", opts->rules_dir);
+    if (ld.lc.errors) {
+        snprintf(err, errlen, "cannot load the rules: %d problem%s in %s", ld.lc.errors,
+                 ld.lc.errors == 1 ? "" : "s", opts->rules_dir);
         goto fail;
     }
     if (ld.rs->n == 0) {

@@ -60,4 +60,8 @@ int engine_finish(kg_engine *e);
 /* Write the one-line summary to the diagnostics stream. */
 void engine_summary(const kg_engine *e);
 
+/* Write per-rule counters (candidates, findings, errors, predicate time)
+ * to the diagnostics stream, most expensive first. */
+void engine_rule_stats(const kg_engine *e);
+
 #endif

@@ -1,0 +1,48 @@
+/*
+ * webhook: an HTTP(S) receiver for kube-apiserver's audit webhook backend,
+ * on libmicrohttpd.  POST /k8s-audit with an EventList body (the path Falco
+ * uses, so existing webhook configs carry over); GET /healthz.  A body is
+ * answered 200 only once it is queued for judging (queue.h); when the queue
+ * is full the answer is 429 (with Retry-After), so the API server retries and
+ * nothing accepted is ever dropped.  Optional bearer token and client
+ * certificate check; bodies over the limit get 413.
+ */
+#ifndef KGUARD_WEBHOOK_H
+#define KGUARD_WEBHOOK_H
+
+#include <stddef.h>
+#include "kguard/queue.h"
+
+typedef struct kg_webhook kg_webhook;
+
+typedef struct kg_webhook_opts {
+    const char *host;          /* default "127.0.0.1" */
+    unsigned short port;
+    const char *tls_cert, *tls_key;   /* PEM files; both or neither */
+    const char *client_ca;     /* PEM: require a client certificate signed by it */
+    const char *token_file;    /* a file holding the bearer token */
+    size_t max_body;           /* default 32 MiB */
+    kg_queue *queue;
+    /* Diagnostics (e.g. a rejected request), may be called from HTTP threads. */
+    void (*log)(void *ud, const char *msg);
+    void *ud;
+} kg_webhook_opts;
+
+/* Start listening.  NULL with a message in err (bad address, port in use,
+ * unreadable certificate or token). */
+kg_webhook *webhook_start(const kg_webhook_opts *opts, char *err, size_t errlen);
+
+/* The port actually bound (useful with port 0). */
+unsigned short webhook_port(const kg_webhook *w);
+
+/* Counters: requests accepted, rejected as unauthorized, too large, or for
+ * a full queue. */
+typedef struct kg_webhook_stats {
+    unsigned long long accepted, unauthorized, too_large, busy, bad_request;
+} kg_webhook_stats;
+void webhook_stats(kg_webhook *w, kg_webhook_stats *out);
+
+/* Stop accepting, finish requests in flight, free everything. */
+void webhook_stop(kg_webhook *w);
+
+#endif
