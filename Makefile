@@ -7,11 +7,11 @@ PREFIX  ?= /usr/local
 WERROR  ?= 0
 SANITIZE ?= 0
 
-PKGS    := lua5.4 libcjson
+PKGS    := lua5.4 libcjson libmicrohttpd gnutls
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -D_DEFAULT_SOURCE -D_GNU_SOURCE \
            -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -llua5.4-lpeg -lcidr -lxxhash -lm -ldl
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -llua5.4-lpeg -lcidr -lxxhash -lpthread -lm -ldl
 
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror

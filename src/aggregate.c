@@ -13,6 +13,7 @@ typedef struct agg_entry {
     kg_occurrence occ;
     long long published_ms;   /* last time a line of it was published */
     char *pending;            /* latest line not yet published */
+    bool archived;            /* ... and whether it was suppressed */
 } agg_entry;
 
 struct kg_agg {
@@ -57,7 +58,7 @@ static void publish(kg_agg *a, agg_entry *e, long long now_ms)
 {
     if (!e->pending)
         return;
-    a->emit(a->ud, e->pending);
+    a->emit(a->ud, e->pending, e->archived);
     free(e->pending);
     e->pending = NULL;
     e->published_ms = now_ms;
@@ -107,18 +108,20 @@ int agg_record(kg_agg *a, const char *id, long long event_ms, long long now_ms,
     return created ? 1 : 0;
 }
 
-void agg_publish(kg_agg *a, const char *id, char *line, long long now_ms)
+void agg_publish(kg_agg *a, const char *id, char *line, bool archived,
+                 long long now_ms)
 {
     hmap_entry *h = hmap_find(&a->map, id, strlen(id));
     agg_entry *e;
     if (!h) {                /* not recorded: publish as it is */
-        a->emit(a->ud, line);
+        a->emit(a->ud, line, archived);
         free(line);
         return;
     }
     e = h->ptr;
     free(e->pending);
     e->pending = line;
+    e->archived = archived;
     if (e->occ.count == 1 || now_ms - e->published_ms >= a->interval_ms)
         publish(a, e, now_ms);
 }
@@ -158,8 +161,10 @@ cJSON *agg_to_json(const kg_agg *a)
         cJSON_AddNumberToObject(o, "created_ms", (double)e->occ.created_ms);
         cJSON_AddNumberToObject(o, "updated_ms", (double)e->occ.updated_ms);
         cJSON_AddNumberToObject(o, "published_ms", (double)e->published_ms);
-        if (e->pending)
+        if (e->pending) {
             cJSON_AddStringToObject(o, "pending", e->pending);
+            cJSON_AddBoolToObject(o, "archived", e->archived);
+        }
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
@@ -209,6 +214,7 @@ int agg_from_json(kg_agg *a, const cJSON *j, char *err, size_t errlen)
         h->stamp = up;
         e->occ = (kg_occurrence){(unsigned long long)count, fs, ls, cr, up};
         e->published_ms = pub;
+        e->archived = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "archived"));
         if (pending && !(e->pending = strdup(pending->valuestring))) {
             snprintf(err, errlen, "out of memory");
             return -1;

@@ -20,6 +20,7 @@ struct kg_engine {
     kg_ruleset *rules;
     kg_state *state;
     kg_agg *agg;
+    kg_config *config;
     kg_stats stats;
     uint64_t *started;             /* auditIDs judged at ResponseStarted */
     uint64_t *done;                /* auditIDs judged at their last stage */
@@ -91,39 +92,72 @@ static bool stage_judged(kg_engine *e, const kg_event *ev)
 
 /* ---- callbacks -------------------------------------------------------- */
 
-/* Print one finding line (new or update). */
-static void emit_line(void *ud, const char *line)
+/* Print one finding line (new or update) to its sink. */
+static void emit_line(void *ud, const char *line, bool archived)
 {
     kg_engine *e = ud;
-    fputs(line, e->opts.out);
-    fputc('\n', e->opts.out);
+    FILE *to = archived && e->opts.archive ? e->opts.archive : e->opts.out;
     e->published++;
+    if (archived && e->opts.drop_archived)
+        return;
+    fputs(line, to);
+    fputc('\n', to);
 }
 
-static void on_fire(void *ud, const kg_event *ev, const kg_match *m)
+/* Team, suppression: kguard's additions that depend on the config. */
+static const kg_filter *apply_config(kg_engine *e, cJSON *f, const kg_team *team)
+{
+    cJSON *ext = cJSON_GetObjectItemCaseSensitive(f, "kguard");
+    const kg_filter *filter;
+    if (team)
+        cJSON_AddStringToObject(ext, "team", team->name);
+    filter = config_suppressed(e->config, f);
+    if (filter) {
+        cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(f, "service"),
+                                               "archived", cJSON_CreateBool(1));
+        cJSON_AddStringToObject(ext, "suppressedBy", filter->name);
+    }
+    return filter;
+}
+
+static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
 {
     kg_engine *e = ud;
+    kg_match m = *fired;
+    const kg_team *team = config_team(e->config, ev->ns);
     long long now = now_ms(), at = finding_event_time(ev, now);
     kg_occurrence occ = {1, at, at, now, now};
-    char fid[33], *json, *line;
+    const kg_filter *filter = NULL;
+    char fid[33], *json = NULL, *line = NULL;
+    cJSON *f;
     int rc;
 
-    finding_id(&e->opts.id, ev, m, fid);
-    rc = agg_record(e->agg, fid, at, now, &occ);
-    json = finding_render(&e->opts.id, ev, m, fid, &occ);
-    line = json ? strdup(json) : NULL;
-    cJSON_free(json);
-    if (!line) {
-        diag(e, "%s:%ld: out of memory writing a %s finding", ev->src_file,
-             ev->src_line, m->rule->type);
+    if (!config_severity(e->config, team, m.rule->type, &m.severity)) {
+        e->stats.switched_off++;
         return;
     }
-    if (rc != 0)
-        e->stats.findings++;  /* new (or not aggregated for want of memory) */
-    if (rc < 0)
-        emit_line(e, line), free(line);
-    else
-        agg_publish(e->agg, fid, line, now);
+    finding_id(&e->opts.id, ev, &m, fid);
+    rc = agg_record(e->agg, fid, at, now, &occ);
+    if ((f = finding_build(&e->opts.id, ev, &m, fid, &occ)) != NULL) {
+        filter = apply_config(e, f, team);
+        json = cJSON_PrintUnformatted(f);
+        line = json ? strdup(json) : NULL;
+        cJSON_free(json);
+        cJSON_Delete(f);
+    }
+    if (!line) {
+        diag(e, "%s:%ld: out of memory writing a %s finding", ev->src_file,
+             ev->src_line, m.rule->type);
+        return;
+    }
+    if (rc != 0)   /* new (or not aggregated for want of memory) */
+        filter ? e->stats.archived++ : e->stats.findings++;
+    if (rc < 0) {
+        emit_line(e, line, filter != NULL);
+        free(line);
+    } else {
+        agg_publish(e->agg, fid, line, filter != NULL, now);
+    }
 }
 
 static void on_body_missing(void *ud, const kg_event *ev)
@@ -244,8 +278,8 @@ static int open_state(kg_engine *e, char *err, size_t errlen)
     return 0;
 }
 
-kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists, char *err,
-                      size_t errlen)
+kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
+                      kg_config **config, char *err, size_t errlen)
 {
     kg_engine *e = calloc(1, sizeof *e);
     kg_ruleset_opts ro = {0};
@@ -273,6 +307,10 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists, char *err,
         goto fail;
     }
     memset(lists, 0, sizeof *lists);
+    if (config) {
+        e->config = *config;
+        *config = NULL;
+    }
     e->sink.record = on_record;
     e->sink.bad = on_bad;
     e->sink.progress = on_progress;
@@ -292,6 +330,7 @@ void engine_free(kg_engine *e)
     ruleset_free(e->rules);
     agg_free(e->agg);
     state_free(e->state);
+    config_free(e->config);
     lists_free(&e->lists);
     free(e->started);
     free(e->done);
@@ -320,12 +359,18 @@ const kg_stats *engine_stats(const kg_engine *e)
     return &e->stats;
 }
 
+size_t engine_rule_count(const kg_engine *e)
+{
+    return ruleset_count(e->rules);
+}
+
 int engine_finish(kg_engine *e)
 {
     char msg[4600];
     agg_flush(e->agg, now_ms(), true);
     fflush(e->opts.out);
-    e->stats.updates = e->published > e->stats.findings ? e->published - e->stats.findings : 0;
+    fflush(e->opts.archive ? e->opts.archive : e->opts.out);
+    e->stats.updates = e->published - e->stats.findings - e->stats.archived;
     if (!e->opts.state_path)
         return 0;
     if (persist_save(e->opts.state_path, e->state, e->agg, msg, sizeof msg) < 0) {
@@ -340,10 +385,11 @@ void engine_summary(const kg_engine *e)
     const kg_stats *s = &e->stats;
     fprintf(e->opts.diag,
             "kguard: summary: events=%llu judged=%llu skipped=%llu malformed=%llu "
-            "findings=%llu rule_errors=%llu updates=%llu body_missing=%llu evictions=%llu\n",
+            "findings=%llu rule_errors=%llu updates=%llu body_missing=%llu evictions=%llu "
+            "archived=%llu switched_off=%llu\n",
             s->events, s->judged, s->skipped, s->malformed, s->findings, s->rule_errors,
             s->updates, s->body_missing,
-            state_evictions(e->state) + agg_evictions(e->agg));
+            state_evictions(e->state) + agg_evictions(e->agg), s->archived, s->switched_off);
 }
 
 static int by_cost(const void *a, const void *b)

@@ -315,13 +315,12 @@ static cJSON *extension_obj(const kg_event *ev, const kg_match *m)
     return k;
 }
 
-char *finding_render(const kg_identity *id, const kg_event *ev,
+cJSON *finding_build(const kg_identity *id, const kg_event *ev,
                      const kg_match *m, const char *fid,
                      const kg_occurrence *occ)
 {
     cJSON *f = cJSON_CreateObject();
     char detector[33], arn[512], t[32], key[512];
-    char *out;
     int n;
 
     if (!f)
@@ -345,7 +344,5 @@ char *finding_render(const kg_identity *id, const kg_event *ev,
     add_str(f, "title", m->title);
     add_str(f, "description", m->description);
     cJSON_AddItemToObject(f, "kguard", extension_obj(ev, m));
-    out = cJSON_PrintUnformatted(f);
-    cJSON_Delete(f);
-    return out;
+    return f;
 }

@@ -425,6 +425,8 @@ static bool ip_hit(judge_ctx *c, int kind)
         c->hit_known[kind] = 1;
         c->hit_list[kind] = NULL;
         for (int i = 0; i < c->ev->nips && !c->hit_list[kind]; i++) {
+            if (lists_trusted(ls, &c->ev->ips[i]))
+                continue; /* trusted wins over every threat list */
             for (size_t l = 0; ls && l < ls->n; l++) {
                 if ((int)ls->v[l].kind == kind && ipset_contains(ls->v[l].set, &c->ev->ips[i])) {
                     c->hit_list[kind] = &ls->v[l];

@@ -129,6 +129,19 @@ static int safe_xpcall(lua_State *L)
     return lua_gettop(L);
 }
 
+/* setmetatable for rules: a metatable with __gc is refused, because a
+ * finalizer runs when the collector decides, outside any rule's budget. */
+static int safe_setmetatable(lua_State *L)
+{
+    if (lua_istable(L, 2) && lua_getfield(L, 2, "__gc") != LUA_TNIL)
+        return luaL_error(L, "finalizers (__gc) are not allowed in rules");
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
 /* Give the function on top of the stack a new _ENV that reads through to
  * the shared globals. */
 static void set_fresh_env(lua_State *L)
@@ -271,6 +284,9 @@ static void build_globals(lua_State *L)
     lua_setfield(L, -2, "require");
     lua_pushcfunction(L, safe_pcall);
     lua_setfield(L, -2, "pcall");
+    lua_getfield(L, -1, "setmetatable");
+    lua_pushcclosure(L, safe_setmetatable, 1);
+    lua_setfield(L, -2, "setmetatable");
     lua_pushcfunction(L, safe_xpcall);
     lua_setfield(L, -2, "xpcall");
     lua_pushvalue(L, -1);
@@ -329,6 +345,11 @@ oom:
     snprintf(err, errlen, "out of memory building the rule sandbox");
     sandbox_free(sb);
     return NULL;
+}
+
+void sandbox_push_globals(kg_sandbox *sb)
+{
+    lua_getfield(sb->L, LUA_REGISTRYINDEX, GLOBALS_KEY);
 }
 
 void sandbox_set_global(kg_sandbox *sb, const char *name)

@@ -44,6 +44,9 @@ int sandbox_loadfile(kg_sandbox *sb, const char *path, const char *chunkname);
  * file:line where Lua knows it) is on the stack. */
 int sandbox_pcall(kg_sandbox *sb, int nargs, int nresults);
 
+/* Push the shared globals table (read-only by convention). */
+void sandbox_push_globals(kg_sandbox *sb);
+
 /* Pop the value on top of the stack into the shared globals as name. */
 void sandbox_set_global(kg_sandbox *sb, const char *name);
 

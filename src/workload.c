@@ -279,11 +279,18 @@ static const char *meta_or(const kg_event *ev, const char *key, const char *fall
     return v ? v : fallback;
 }
 
+/* The object's name; for one created with generateName (controllers'
+ * pods), the prefix, so that different pods are not all nameless. */
+static const char *object_name(const kg_event *ev)
+{
+    return meta_or(ev, "name", ev->name ? ev->name : meta_or(ev, "generateName", NULL));
+}
+
 cJSON *workload_details(const kg_event *ev)
 {
     cJSON *w = cJSON_CreateObject();
     const cJSON *spec = ev->pod_spec;
-    const char *name = meta_or(ev, "name", ev->name);
+    const char *name = object_name(ev);
     const char *ns = meta_or(ev, "namespace", ev->ns);
     const char *uid = meta_or(ev, "uid", ev->object_uid);
 
@@ -333,7 +340,7 @@ cJSON *workload_rolebinding_details(const kg_event *ev)
 
 void workload_subject(const kg_event *ev, char *out, size_t n)
 {
+    const char *name = object_name(ev);
     snprintf(out, n, "%s/%s/%s", ev->resource ? ev->resource : "",
-             meta_or(ev, "namespace", ev->ns ? ev->ns : ""),
-             meta_or(ev, "name", ev->name ? ev->name : ""));
+             meta_or(ev, "namespace", ev->ns ? ev->ns : ""), name ? name : "");
 }

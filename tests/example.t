@@ -30,6 +30,7 @@ my @ARGS = qw(scan --tor-exits examples/tor-exits.txt --malicious-ips examples/m
 my $ANON   = 'system:anonymous';
 my $LEGACY = 'legacy-backup';
 my $SA     = 'system:serviceaccount:kube-system:backup-agent';
+my $DSC    = 'system:serviceaccount:kube-system:daemon-set-controller';
 my %EXPECT = (
     'Discovery:Kubernetes/SuccessfulAnonymousAccess' => [5, [$ANON, $ANON]],
     'Discovery:Kubernetes/TorIPCaller'               => [5, [$LEGACY]],
@@ -37,6 +38,13 @@ my %EXPECT = (
     'Persistence:Kubernetes/TorIPCaller'             => [5, [$LEGACY, $LEGACY]],
     'DefenseEvasion:Kubernetes/MaliciousIPCaller'    => [8, [$SA, $SA]],
     'Discovery:Kubernetes/MaliciousIPCaller.Custom'  => [5, [$SA]],
+    'Persistence:Kubernetes/MaliciousIPCaller'       => [5, [$SA, $SA, $SA]],
+    'PrivilegeEscalation:Kubernetes/PrivilegedContainer'      => [5, [$SA]],
+    'Persistence:Kubernetes/ContainerWithSensitiveMount'      => [5, [$SA, $DSC, $DSC]],
+    'Execution:Kubernetes/ExecInKubeSystemPod'                => [5, [$SA]],
+    'Policy:Kubernetes/AdminAccessToDefaultServiceAccount'    => [8, [$SA]],
+    'Policy:Kubernetes/AnonymousAccessGranted'                => [8, [$SA]],
+    'Policy:Kubernetes/ExposedDashboard'                      => [5, [$SA]],
 );
 # Threat list named in service.additionalInfo, per caller kind.
 my %LIST = ('TorIPCaller' => 'TorExitNodes', 'MaliciousIPCaller' => 'KnownMaliciousIPs',
@@ -48,11 +56,12 @@ my @BENIGN = (
     'system:kube-controller-manager',
     'system:serviceaccount:ci:deployer',
     'jane.doe',
+    'sam.okafor',
 );
 # findings = distinct findings (ids); repeats of one finding aggregate into it and are
 # printed once more at the end of the scan as update lines (same id, higher count).
-my %SUMMARY = (events => 41, judged => 26, skipped => 15, malformed => 0, findings => 6,
-               updates => 4, rule_errors => 0);
+my %SUMMARY = (events => 64, judged => 37, skipped => 27, malformed => 0, findings => 14,
+               updates => 6, rule_errors => 0, body_missing => 0, evictions => 0);
 
 for my $f (qw(audit.log tor-exits.txt malicious-ips.txt partner-feed.txt README.md)) {
     ok(-r "$ROOT/examples/$f", "examples/$f exists");
@@ -160,11 +169,65 @@ my @bad = grep { $benign{ username($_) } } @findings;
 is(scalar @bad, 0, 'no finding names a benign user')
     or diag(join "\n", map { "$_->{type} " . username($_) } @bad);
 
-# The exec session (ResponseStarted + ResponseComplete) is judged once: the summary counts
-# 26 judged events of 41, and no (type, auditID) is the last line of two ids.
+# The exec sessions (ResponseStarted + ResponseComplete) are judged once: the summary counts
+# 37 judged events of 64, and no (type, auditID) is the last line of two ids.
 my %dup;
 $dup{"$_->{type} $_->{kguard}{auditID}"}++ for @findings;
 is_deeply([grep { $dup{$_} > 1 } sort keys %dup], [], 'no (type, auditID) reported twice');
+
+# The workload and policy findings carry what the README shows.
+sub of_type { my $t = shift; return grep { $_->{type} eq $t } @findings }
+sub workload { return $_[0]{resource}{kubernetesDetails}{kubernetesWorkloadDetails} }
+{
+    my @priv = of_type('PrivilegeEscalation:Kubernetes/PrivilegedContainer');
+    is(scalar @priv, 1, 'PrivilegedContainer: one finding');
+    is($priv[0]{service}{count}, 1, 'PrivilegedContainer: count 1 (the Pods with the same image stay quiet)') if @priv;
+    my $w = @priv ? workload($priv[0]) : undef;
+    is(ref $w eq 'HASH' ? join('/', map { $_ // '' } @$w{qw(type namespace name)}) : '',
+       'daemonsets/kube-system/node-agent', 'PrivilegedContainer: the DaemonSet node-agent');
+    my @c = ref $w eq 'HASH' && ref $w->{containers} eq 'ARRAY' ? @{ $w->{containers} } : ();
+    ok(scalar(grep { ($_->{imagePrefix} // '') eq 'ghcr.io/evil-ops'
+                     && ($_->{image} // '') eq 'ghcr.io/evil-ops/node-agent:1.4' } @c),
+       'PrivilegedContainer: container image ghcr.io/evil-ops/node-agent:1.4, imagePrefix ghcr.io/evil-ops')
+        or diag(JSON::PP->new->canonical->encode($w));
+
+    my %mount = map { username($_) => $_ } of_type('Persistence:Kubernetes/ContainerWithSensitiveMount');
+    my $dw = $mount{$SA} ? workload($mount{$SA}) : {};
+    is(join('/', map { $_ // '' } @$dw{qw(type namespace name)}), 'daemonsets/kube-system/node-agent',
+       'ContainerWithSensitiveMount: the DaemonSet, by the intruder');
+    my $pw = $mount{$DSC} ? workload($mount{$DSC}) : {};
+    is(join('/', map { $_ // '' } @$pw{qw(type namespace)}), 'pods/kube-system',
+       'ContainerWithSensitiveMount: the Pods, by the daemonset controller');
+    like($mount{$SA} ? $mount{$SA}{kguard}{detail} // '' : '', qr{host path / writable at /host},
+         'ContainerWithSensitiveMount: the detail names the host path');
+
+    my @exec = of_type('Execution:Kubernetes/ExecInKubeSystemPod');
+    is(scalar @exec, 1, 'ExecInKubeSystemPod: one finding');
+    is($exec[0]{service}{count}, 1, 'ExecInKubeSystemPod: count 1 (judged once)') if @exec;
+    my $call = @exec ? $exec[0]{service}{action}{kubernetesApiCallAction} : {};
+    is($call->{namespace}, 'kube-system', 'ExecInKubeSystemPod: namespace kube-system');
+    is($call->{resourceName}, 'node-agent-7xq2d', 'ExecInKubeSystemPod: the pod');
+    my $params = $call->{parameters} // '';
+    my $detail = @exec ? $exec[0]{kguard}{detail} // '' : '';
+    ok($detail =~ m{chroot /host sh -c id; hostname}
+       || $params =~ /command=chroot&command=%2Fhost&command=sh&command=-c&command=id%3B\+hostname/,
+       'ExecInKubeSystemPod: the command is visible (kguard.detail or parameters)')
+        or diag("detail: $detail\nparameters: $params");
+
+    for my $b (['Policy:Kubernetes/AdminAccessToDefaultServiceAccount', 'ClusterRoleBinding', 'prod-default-admin', 'cluster-admin'],
+               ['Policy:Kubernetes/AnonymousAccessGranted', 'RoleBinding', 'metrics-reader', 'view']) {
+        my ($type, $kind, $name, $role) = @$b;
+        my @f = of_type($type);
+        is(scalar @f, 1, "$type: one finding");
+        my $d = @f ? $f[0]{service}{action}{kubernetesRoleBindingDetails} : undef;
+        is(ref $d eq 'HASH' ? $d->{roleRefName} : undef, $role, "$type: roleRefName $role");
+        is(ref $d eq 'HASH' ? "$d->{kind} $d->{name}" : '', "$kind $name", "$type: the $kind $name");
+    }
+
+    my @dash = of_type('Policy:Kubernetes/ExposedDashboard');
+    is(@dash ? $dash[0]{service}{action}{kubernetesApiCallAction}{resourceName} : undef, 'kubernetes-dashboard',
+       'ExposedDashboard: the Service kubernetes-dashboard');
+}
 
 # stderr: only the summary line, with the expected counts.
 my @errlines = grep { length } split /\n/, $stderr;
@@ -172,7 +235,8 @@ my ($summary) = grep { /^kguard: summary: / } @errlines;
 ok(defined $summary, 'stderr has the summary line') or diag($stderr);
 is_deeply([grep { !/^kguard: summary: / } @errlines], [], 'no diagnostics on stderr');
 my %got = ($summary // '') =~ /(\w+)=(\d+)/g;
-is($got{$_}, $SUMMARY{$_}, "summary $_=$SUMMARY{$_}") for qw(events judged skipped malformed findings updates rule_errors);
+is($got{$_}, $SUMMARY{$_}, "summary $_=$SUMMARY{$_}")
+    for qw(events judged skipped malformed findings updates rule_errors body_missing evictions);
 is($got{findings}, scalar @findings, 'summary findings = distinct ids on stdout');
 is(($got{findings} // 0) + ($got{updates} // 0), $lines_printed, 'summary findings + updates = lines on stdout');
 

@@ -22,7 +22,8 @@ typedef struct kg_occurrence {
     long long created_ms, updated_ms;       /* processing times */
 } kg_occurrence;
 
-typedef void (*kg_emit_fn)(void *ud, const char *line);
+/* archived: the finding matched a suppression rule (its own sink). */
+typedef void (*kg_emit_fn)(void *ud, const char *line, bool archived);
 
 typedef struct kg_agg kg_agg;
 
@@ -39,7 +40,8 @@ int agg_record(kg_agg *a, const char *id, long long event_ms, long long now_ms,
 /* Hand over the rendered line for the occurrence just recorded (the agg
  * takes ownership of the malloc'd line): published now when the id is new or
  * its interval has passed, else kept as pending. */
-void agg_publish(kg_agg *a, const char *id, char *line, long long now_ms);
+void agg_publish(kg_agg *a, const char *id, char *line, bool archived,
+                 long long now_ms);
 
 /* Publish pending updates: those due at now_ms, or all of them. */
 void agg_flush(kg_agg *a, long long now_ms, bool all);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "kguard/config.h"
 #include "kguard/finding.h"
 #include "kguard/input.h"
 #include "kguard/lists.h"
@@ -20,6 +21,8 @@ typedef struct kg_stats {
     unsigned long long findings;
     unsigned long long rule_errors;
     unsigned long long updates;    /* update lines of earlier findings */
+    unsigned long long archived;   /* new findings a suppression rule archived */
+    unsigned long long switched_off; /* occurrences of types a setting turned off */
     unsigned long long body_missing; /* events a body rule could not inspect */
 } kg_stats;
 
@@ -31,16 +34,19 @@ typedef struct kg_engine_opts {
     FILE *diag;           /* diagnostics */
     bool progress;        /* show progress on diag (a terminal) */
     const char *state_path;        /* --state FILE, or NULL */
+    FILE *archive;                 /* suppressed findings; NULL: with the others */
+    bool drop_archived;            /* suppressed findings are dropped (asked for) */
     long long publish_interval_ms; /* between updates of one finding */
 } kg_engine_opts;
 
 typedef struct kg_engine kg_engine;
 
-/* A new engine that takes over *lists (emptied on success).  NULL with a
- * message in err when the rules do not load (each problem was already
- * written to opts->diag). */
-kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists, char *err,
-                      size_t errlen);
+/* A new engine that takes over *lists (emptied on success) and *config
+ * (set to NULL on success; config may be NULL).  NULL with a message in err
+ * when the rules do not load (each problem was already written to
+ * opts->diag). */
+kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
+                      kg_config **config, char *err, size_t errlen);
 void engine_free(kg_engine *e);
 
 /* Read and judge a whole source ("-" for stdin).  Returns 0, or -1 with a
@@ -52,6 +58,9 @@ void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
                  long line);
 
 const kg_stats *engine_stats(const kg_engine *e);
+
+/* Number of rules in the current generation. */
+size_t engine_rule_count(const kg_engine *e);
 
 /* End of input: publish every pending finding update and save the state
  * file.  Returns 0, or -1 when the state could not be saved (reported). */

@@ -17,10 +17,10 @@ typedef struct kg_identity {
     const char *region;
 } kg_identity;
 
-/* The finding with id fid as a compact JSON line (no newline), malloc'd;
- * NULL when out of memory.  occ gives the aggregate: count, event times,
+/* The finding with id fid as a cJSON object (the caller deletes it); NULL
+ * when out of memory.  occ gives the aggregate: count, event times,
  * createdAt and updatedAt. */
-char *finding_render(const kg_identity *id, const kg_event *ev,
+cJSON *finding_build(const kg_identity *id, const kg_event *ev,
                      const kg_match *m, const char *fid,
                      const kg_occurrence *occ);
 

@@ -12,7 +12,8 @@ typedef enum kg_list_kind {
     KG_LIST_TOR,
     KG_LIST_MALICIOUS,
     KG_LIST_CUSTOM,
-    KG_LIST_KINDS
+    KG_LIST_KINDS,         /* the kinds a rule can match on */
+    KG_LIST_TRUSTED = KG_LIST_KINDS  /* addresses never judged against the others */
 } kg_list_kind;
 
 typedef struct kg_list {
@@ -30,6 +31,16 @@ typedef struct kg_lists {
 /* "tor", "malicious" or "custom" -> kind; -1 for anything else. */
 int lists_kind_from_name(const char *s);
 const char *lists_kind_name(kg_list_kind kind);
+
+/* Add a list of that kind and name built from entries (addresses and
+ * CIDRs, e.g. written in the config); bad entries go to warn with line =
+ * their index from 1.  Returns 0, or -1 with a message in err. */
+int lists_add_entries(kg_lists *ls, kg_list_kind kind, const char *name,
+                      char *const *entries, size_t n, kg_ipset_warn_fn warn,
+                      void *ud, char *err, size_t errlen);
+
+/* Is ip on a trusted list? */
+bool lists_trusted(const kg_lists *ls, const kg_ip *ip);
 
 /* Load path as a list of that kind and name.  Bad lines go to warn.
  * Returns 0, or -1 with a message in err (unreadable file, duplicate name,

@@ -26,6 +26,7 @@ our @EXPORT_OK = qw(
     summary_of top_level_keys raw_array_elements dig deep_equal std_list_args
     @TYPES %SEVERITY %TACTICS is_iso_ms crash_problems describe_run
     %IP %USER uuid audit_event event_line scan_args @ALL_TYPES final_findings occurrences
+    @WORKLOAD_TYPES %SEVERITY_ALL %DETAILS_OF fixture_input run_fixture check_fixture lines_by_id
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -475,6 +476,227 @@ sub describe_run {
         sprintf('exit=%s signal=%s timed_out=%s elapsed=%.2fs', $r->{exit} // 'undef', $r->{signal}, $r->{timed_out}, $r->{elapsed}),
         "stderr:", (map { "  $_" } @l),
         "stdout ($nout lines):", (map { "  $_" } @o));
+}
+
+
+# ---- detection fixtures (shared runner; added for tests/workload.t) ------------------------
+
+# The 7 workload and policy types (contract part 2), their seed severities (High 8, Medium 5)
+# and the details each carries: 'workload' (resource.kubernetesDetails.kubernetesWorkloadDetails),
+# 'rolebinding' (service.action.kubernetesRoleBindingDetails) or '' (neither).
+our @WORKLOAD_TYPES = @ALL_TYPES[scalar(@TYPES) .. $#ALL_TYPES];
+our %SEVERITY_ALL = (%SEVERITY,
+    'Execution:Kubernetes/ExecInKubeSystemPod'              => 5,
+    'Persistence:Kubernetes/ContainerWithSensitiveMount'    => 5,
+    'PrivilegeEscalation:Kubernetes/PrivilegedContainer'    => 5,
+    'Policy:Kubernetes/AdminAccessToDefaultServiceAccount'  => 8,
+    'Policy:Kubernetes/AnonymousAccessGranted'              => 8,
+    'Policy:Kubernetes/ExposedDashboard'                    => 5,
+    'Policy:Kubernetes/KubeflowDashboardExposed'            => 5,
+);
+our %DETAILS_OF = (
+    'Execution:Kubernetes/ExecInKubeSystemPod'              => 'workload',
+    'Persistence:Kubernetes/ContainerWithSensitiveMount'    => 'workload',
+    'PrivilegeEscalation:Kubernetes/PrivilegedContainer'    => 'workload',
+    'Policy:Kubernetes/AdminAccessToDefaultServiceAccount'  => 'rolebinding',
+    'Policy:Kubernetes/AnonymousAccessGranted'              => 'rolebinding',
+    'Policy:Kubernetes/ExposedDashboard'                    => '',
+    'Policy:Kubernetes/KubeflowDashboardExposed'            => '',
+);
+
+# id -> [finding lines of that id, in output order]
+sub lines_by_id {
+    my ($r) = @_;
+    my %by;
+    for my $x (grep { $_->{data} } @{ $r->{findings} }) {
+        push @{ $by{ $x->{data}{id} // "line $x->{line}" } }, $x->{data};
+    }
+    return \%by;
+}
+
+# fixture_input($fx, $text, $name [, $subdir]) -> path of the events written as the fixture's
+# format says (jsonl: one event per line, eventlist, array), bytes and key order as in the file.
+sub fixture_input {
+    my ($fx, $text, $name, $subdir) = @_;
+    my @raw = map { s/\s*\n\s*/ /gr } raw_array_elements($text, 'events');
+    die "$name: cannot split the events array" unless @raw == @{ $fx->{events} };
+    my $fmt = $fx->{format} // 'jsonl';
+    my $content;
+    if ($fmt eq 'jsonl') {
+        $content = join('', map { "$_\n" } @raw);
+    } elsif ($fmt eq 'eventlist') {
+        $content = '{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[' . join(',', @raw) . "]}\n";
+    } elsif ($fmt eq 'array') {
+        $content = "[\n" . join(",\n", @raw) . "\n]\n";
+    } else {
+        die "$name: unknown format '$fmt'";
+    }
+    return write_file($content, ($subdir // 'fixtures') . "/$name." . ($fmt eq 'jsonl' ? 'jsonl' : 'json'));
+}
+
+# run_fixture($file, %o) -> { name, fx, input, r } | { name, error }: reads a fixture and scans its
+# events with the standard options (as tests/rules.t does): scan --rules rules.d <lists>
+# --cluster test-cluster FILE, plus @{$o{args}} before FILE; $o{bin} overrides the binary.
+sub run_fixture {
+    my ($file, %o) = @_;
+    (my $name = $file) =~ s{.*/}{};
+    $name =~ s/\.json\z//;
+    my $text = read_file($file);
+    my $fx = eval { json_decode($text) };
+    return { name => $name, error => "not valid JSON: $@" } unless ref $fx eq 'HASH';
+    my $input = eval { fixture_input($fx, $text, $name, $o{subdir}) };
+    return { name => $name, fx => $fx, error => $@ } unless $input;
+    my $r = run_kguard(args => ['scan', '--rules', 'rules.d', std_list_args(%{ $fx->{lists} // {} }),
+                                '--cluster', 'test-cluster', @{ $o{args} // [] }, $input],
+                       timeout => $o{timeout} // 60, ($o{bin} ? (bin => $o{bin}) : ()));
+    return { name => $name, fx => $fx, input => $input, r => $r };
+}
+
+# check_fixture($run) runs the Test::More checks of one fixture run (call it inside a subtest).
+# Fixture keys (tests/fixtures/README.md, plus):
+#   ids         {type: n}  exact number of distinct finding ids of that type
+#   assert_match / assert_type_match   {path: regex} ({type: {...}}): the value is a string matching
+#   assert_contains / assert_type_contains  {path: object}: the value is an array with an element
+#               holding every key/value of the object (order-free)
+#   assert_absent  [path]: absent (or null) on the first finding of each expected type
+#   summary_min {key: n}: summary value >= n
+# Every finding of the 7 workload/policy types must carry a non-empty kguard.detail, the seed
+# severity, and its details (workload: kubernetesWorkloadDetails with the event's resource as type;
+# rolebinding: kubernetesRoleBindingDetails; dashboards: neither). Update lines of one id must have
+# growing service.count.
+sub check_fixture {
+    my ($run) = @_;
+    require Test::More;
+    my ($ok, $is, $is_deeply, $like, $fail, $diag) =
+        (\&Test::More::ok, \&Test::More::is, \&Test::More::is_deeply, \&Test::More::like, \&Test::More::fail, \&Test::More::diag);
+    my $name = $run->{name};
+    if ($run->{error}) { $fail->("$name: fixture loads"); $diag->($run->{error}); return }
+    my ($fx, $r, $input) = @$run{qw(fx r input)};
+    my %known = map { $_ => 1 } @ALL_TYPES;
+    my @expect = @{ $fx->{expect} // [] };
+    my @reject = @{ $fx->{reject} // [] };
+    for my $t (@expect, @reject, keys %{ $fx->{count} // {} }, keys %{ $fx->{ids} // {} },
+               keys %{ $fx->{assert_type} // {} }, keys %{ $fx->{assert_type_match} // {} },
+               keys %{ $fx->{assert_type_contains} // {} }) {
+        $ok->($known{$t}, "fixture names a known type: $t") or return;
+    }
+    my @crash = crash_problems($r);
+    $ok->(!@crash, "$name: scan ran cleanly") or $diag->(join('; ', @crash) . "\n" . describe_run($r));
+    $is->($r->{exit}, 0, "$name: exit 0") or $diag->(describe_run($r));
+    my @bad = grep { !$_->{data} } @{ $r->{findings} };
+    $ok->(!@bad, "$name: every stdout line is a JSON object")
+        or $diag->(join("\n", map { "line $_->{line}: $_->{error}: " . substr($_->{raw}, 0, 300) } @bad));
+    my @f = map { $_->{data} } grep { $_->{data} } @{ $r->{findings} };
+
+    my %n = %{ occurrences($r) };
+    $is_deeply->([sort keys %n], [sort @expect], "$name: finding types are exactly [" . join(', ', sort @expect) . ']')
+        or $diag->("got: " . json_encode(\%n) . "\n" . describe_run($r));
+    for my $t (@reject) { $ok->(!$n{$t}, "$name: no $t") }
+    for my $t (sort keys %{ $fx->{count} // {} }) {
+        $is->($n{$t} // 0, $fx->{count}{$t}, "$name: exactly $fx->{count}{$t} occurrence(s) of $t");
+    }
+    my $by = lines_by_id($r);
+    my %ids_of;
+    for my $id (keys %$by) { $ids_of{ $by->{$id}[0]{type} // '' }{$id} = 1 }
+    for my $t (sort keys %{ $fx->{ids} // {} }) {
+        $is->(scalar(keys %{ $ids_of{$t} // {} }), $fx->{ids}{$t}, "$name: exactly $fx->{ids}{$t} distinct id(s) of $t")
+            or $diag->(join("\n", map { json_encode([$_->{id}, $_->{service}{count}, $_->{kguard}{detail}]) }
+                                  grep { ($_->{type} // '') eq $t } @f));
+    }
+    for my $id (sort keys %$by) {
+        my @c = map { $_->{service}{count} // 0 } @{ $by->{$id} };
+        my @want = sort { $a <=> $b } @c;
+        $ok->($c[0] == 1 && "@c" eq "@want" && (grep { $want[$_] == $want[$_ - 1] } 1 .. $#want) == 0,
+              "$name: lines of id $id count up from 1 (@c)");
+    }
+
+    # every finding points back at one of the events; workload/policy findings carry their details
+    my %ev_of = map { (($_->{auditID} // '') => $_) } @{ $fx->{events} };
+    my @line_of = map { $_->{auditID} // '' } @{ $fx->{events} };
+    for my $d (@f) {
+        my $t = $d->{type} // '(no type)';
+        my $ev = $ev_of{ $d->{kguard}{auditID} // '' };
+        $ok->($ev, "$name: $t kguard.auditID names an input event") or $diag->('kguard: ' . json_encode($d->{kguard}));
+        my $src = $d->{kguard}{source} // '';
+        if (($fx->{format} // 'jsonl') eq 'jsonl') {
+            my ($line) = $src =~ /:(\d+)\z/;
+            my $base = $input =~ s{.*/}{}r;
+            $ok->(defined $line && index($src, $base) >= 0 && $line >= 1 && $line <= @line_of
+                  && $line_of[$line - 1] eq ($d->{kguard}{auditID} // ''),
+                  "$name: $t kguard.source is FILE:LINE of its event") or $diag->("kguard.source=$src");
+        }
+        $is->($d->{severity}, $SEVERITY_ALL{$t}, "$name: $t severity $SEVERITY_ALL{$t}") if exists $SEVERITY_ALL{$t};
+        next unless exists $DETAILS_OF{$t};
+        my $detail = $d->{kguard}{detail};
+        $ok->(defined $detail && !ref $detail && length $detail, "$name: $t kguard.detail is a non-empty string")
+            or $diag->('kguard: ' . json_encode($d->{kguard}));
+        my $wd = $d->{resource}{kubernetesDetails}{kubernetesWorkloadDetails};
+        my $rb = $d->{service}{action}{kubernetesRoleBindingDetails};
+        if ($DETAILS_OF{$t} eq 'workload') {
+            $ok->(ref $wd eq 'HASH' && ($wd->{type} // '') eq ($ev ? $ev->{objectRef}{resource} // '' : ''),
+                  "$name: $t kubernetesWorkloadDetails.type is the event's resource")
+                or $diag->('kubernetesWorkloadDetails: ' . json_encode($wd));
+            $ok->(!defined $rb, "$name: $t has no kubernetesRoleBindingDetails");
+        } elsif ($DETAILS_OF{$t} eq 'rolebinding') {
+            my %kind = (clusterrolebindings => 'ClusterRoleBinding', rolebindings => 'RoleBinding');
+            $ok->(ref $rb eq 'HASH' && ($rb->{kind} // '') eq ($kind{ $ev ? $ev->{objectRef}{resource} // '' : '' } // '?'),
+                  "$name: $t kubernetesRoleBindingDetails.kind matches the resource")
+                or $diag->('kubernetesRoleBindingDetails: ' . json_encode($rb));
+            $ok->(!defined $wd, "$name: $t kubernetesWorkloadDetails is null");
+        } else {
+            $ok->(!defined $wd && !defined $rb, "$name: $t carries no workload or binding details");
+        }
+    }
+
+    # assertions on the first finding of each expected type
+    my %first;
+    for my $d (@f) { $first{ $d->{type} // '' } //= $d }
+    my @checks;
+    for my $kind (qw(assert assert_match assert_contains)) {
+        for my $t (@expect) {
+            push @checks, [$kind, $t, $_, $fx->{$kind}{$_}] for sort keys %{ $fx->{$kind} // {} };
+        }
+        (my $tk = $kind) =~ s/^assert/assert_type/;
+        for my $t (sort keys %{ $fx->{$tk} // {} }) {
+            push @checks, [$kind, $t, $_, $fx->{$tk}{$t}{$_}] for sort keys %{ $fx->{$tk}{$t} };
+        }
+    }
+    for my $t (@expect) { push @checks, ['assert_absent', $t, $_, undef] for @{ $fx->{assert_absent} // [] } }
+    for my $c (@checks) {
+        my ($kind, $t, $path, $want) = @$c;
+        my $d = $first{$t};
+        if (!$d) { $fail->("$name: $t $path (no $t finding)"); next }
+        my ($exists, $got) = dig($d, $path);
+        if ($kind eq 'assert') {
+            $ok->($exists && deep_equal($got, $want), "$name: $t $path = " . json_encode($want))
+                or $diag->('got: ' . ($exists ? json_encode($got) : '(absent)'));
+        } elsif ($kind eq 'assert_match') {
+            $ok->($exists && defined $got && !ref $got && $got =~ /$want/, "$name: $t $path =~ /$want/")
+                or $diag->('got: ' . ($exists ? json_encode($got) : '(absent)'));
+        } elsif ($kind eq 'assert_contains') {
+            my $hit = $exists && ref $got eq 'ARRAY'
+                && grep { my $el = $_; ref $el eq 'HASH' && !grep { !deep_equal($el->{$_}, $want->{$_}) } keys %$want } @$got;
+            $ok->($hit, "$name: $t $path has an element " . json_encode($want))
+                or $diag->('got: ' . ($exists ? json_encode($got) : '(absent)'));
+        } else {
+            $ok->(!$exists || !defined $got, "$name: $t $path is absent")
+                or $diag->('got: ' . json_encode($got));
+        }
+    }
+
+    my $s = $r->{summary};
+    $ok->($s, "$name: summary line present") or return;
+    $is->($s->{findings}, scalar(keys %$by), "$name: summary findings= is the number of distinct finding ids");
+    $is->(scalar(@f), ($s->{findings} // 0) + ($s->{updates} // 0), "$name: stdout lines = findings + updates");
+    for my $k (sort keys %{ $fx->{summary} // {} }) {
+        $is->($s->{$k}, $fx->{summary}{$k}, "$name: summary $k=$fx->{summary}{$k}");
+    }
+    for my $k (sort keys %{ $fx->{summary_min} // {} }) {
+        $ok->(($s->{$k} // -1) >= $fx->{summary_min}{$k}, "$name: summary $k >= $fx->{summary_min}{$k}")
+            or $diag->("got $k=" . ($s->{$k} // 'absent'));
+    }
+    $is->($s->{rule_errors}, 0, "$name: no rule errors") or $diag->(describe_run($r));
+    return;
 }
 
 1;

@@ -90,9 +90,10 @@ static void test_tables(void)
 
 static char emitted[8][64];
 static int n_emitted;
-static void emit(void *ud, const char *line)
+static void emit(void *ud, const char *line, bool archived)
 {
     (void)ud;
+    (void)archived;
     if (n_emitted < 8)
         snprintf(emitted[n_emitted], 64, "%s", line);
     n_emitted++;
@@ -105,21 +106,21 @@ static void test_aggregate(void)
     const char *id1 = "0123456789abcdef0123456789abcdef", *id2 = "fedcba9876543210fedcba9876543210",
                *id3 = "00000000000000000000000000000003";
     is_int(agg_record(a, id1, 5000, 100000, &o), 1, "a new id");
-    agg_publish(a, id1, strdup("first"), 100000);
+    agg_publish(a, id1, strdup("first"), false, 100000);
     is_int(n_emitted, 1, "a new finding is published at once");
     is_int(agg_record(a, id1, 3000, 101000, &o), 0, "a repeat");
     ok(o.count == 2 && o.first_seen_ms == 3000 && o.last_seen_ms == 5000 &&
        o.created_ms == 100000 && o.updated_ms == 101000, "count and times move as they should");
-    agg_publish(a, id1, strdup("second"), 101000);
+    agg_publish(a, id1, strdup("second"), false, 101000);
     is_int(n_emitted, 1, "a repeat within the interval is held back");
     agg_record(a, id1, 9000, 102000, &o);
-    agg_publish(a, id1, strdup("third"), 102000);
+    agg_publish(a, id1, strdup("third"), false, 102000);
     agg_flush(a, 103000, false);
     is_int(n_emitted, 1, "a flush before the interval keeps it pending");
     agg_record(a, id2, 1, 104000, &o);
-    agg_publish(a, id2, strdup("other"), 104000);
+    agg_publish(a, id2, strdup("other"), false, 104000);
     agg_record(a, id3, 1, 105000, &o);   /* third id in an agg of 2: evicts id1 */
-    agg_publish(a, id3, strdup("third id"), 105000);
+    agg_publish(a, id3, strdup("third id"), false, 105000);
     is_str(emitted[2], "third", "eviction publishes the pending update first");
     is_int(agg_evictions(a), 1, "and is counted");
 
