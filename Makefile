@@ -4,13 +4,17 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/kguard
+DESTDIR ?=
 WERROR  ?= 0
 SANITIZE ?= 0
 
 PKGS    := lua5.4 libcjson libmicrohttpd gnutls
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -D_DEFAULT_SOURCE -D_GNU_SOURCE \
-           -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS))
+           -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS)) \
+           -DKGUARD_DATADIR='"$(DATADIR)"'
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -llua5.4-lpeg -lcidr -lxxhash -lpthread -lm -ldl
 
 ifeq ($(WERROR),1)
@@ -34,7 +38,7 @@ LIB     := $(OBJDIR)/libkguard.a
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%)
 
-.PHONY: all test unit clean install
+.PHONY: all test unit clean install uninstall
 all: $(BIN)
 
 $(OBJDIR)/%.o: src/%.c $(wildcard include/kguard/*.h src/*.h) | $(OBJDIR)
@@ -60,3 +64,17 @@ test: $(BIN) $(UNIT_BIN)
 
 clean:
 	rm -rf build kguard
+
+# The binary, and beside the data directory the rules, the Lua library and
+# the examples; an installed kguard finds rules.d and lualib there.
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/rules.d $(DESTDIR)$(DATADIR)/lualib
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/kguard
+	install -m 0644 rules.d/*.lua rules.d/README.md $(DESTDIR)$(DATADIR)/rules.d/
+	install -m 0644 lualib/*.lua $(DESTDIR)$(DATADIR)/lualib/
+	cp -R examples $(DESTDIR)$(DATADIR)/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)/examples
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kguard
+	rm -rf $(DESTDIR)$(DATADIR)

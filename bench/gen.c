@@ -18,7 +18,9 @@
  *
  * The same seed gives byte-identical output.  A summary goes to stderr.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,20 +84,6 @@ static void sb_putf(sb *s, const char *fmt, ...)
     s->len += (size_t)n;
 }
 
-/* JSON-escape t into s (quotes and backslashes only: all text is ASCII). */
-static void sb_put_escaped(sb *s, const char *t)
-{
-    for (; *t; t++) {
-        if (*t == '"' || *t == '\\') {
-            char e[3] = {'\\', *t, 0};
-            sb_put(s, e);
-        } else {
-            char c[2] = {*t, 0};
-            sb_put(s, c);
-        }
-    }
-}
-
 /* ---- random helpers --------------------------------------------------- */
 
 #define PICK(arr) ((arr)[bd_below(&R, N_ELEM(arr))])
@@ -137,16 +125,16 @@ static void upper_id(char *out, int n)
 
 static long long NOW_US; /* microseconds since the epoch */
 
-static void fmt_time(long long us, char out[32], int micro)
+static void fmt_time(long long us, char out[40], int micro)
 {
     time_t t = (time_t)(us / 1000000);
     struct tm tm;
     gmtime_r(&t, &tm);
     if (micro)
-        snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+        snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us % 1000000);
     else
-        snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+        snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
@@ -165,7 +153,7 @@ typedef struct user {
     char uid[128];
     char groups[320];
     char extra[900];
-    char ip[48], ip2[48];
+    char ip[64], ip2[64];
     char ua[200];
     const char *ns;        /* service accounts: their namespace */
     int profile;           /* service accounts: what they do */
@@ -299,6 +287,11 @@ static void build_control_plane(void)
                  "[\"system:serviceaccounts\",\"system:serviceaccounts:kube-system\","
                  "\"system:authenticated\"]");
         snprintf(u->ip, sizeof u->ip, "%s", CPS[0].ip);
+        {
+            char jti[37];
+            uuid(jti);
+            snprintf(u->extra, sizeof u->extra, "{\"authentication.kubernetes.io/credential-id\":[\"JTI=%s\"]}", jti);
+        }
         snprintf(u->ua, sizeof u->ua,
                  "kube-controller-manager/v1.29.3 (linux/amd64) kubernetes/" K8S_GIT
                  "/system:serviceaccount:kube-system:%s", ctrls[i]);
@@ -526,7 +519,7 @@ static const res *res_by_name(const char *name)
 /* ---- workloads -------------------------------------------------------- */
 
 enum { SEC_RESTRICTED, SEC_PLAIN, SEC_ROOT_CAPS, SEC_PRIVILEGED };
-enum { K_DEPLOY, K_DS, K_STS, K_JOB, K_CRONJOB, K_POD };
+enum { K_DEPLOY, K_DS, K_STS, K_JOB, K_CRONJOB, K_POD, K_RS };
 
 typedef struct hostpath {
     const char *vol, *path, *mount, *type;
@@ -542,13 +535,13 @@ typedef struct app {
 
 static const app APPS[] = {
     {"payments-api", "payments", "payments-api", ACCOUNT ".dkr.ecr." REGION ".amazonaws.com/payments/payments-api", "v2.14.%d",
-     K_DEPLOY, SEC_RESTRICTED, 8080, 9, 1, 0, 0, 4, {{0}}, "500m", "512Mi"},
+     K_DEPLOY, SEC_RESTRICTED, 8080, 18, 1, 0, 0, 4, {{0}}, "500m", "512Mi"},
     {"checkout-web", "checkout", "checkout-web", ACCOUNT ".dkr.ecr." REGION ".amazonaws.com/checkout/web", "3.8.%d",
-     K_DEPLOY, SEC_RESTRICTED, 3000, 6, 0, 0, 0, 3, {{0}}, "250m", "256Mi"},
+     K_DEPLOY, SEC_RESTRICTED, 3000, 12, 0, 0, 0, 3, {{0}}, "250m", "256Mi"},
     {"catalog-svc", "catalog", "catalog-svc", ACCOUNT ".dkr.ecr." REGION ".amazonaws.com/catalog/catalog-svc", "1.22.%d",
-     K_DEPLOY, SEC_RESTRICTED, 8080, 7, 1, 0, 0, 3, {{0}}, "1", "1Gi"},
+     K_DEPLOY, SEC_RESTRICTED, 8080, 14, 1, 0, 0, 3, {{0}}, "1", "1Gi"},
     {"orders", "backend", "orders", ACCOUNT ".dkr.ecr." REGION ".amazonaws.com/backend/orders", "v5.3.%d",
-     K_DEPLOY, SEC_RESTRICTED, 8443, 8, 0, 0, 0, 2, {{0}}, "500m", "768Mi"},
+     K_DEPLOY, SEC_RESTRICTED, 8443, 16, 0, 0, 0, 2, {{0}}, "500m", "768Mi"},
     {"web", "frontend", "default", "public.ecr.aws/nginx/nginx", "1.25.%d",
      K_DEPLOY, SEC_PLAIN, 80, 2, 0, 0, 0, 3, {{0}}, "100m", "128Mi"},
     {"search-indexer", "search", "search-indexer", "docker.elastic.co/elasticsearch/elasticsearch", "8.13.%d",
@@ -609,21 +602,23 @@ static const app DEBUG_APP = {
 
 static const char *app_kind_name(int k)
 {
-    static const char *n[] = {"Deployment", "DaemonSet", "StatefulSet", "Job", "CronJob", "Pod"};
+    static const char *n[] = {"Deployment", "DaemonSet", "StatefulSet", "Job", "CronJob", "Pod", "ReplicaSet"};
     return n[k];
 }
 
 static const char *app_resource(int k)
 {
-    static const char *n[] = {"deployments", "daemonsets", "statefulsets", "jobs", "cronjobs", "pods"};
+    static const char *n[] = {"deployments", "daemonsets", "statefulsets", "jobs", "cronjobs", "pods", "replicasets"};
     return n[k];
 }
 
 static void put_labels(sb *s, const app *a, const char *version)
 {
     sb_putf(s, "{\"app.kubernetes.io/name\":\"%s\",\"app.kubernetes.io/instance\":\"%s\","
-               "\"app.kubernetes.io/part-of\":\"%s\",\"app.kubernetes.io/version\":\"%s\"}",
-            a->name, a->name, a->ns, version);
+               "\"app.kubernetes.io/part-of\":\"%s\",\"app.kubernetes.io/version\":\"%s\","
+               "\"app.kubernetes.io/managed-by\":\"Helm\",\"helm.sh/chart\":\"%s-%s\","
+               "\"team\":\"%s\",\"cost-center\":\"cc-%d\"}",
+            a->name, a->name, a->ns, version, a->name, version, a->ns, 4100 + (int)(strlen(a->name) * 7 % 90));
 }
 
 static void put_probe(sb *s, const char *key, int port, const char *path)
@@ -682,9 +677,14 @@ static void put_container(sb *s, const app *a, const char *name, const char *ima
     int ne = main ? a->env : 2;
     if (ne > 0 || main) {
         sb_put(s, ",\"env\":[");
-        for (int i = 0; i < ne; i++)
-            sb_putf(s, "%s{\"name\":\"%s\",\"value\":\"%s\"}", i ? "," : "",
-                    envs[i % N_ELEM(envs)], vals[i % N_ELEM(vals)]);
+        for (int i = 0; i < ne; i++) {
+            if (i < (int)N_ELEM(envs))
+                sb_putf(s, "%s{\"name\":\"%s\",\"value\":\"%s\"}", i ? "," : "", envs[i], vals[i]);
+            else
+                sb_putf(s, ",{\"name\":\"%s_%d\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"%s-config\","
+                           "\"key\":\"%s_%d\",\"optional\":true}}}",
+                        envs[i % N_ELEM(envs)], i, a->name, envs[i % N_ELEM(envs)], i);
+        }
         sb_putf(s, "%s{\"name\":\"POD_NAME\",\"valueFrom\":{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.name\"}}},"
                    "{\"name\":\"NODE_NAME\",\"valueFrom\":{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"spec.nodeName\"}}}",
                 ne ? "," : "");
@@ -815,7 +815,7 @@ static void put_pod_spec(sb *s, const app *a, const char *image, int resp, const
 static void put_meta(sb *s, const char *name, const char *gen_name, const app *a, const char *version,
                      int resp, const char *owner_kind, const char *owner_name, const char *extra_ann)
 {
-    char uid[37], ts[32];
+    char uid[37], ts[40];
     sb_put(s, "\"metadata\":{");
     if (name)
         sb_putf(s, "\"name\":\"%s\",", name);
@@ -845,7 +845,17 @@ static void put_meta(sb *s, const char *name, const char *gen_name, const app *a
         sb_putf(s, ",\"managedFields\":[{\"manager\":\"%s\",\"operation\":\"Update\",\"apiVersion\":\"%s\","
                    "\"time\":\"%s\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{\"f:metadata\":{\"f:labels\":{\".\":{},"
                    "\"f:app.kubernetes.io/instance\":{},\"f:app.kubernetes.io/name\":{},\"f:app.kubernetes.io/part-of\":{},"
-                   "\"f:app.kubernetes.io/version\":{}}},\"f:spec\":{\"f:template\":{\"f:spec\":{\"f:containers\":{}}}}}}]",
+                   "\"f:app.kubernetes.io/version\":{}}},\"f:spec\":{\"f:progressDeadlineSeconds\":{},\"f:replicas\":{},"
+                   "\"f:revisionHistoryLimit\":{},\"f:selector\":{},\"f:strategy\":{\"f:rollingUpdate\":{\".\":{},"
+                   "\"f:maxSurge\":{},\"f:maxUnavailable\":{}},\"f:type\":{}},\"f:template\":{\"f:metadata\":"
+                   "{\"f:annotations\":{\".\":{},\"f:checksum/config\":{},\"f:checksum/secret\":{}},\"f:labels\":"
+                   "{\".\":{},\"f:app.kubernetes.io/name\":{}}},\"f:spec\":{\"f:containers\":{\"k:{\\\"name\\\":"
+                   "\\\"app\\\"}\":{\".\":{},\"f:env\":{},\"f:image\":{},\"f:imagePullPolicy\":{},"
+                   "\"f:livenessProbe\":{},\"f:name\":{},\"f:ports\":{},\"f:readinessProbe\":{},\"f:resources\":{},"
+                   "\"f:securityContext\":{},\"f:terminationMessagePath\":{},\"f:terminationMessagePolicy\":{},"
+                   "\"f:volumeMounts\":{}}},\"f:dnsPolicy\":{},\"f:restartPolicy\":{},\"f:schedulerName\":{},"
+                   "\"f:securityContext\":{},\"f:serviceAccount\":{},\"f:serviceAccountName\":{},"
+                   "\"f:terminationGracePeriodSeconds\":{},\"f:volumes\":{}}}}}}]",
                 owner_kind ? "kube-controller-manager" : "kubectl-client-side-apply",
                 owner_kind ? "v1" : "apps/v1", ts);
     }
@@ -861,6 +871,7 @@ static void put_workload(sb *s, const app *a, int kind, const char *image, const
                          const char *pod_name_prefix)
 {
     char ann[2048] = "";
+    static sb ann_dyn;
     if (kind == K_POD) {
         sb_put(s, "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",");
         if (a->port)
@@ -874,25 +885,30 @@ static void put_workload(sb *s, const app *a, int kind, const char *image, const
     sb_putf(s, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",", app_kind_name(kind),
             kind == K_JOB || kind == K_CRONJOB ? "batch/v1" : "apps/v1");
     if (applied) {
-        /* kubectl apply keeps the whole manifest in an annotation */
-        snprintf(ann, sizeof ann,
-                 "\"kubectl.kubernetes.io/last-applied-configuration\":\"{\\\"apiVersion\\\":\\\"%s\\\",\\\"kind\\\":\\\"%s\\\","
-                 "\\\"metadata\\\":{\\\"annotations\\\":{},\\\"labels\\\":{\\\"app.kubernetes.io/name\\\":\\\"%s\\\","
-                 "\\\"app.kubernetes.io/part-of\\\":\\\"%s\\\",\\\"app.kubernetes.io/version\\\":\\\"%s\\\"},"
-                 "\\\"name\\\":\\\"%s\\\",\\\"namespace\\\":\\\"%s\\\"},\\\"spec\\\":{\\\"replicas\\\":%d,"
-                 "\\\"selector\\\":{\\\"matchLabels\\\":{\\\"app.kubernetes.io/name\\\":\\\"%s\\\"}},\\\"template\\\":"
-                 "{\\\"metadata\\\":{\\\"labels\\\":{\\\"app.kubernetes.io/name\\\":\\\"%s\\\"}},\\\"spec\\\":"
-                 "{\\\"containers\\\":[{\\\"image\\\":\\\"%s\\\",\\\"name\\\":\\\"app\\\",\\\"ports\\\":"
-                 "[{\\\"containerPort\\\":%d,\\\"name\\\":\\\"http\\\"}],\\\"resources\\\":{\\\"limits\\\":"
-                 "{\\\"cpu\\\":\\\"%s\\\",\\\"memory\\\":\\\"%s\\\"}}}],\\\"serviceAccountName\\\":\\\"%s\\\"}}}}\\n\"",
-                 kind == K_JOB || kind == K_CRONJOB ? "batch/v1" : "apps/v1", app_kind_name(kind), a->name,
-                 a->ns, version, a->name, a->ns, a->replicas, a->name, a->name, image, a->port,
-                 a->cpu ? a->cpu : "100m", a->mem ? a->mem : "128Mi", a->sa);
+        /* kubectl apply keeps the whole manifest in an annotation: the
+         * object as sent, as an escaped JSON string */
+        sb man = {0};
+        const char *prefix = "\"kubectl.kubernetes.io/last-applied-configuration\":\"";
+        put_workload(&man, a, kind, image, version, 0, 0, NULL, NULL, NULL);
+        ann_dyn.len = 0;
+        sb_put(&ann_dyn, prefix);
+        for (size_t k = 0; k < man.len; k++) {
+            char c[3] = {man.p[k], 0, 0};
+            if (c[0] == '"' || c[0] == '\\') {
+                c[1] = c[0];
+                c[0] = '\\';
+            }
+            sb_put(&ann_dyn, c);
+        }
+        sb_put(&ann_dyn, "\\n\"");
+        free(man.p);
     } else {
         snprintf(ann, sizeof ann, "\"argocd.argoproj.io/tracking-id\":\"%s:%s/%s:%s/%s\"", a->ns,
                  kind == K_JOB || kind == K_CRONJOB ? "batch" : "apps", app_kind_name(kind), a->ns, a->name);
     }
-    put_meta(s, a->name, NULL, a, version, resp, owner_kind, owner_name, ann);
+    put_meta(s, kind == K_RS ? pod_name_prefix : a->name, NULL, a, version, resp, owner_kind, owner_name,
+             kind == K_RS ? "\"deployment.kubernetes.io/desired-replicas\":\"3\",\"deployment.kubernetes.io/max-replicas\":\"4\",\"deployment.kubernetes.io/revision\":\"7\""
+             : applied ? ann_dyn.p : ann);
     sb_put(s, ",\"spec\":{");
     if (kind == K_CRONJOB)
         sb_putf(s, "\"schedule\":\"%d 2 * * *\",\"concurrencyPolicy\":\"Forbid\",\"suspend\":false,"
@@ -904,15 +920,22 @@ static void put_workload(sb *s, const app *a, int kind, const char *image, const
     else {
         if (kind != K_DS)
             sb_putf(s, "\"replicas\":%d,", a->replicas);
-        sb_putf(s, "\"selector\":{\"matchLabels\":{\"app.kubernetes.io/name\":\"%s\"}},", a->name);
+        if (kind == K_RS)
+            sb_put(s, "\"selector\":{\"matchLabels\":{\"pod-template-hash\":\"7d4f8c9b6\",");
+        sb_putf(s, "%s\"app.kubernetes.io/name\":\"%s\"}},", kind == K_RS ? "" : "\"selector\":{\"matchLabels\":{", a->name);
         if (kind == K_STS)
             sb_putf(s, "\"serviceName\":\"%s-headless\",\"podManagementPolicy\":\"Parallel\",", a->name);
         sb_put(s, "\"template\":");
     }
     sb_put(s, "{\"metadata\":{\"creationTimestamp\":null,\"labels\":");
     put_labels(s, a, version);
-    if (a->port)
-        sb_put(s, ",\"annotations\":{\"prometheus.io/scrape\":\"true\",\"prometheus.io/port\":\"9090\"}");
+    {
+        char c1[65], c2[65];
+        hexstr(c1, 64);
+        hexstr(c2, 64);
+        sb_putf(s, ",\"annotations\":{\"checksum/config\":\"%s\",\"checksum/secret\":\"%s\"%s}", c1, c2,
+                a->port ? ",\"prometheus.io/scrape\":\"true\",\"prometheus.io/port\":\"9090\"" : "");
+    }
     sb_put(s, "},\"spec\":");
     put_pod_spec(s, a, image, resp, NULL);
     sb_put(s, "}");
@@ -929,23 +952,38 @@ static void put_workload(sb *s, const app *a, int kind, const char *image, const
                    "{\"name\":\"data\",\"creationTimestamp\":null},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],"
                    "\"storageClassName\":\"gp3\",\"resources\":{\"requests\":{\"storage\":\"%dGi\"}}},\"status\":{}}]",
                 50 + 50 * (int)bd_below(&R, 4));
-    sb_put(s, resp ? "},\"status\":{\"observedGeneration\":1}}" : "},\"status\":{}}");
+    if (resp) {
+        char ts[40];
+        fmt_time(NOW_US, ts, 0);
+        sb_putf(s, "},\"status\":{\"observedGeneration\":1,\"replicas\":%d,\"updatedReplicas\":%d,"
+                   "\"readyReplicas\":%d,\"availableReplicas\":%d,\"conditions\":[{\"type\":\"Available\","
+                   "\"status\":\"True\",\"lastUpdateTime\":\"%s\",\"lastTransitionTime\":\"%s\","
+                   "\"reason\":\"MinimumReplicasAvailable\",\"message\":\"Deployment has minimum availability.\"},"
+                   "{\"type\":\"Progressing\",\"status\":\"True\",\"lastUpdateTime\":\"%s\","
+                   "\"lastTransitionTime\":\"%s\",\"reason\":\"NewReplicaSetAvailable\","
+                   "\"message\":\"ReplicaSet \\\"%s-7d4f8c9b6\\\" has successfully progressed.\"}]}}",
+                a->replicas, a->replicas, a->replicas, a->replicas, ts, ts, ts, ts, a->name);
+    } else {
+        sb_put(s, "},\"status\":{}}");
+    }
 }
 
 /* ---- requests and events ---------------------------------------------- */
 
 enum { L_METADATA, L_REQUEST, L_REQUESTRESPONSE };
-enum { B_NONE, B_WORKLOAD, B_PATCH, B_RB, B_SVC, B_SAR };
+enum { B_NONE, B_WORKLOAD, B_PATCH, B_RB, B_SVC, B_NODESTATUS, B_PODSTATUS };
 
 typedef struct req {
     const user *u;
-    char ips[3][48];
+    char ips[3][64];
     int nip;
     const char *ua;
     const char *verb;
     const res *r;
     const char *sub;
     char ns[64], name[200];
+    char obj_uid[40];
+    unsigned obj_rv;
     char uri[1024];
     int code;
     int forbid;
@@ -973,7 +1011,7 @@ typedef struct req {
 static const char *LEVEL_NAME[] = {"Metadata", "Request", "RequestResponse"};
 
 /* request URI of a resource request */
-static void build_uri(req *q, const char *query)
+static void build_uri2(req *q, const char *tail, const char *query)
 {
     const res *r = q->r;
     int n;
@@ -988,9 +1026,13 @@ static void build_uri(req *q, const char *query)
         n += snprintf(q->uri + n, sizeof q->uri - (size_t)n, "/%s", q->name);
     if (q->sub)
         n += snprintf(q->uri + n, sizeof q->uri - (size_t)n, "/%s", q->sub);
+    if (tail)
+        n += snprintf(q->uri + n, sizeof q->uri - (size_t)n, "%s", tail);
     if (query && *query)
         snprintf(q->uri + n, sizeof q->uri - (size_t)n, "?%s", query);
 }
+
+static void build_uri(req *q, const char *query) { build_uri2(q, NULL, query); }
 
 static void default_query(req *q, char *out, size_t n)
 {
@@ -1029,9 +1071,9 @@ static void set_caller(req *q, const user *u)
     q->u = u;
     q->ua = u->ua;
     q->nip = 1;
-    snprintf(q->ips[0], 48, "%s", u->ip);
+    snprintf(q->ips[0], 64, "%s", u->ip);
     if (*u->ip2) {
-        snprintf(q->ips[1], 48, "%s", u->ip2);
+        snprintf(q->ips[1], 64, "%s", u->ip2);
         q->nip = 2;
     }
 }
@@ -1047,6 +1089,11 @@ static void act(req *q, const char *verb, const char *resource, const char *sub,
     snprintf(q->ns, sizeof q->ns, "%s", q->r->namespaced && ns ? ns : "");
     snprintf(q->name, sizeof q->name, "%s", name ? name : "");
     q->code = strcmp(verb, "create") == 0 ? 201 : 200;
+    q->obj_uid[0] = 0;
+    if (name && (strcmp(verb, "update") == 0 || (strcmp(verb, "patch") == 0 && bd_pct(&R, 30)))) {
+        uuid(q->obj_uid);
+        q->obj_rv = 40000000u + (unsigned)bd_below(&R, 9000000);
+    }
     default_query(q, query, sizeof query);
     build_uri(q, query);
 }
@@ -1104,13 +1151,6 @@ static void obj_name(const char *resource, const char *ns, char *out, size_t n)
     }
 }
 
-static const char *pick_ns_for(const user *u)
-{
-    if (u->ns && bd_pct(&R, 85))
-        return u->ns;
-    return bd_pct(&R, 60) ? PICK(APP_NS) : PICK(SYS_NS);
-}
-
 /* a random read of resource res by user u */
 static void read_any(req *q, const char *resource, const char *ns)
 {
@@ -1137,17 +1177,22 @@ static void kubelet_request(req *q, const user *u)
     snprintf(q->reason, sizeof q->reason, "%s", "");
     if (v < 30) {
         act(q, "update", "leases", NULL, "kube-node-lease", node);
-        snprintf(q->uri + strlen(q->uri), 64, "?timeout=10s");
+        build_uri(q, "timeout=10s");
     } else if (v < 38) {
         act(q, "get", "leases", NULL, "kube-node-lease", node);
     } else if (v < 50) {
+        /* kube-up style policies log kubelet status patches at Request level */
         act(q, "patch", "nodes", "status", NULL, node);
+        q->level = L_REQUEST;
+        q->body = B_NODESTATUS;
     } else if (v < 57) {
         act(q, "get", "nodes", NULL, NULL, node);
     } else if (v < 67) {
         const char *ns = bd_pct(&R, 50) ? PICK(APP_NS) : PICK(SYS_NS);
         obj_name("pods", ns, name, sizeof name);
         act(q, "patch", "pods", "status", ns, name);
+        q->level = L_REQUEST;
+        q->body = B_PODSTATUS;
     } else if (v < 74) {
         const char *ns = bd_pct(&R, 50) ? PICK(APP_NS) : PICK(SYS_NS);
         obj_name("pods", ns, name, sizeof name);
@@ -1317,7 +1362,7 @@ static void sa_request(req *q, const user *u)
         else
             act(q, "list", "nodes", NULL, NULL, NULL);
         if (v >= 45 && v < 80)
-            snprintf(q->uri + strlen(q->uri), 32, "/metrics/resource");
+            build_uri2(q, "/metrics/resource", NULL);
         break;
     case P_PROM:
         if (v < 60) {
@@ -1325,7 +1370,7 @@ static void sa_request(req *q, const user *u)
                 PICK(APP_NS), NULL);
         } else if (v < 85) {
             act(q, "get", "nodes", "proxy", NULL, NODE_NAME[bd_below(&R, N_NODES)]);
-            snprintf(q->uri + strlen(q->uri), 32, "/metrics/cadvisor");
+            build_uri2(q, "/metrics/cadvisor", NULL);
         } else {
             read_any(q, "servicemonitors", "monitoring");
         }
@@ -1420,16 +1465,29 @@ static void sa_request(req *q, const user *u)
         }
         break;
     }
-    (void)pick_ns_for;
 }
 
 static void forbid(req *q)
 {
-    char msg[600];
     q->code = 403;
     q->forbid = 1;
     q->reason[0] = 0;
-    (void)msg;
+}
+
+/* EKS access entries: the reason names the access policy */
+static void eks_reason(req *q, const user *u)
+{
+    const char *policy = strstr(u->groups, "masters") || strstr(u->groups, "admins") ? "AmazonEKSClusterAdminPolicy"
+                       : strstr(u->groups, "viewers") ? "AmazonEKSViewPolicy" : "AmazonEKSEditPolicy";
+    const char *arn = strstr(u->extra, "\"canonicalArn\":[\"");
+    char principal[200] = "";
+    if (arn) {
+        arn += strlen("\"canonicalArn\":[\"");
+        snprintf(principal, sizeof principal, "%.*s", (int)(strchr(arn, '"') - arn), arn);
+    }
+    snprintf(q->reason, sizeof q->reason,
+             "EKS Access Policy: allowed by ClusterRoleBinding \\\"%s+%s\\\" of ClusterRole \\\"arn:aws:eks::aws:"
+             "cluster-access-policy/%s\\\" to User \\\"%s\\\"", principal, policy, policy, u->name);
 }
 
 static void human_request(req *q, const user *u, int ci)
@@ -1438,9 +1496,7 @@ static void human_request(req *q, const user *u, int ci)
     unsigned v = bd_below(&R, 100);
     const char *ns = PICK(APP_NS);
     set_caller(q, u);
-    snprintf(q->reason, sizeof q->reason,
-             "RBAC: allowed by ClusterRoleBinding \\\"eks-access-%s\\\" of ClusterRole \\\"%s\\\" to Group \\\"%s\\\"",
-             ci ? "deployers" : "developers", ci ? "edit" : "view", ci ? "deployers" : "developers");
+    eks_reason(q, u);
     if (ci) {
         if (v < 40) {
             obj_name("deployments", ns, name, sizeof name);
@@ -1460,18 +1516,22 @@ static void human_request(req *q, const user *u, int ci)
     }
     if (v < 22) {
         act(q, "list", "pods", NULL, ns, NULL);
-        snprintf(q->uri + strlen(q->uri), 16, "%slimit=500", strchr(q->uri, '?') ? "&" : "?");
+        build_uri(q, "limit=500");
     } else if (v < 32) {
         obj_name("pods", ns, name, sizeof name);
         act(q, "get", "pods", NULL, ns, name);
     } else if (v < 40) {
         obj_name("pods", ns, name, sizeof name);
         act(q, "get", "pods", "log", ns, name);
-        snprintf(q->uri + strlen(q->uri), 64, "?container=app&follow=true&tailLines=100");
+        build_uri(q, "container=app&follow=true&tailLines=100");
         q->long_running = bd_pct(&R, 50);
     } else if (v < 46) {
         act(q, "list", "events", NULL, ns, NULL);
-        snprintf(q->uri + strlen(q->uri), 96, "?fieldSelector=involvedObject.namespace%%3D%s&limit=500", ns);
+        {
+            char query[160];
+            snprintf(query, sizeof query, "fieldSelector=involvedObject.namespace%%3D%s&limit=500", ns);
+            build_uri(q, query);
+        }
     } else if (v < 54) {
         act(q, "list", bd_pct(&R, 50) ? "deployments" : "services", NULL, ns, NULL);
     } else if (v < 58) {
@@ -1481,14 +1541,18 @@ static void human_request(req *q, const user *u, int ci)
     } else if (v < 66) {
         obj_name("pods", ns, name, sizeof name);
         act(q, "create", "pods", "exec", ns, name);
-        snprintf(q->uri + strlen(q->uri), 160,
-                 "?command=%s&container=app&stdin=true&stdout=true&tty=true",
-                 bd_pct(&R, 50) ? "sh" : "bash&command=-c&command=env%20%7C%20grep%20DB_");
+        {
+            char query[200];
+            snprintf(query, sizeof query, "command=%s&container=app&stdin=true&stdout=true&tty=true",
+                     bd_pct(&R, 50) ? "sh" : "bash&command=-c&command=env%20%7C%20grep%20DB_");
+            build_uri(q, query);
+        }
         q->long_running = 1;
         q->code = 101;
     } else if (v < 68) {
         obj_name("pods", ns, name, sizeof name);
         act(q, "create", "pods", "portforward", ns, name);
+        build_uri(q, "ports=8080");
         q->long_running = 1;
         q->code = 101;
     } else if (v < 73) {
@@ -1524,7 +1588,7 @@ static void human_request(req *q, const user *u, int ci)
     }
 }
 
-static void random_public_ip(char *out, int v6)
+static void random_public_ip(char out[64], int v6)
 {
     bd_entry e;
     memset(&e, 0, sizeof e);
@@ -1543,7 +1607,7 @@ static void random_public_ip(char *out, int v6)
                 break;
         }
     }
-    bd_format(&e, 0, out, 48);
+    bd_format(&e, 0, out, 64);
 }
 
 static user ANON;
@@ -1650,9 +1714,10 @@ static void workload_request(req *q)
         set_caller(q, u);
         rbac_reason(q, "system:controller:deployment-controller", "system:controller:deployment-controller",
                     "ServiceAccount \\\"deployment-controller/kube-system\\\"");
-        q->wkind = K_DEPLOY; /* the body is shaped like the deployment's */
+        q->wkind = K_RS;
         q->owner_kind = "Deployment";
         snprintf(q->owner_name, sizeof q->owner_name, "%s", a->name);
+        snprintf(q->gen_name, sizeof q->gen_name, "%s-%d%s", a->name, 5 + (int)bd_below(&R, 4), "d8f7c9b");
         act(q, "create", "replicasets", NULL, a->ns, NULL);
         return;
     }
@@ -1789,9 +1854,9 @@ static void hostile_request(req *q)
         q->ua = "curl/8.5.0";
     }
     q->nip = 1;
-    snprintf(q->ips[0], 48, "%s", ip);
+    snprintf(q->ips[0], 64, "%s", ip);
     if (bd_pct(&R, 20)) { /* behind a proxy that adds X-Forwarded-For */
-        snprintf(q->ips[1], 48, "10.0.0.%d", 200 + bd_below(&R, 50));
+        snprintf(q->ips[1], 64, "10.0.0.%d", 200 + bd_below(&R, 50));
         q->nip = 2;
     }
     q->hit = 1;
@@ -1806,16 +1871,8 @@ static void put_body(sb *s, const req *q, int resp)
 {
     switch (q->body) {
     case B_WORKLOAD:
-        if (strcmp(q->r->name, "replicasets") == 0) {
-            /* a ReplicaSet: pod template of the deployment */
-            put_workload(s, q->app, K_DEPLOY, q->image, q->version, resp, 0, q->owner_kind, q->owner_name, NULL);
-            /* rename kind: cheap textual fix of the prefix */
-            char *k = strstr(s->p + s->len - 1 < s->p ? s->p : s->p, "\"kind\":\"Deployment\"");
-            (void)k;
-        } else {
-            put_workload(s, q->app, q->wkind, q->image, q->version, resp, q->applied && !resp, q->owner_kind,
-                         q->owner_name, q->gen_name[0] ? q->gen_name : NULL);
-        }
+        put_workload(s, q->app, q->wkind, q->image, q->version, resp, q->applied && !resp, q->owner_kind,
+                     q->owner_name, q->gen_name[0] ? q->gen_name : NULL);
         break;
     case B_PATCH:
         if (resp) {
@@ -1823,7 +1880,7 @@ static void put_body(sb *s, const req *q, int resp)
                          q->image[0] ? q->image : "public.ecr.aws/nginx/nginx:1.25.4",
                          q->version[0] ? q->version : "1.25.4", 1, 0, NULL, NULL, NULL);
         } else if (q->patch_kind == 0) {
-            char ts[32];
+            char ts[40];
             fmt_time(NOW_US, ts, 0);
             sb_putf(s, "{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"kubectl.kubernetes.io/restartedAt\":\"%s\"}}}}}", ts);
         } else if (q->patch_kind == 1) {
@@ -1864,15 +1921,45 @@ static void put_body(sb *s, const req *q, int resp)
                        "\"ipFamilies\":[\"IPv4\"],\"ipFamilyPolicy\":\"SingleStack\",\"internalTrafficPolicy\":\"Cluster\"" : "");
         break;
     }
+    case B_NODESTATUS: {
+        char ts[40];
+        fmt_time(NOW_US, ts, 0);
+        sb_put(s, "{\"status\":{\"$setElementOrder/conditions\":[{\"type\":\"MemoryPressure\"},{\"type\":\"DiskPressure\"},"
+                  "{\"type\":\"PIDPressure\"},{\"type\":\"Ready\"}],\"conditions\":[");
+        static const char *c[] = {"MemoryPressure", "DiskPressure", "PIDPressure", "Ready"};
+        for (int i = 0; i < 4; i++)
+            sb_putf(s, "%s{\"lastHeartbeatTime\":\"%s\",\"type\":\"%s\"}", i ? "," : "", ts, c[i]);
+        sb_put(s, "]}}");
+        break;
+    }
+    case B_PODSTATUS: {
+        char ts[40], uid[37], cid[65], dig[65];
+        fmt_time(NOW_US, ts, 0);
+        uuid(uid);
+        hexstr(cid, 64);
+        hexstr(dig, 64);
+        sb_putf(s, "{\"metadata\":{\"uid\":\"%s\"},\"status\":{\"$setElementOrder/conditions\":[{\"type\":\"PodReadyToStartContainers\"},"
+                   "{\"type\":\"Initialized\"},{\"type\":\"Ready\"},{\"type\":\"ContainersReady\"},{\"type\":\"PodScheduled\"}],"
+                   "\"conditions\":[{\"lastTransitionTime\":\"%s\",\"status\":\"True\",\"type\":\"Ready\"},"
+                   "{\"lastTransitionTime\":\"%s\",\"status\":\"True\",\"type\":\"ContainersReady\"}],"
+                   "\"containerStatuses\":[{\"containerID\":\"containerd://%s\",\"image\":\"%s\",\"imageID\":\"%s@sha256:%s\","
+                   "\"lastState\":{},\"name\":\"app\",\"ready\":true,\"restartCount\":0,\"started\":true,"
+                   "\"state\":{\"running\":{\"startedAt\":\"%s\"}}}],\"podIP\":\"%s\",\"podIPs\":[{\"ip\":\"%s\"}]}}",
+                uid, ts, ts, cid, "public.ecr.aws/nginx/nginx:1.25.4", "public.ecr.aws/nginx/nginx", dig, ts,
+                q->ips[0], q->ips[0]);
+        break;
+    }
     default:
         sb_put(s, "{}");
     }
 }
 
+static sb BODY_REQ, BODY_RESP; /* the bodies of the current request */
+
 static void emit_event(sb *s, const req *q, const char *audit_id, int stage, long long t_recv,
                        long long t_stage)
 {
-    char ts1[32], ts2[32];
+    char ts1[40], ts2[40];
     const user *u = q->u;
     fmt_time(t_recv, ts1, 1);
     fmt_time(t_stage, ts2, 1);
@@ -1894,9 +1981,13 @@ static void emit_event(sb *s, const req *q, const char *audit_id, int stage, lon
             sb_putf(s, ",\"namespace\":\"%s\"", q->ns);
         if (*q->name)
             sb_putf(s, ",\"name\":\"%s\"", q->name);
+        if (*q->obj_uid)
+            sb_putf(s, ",\"uid\":\"%s\"", q->obj_uid);
         if (*q->r->group)
             sb_putf(s, ",\"apiGroup\":\"%s\"", q->r->group);
         sb_putf(s, ",\"apiVersion\":\"%s\"", q->r->version);
+        if (*q->obj_uid)
+            sb_putf(s, ",\"resourceVersion\":\"%u\"", q->obj_rv);
         if (q->sub)
             sb_putf(s, ",\"subresource\":\"%s\"", q->sub);
         sb_put(s, "}");
@@ -1920,11 +2011,11 @@ static void emit_event(sb *s, const req *q, const char *audit_id, int stage, lon
     }
     if (q->level >= L_REQUEST && q->body != B_NONE) {
         sb_put(s, ",\"requestObject\":");
-        put_body(s, q, 0);
+        sb_put(s, BODY_REQ.p);
     }
     if (q->level == L_REQUESTRESPONSE && stage == ST_COMPLETE && q->body != B_NONE && !q->forbid) {
         sb_put(s, ",\"responseObject\":");
-        put_body(s, q, 1);
+        sb_put(s, BODY_RESP.p);
     }
     sb_putf(s, ",\"requestReceivedTimestamp\":\"%s\",\"stageTimestamp\":\"%s\"", ts1, ts2);
     if (stage != ST_RECEIVED) {
@@ -2022,12 +2113,12 @@ static void one_request(sb *s)
     if (v < 30) {
         hostile_request(&q);
         CNT_HIT++;
-    } else if (v < 80) {
+    } else if (v < 85) {
         workload_request(&q);
         CNT_WORKLOAD++;
-    } else if (v < 83) {
+    } else if (v < 88) {
         binding_request(&q);
-    } else if (v < 86) {
+    } else if (v < 91) {
         service_request(&q);
     } else if (v < 370) {
         kubelet_request(&q, &NODES[bd_below(&R, N_NODES)]);
@@ -2062,6 +2153,15 @@ static void one_request(sb *s)
     long long lat = 800 + (long long)bd_below(&R, 9000);
     if (q.body == B_WORKLOAD)
         lat += 4000 + (long long)bd_below(&R, 20000);
+    /* the bodies, once per request (every stage logs the same object) */
+    if (q.level >= L_REQUEST && q.body != B_NONE) {
+        BODY_REQ.len = 0;
+        put_body(&BODY_REQ, &q, 0);
+        if (q.level == L_REQUESTRESPONSE) {
+            BODY_RESP.len = 0;
+            put_body(&BODY_RESP, &q, 1);
+        }
+    }
     /* RequestReceived now */
     s->len = 0;
     emit_event(s, &q, id, ST_RECEIVED, t0, t0 + (long long)bd_below(&R, 60));

@@ -1,11 +1,447 @@
 /*
- * cmd_run: `kguard run` (placeholder until the run loop lands).
+ * cmd_run: `kguard run` — judge events from followed files, the audit
+ * webhook or stdin until stopped.  One thread judges; the webhook's HTTP
+ * threads only queue bodies.  The loop waits with poll() on signals
+ * (signalfd), inotify (rules, libraries, lists, config), the webhook queue,
+ * followed files and stdin; it reloads between two events, publishes due
+ * finding updates every second and saves the state every minute.  SIGTERM
+ * and SIGINT stop it gracefully: no new webhook bodies, everything queued
+ * or written so far is judged, pending updates are published, the state is
+ * saved.  SIGHUP forces a reload; SIGUSR1 reopens --output (logrotate).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
 #include "commands.h"
+#include "kguard/follow.h"
+#include "kguard/webhook.h"
+
+#define TICK_MS 250
+#define RELOAD_DEBOUNCE 0.3       /* seconds after the last change */
+#define SAVE_EVERY 60.0           /* seconds between state saves */
+#define QUEUE_ITEMS 1024
+#define QUEUE_BYTES (256u << 20)
+#define STDIN_CHUNK (64u << 10)
+#define MAX_WATCH 64
+
+typedef struct watch {
+    int wd;
+    char *dir;
+    char *name;                   /* a file in dir, or NULL: any *.lua */
+} watch;
+
+typedef struct run_ctx {
+    const kg_cli *cli;
+    kg_engine *eng;
+    kg_follow *follow[CLI_MAX_FOLLOW];
+    size_t n_follow;
+    kg_queue *queue;
+    kg_webhook *hook;
+    int sigfd, inofd;
+    watch watches[MAX_WATCH];
+    size_t n_watches;
+    FILE *out;
+    bool stop, use_stdin;
+    double reload_at;             /* 0: none due */
+    char *sbuf;                   /* stdin bytes not yet a full line */
+    size_t slen;
+    long sline;
+} run_ctx;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- watching what a reload reads ------------------------------------- */
+
+static void unwatch_all(run_ctx *r)
+{
+    for (size_t i = 0; i < r->n_watches; i++) {
+        free(r->watches[i].dir);
+        free(r->watches[i].name);
+    }
+    r->n_watches = 0;
+    if (r->inofd >= 0)
+        close(r->inofd);
+    r->inofd = -1;
+}
+
+/* Watch dir for changes to name (or to any *.lua when name is NULL). */
+static void watch_path(run_ctx *r, const char *dir, const char *name)
+{
+    watch *w;
+    if (r->n_watches == MAX_WATCH || r->inofd < 0)
+        return;
+    w = &r->watches[r->n_watches];
+    w->wd = inotify_add_watch(r->inofd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+                                                 IN_CREATE | IN_DELETE | IN_ATTRIB);
+    if (w->wd < 0)
+        return;
+    w->dir = strdup(dir);
+    w->name = name ? strdup(name) : NULL;
+    r->n_watches++;
+}
+
+static void watch_file(run_ctx *r, const char *path)
+{
+    char *a = strdup(path), *b = strdup(path);
+    if (a && b)
+        watch_path(r, dirname(a), basename(b));
+    free(a);
+    free(b);
+}
+
+/* What the running generation was built from: the rules and library
+ * directories, the config file and the list files. */
+static void rewatch(run_ctx *r, const kg_setup *s)
+{
+    unwatch_all(r);
+    r->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    watch_path(r, s->eo.rules_dir, NULL);
+    watch_path(r, s->eo.lualib_dir, NULL);
+    if (r->cli->config_path)
+        watch_file(r, r->cli->config_path);
+    for (size_t i = 0; i < s->lists.n; i++)
+        if (strcmp(s->lists.v[i].path, "(config)") != 0)
+            watch_file(r, s->lists.v[i].path);
+}
+
+static bool relevant(const watch *w, const struct inotify_event *ev)
+{
+    size_t n;
+    if (!ev->len)
+        return false;
+    if (w->name)
+        return strcmp(ev->name, w->name) == 0;
+    n = strlen(ev->name);
+    return n > 4 && strcmp(ev->name + n - 4, ".lua") == 0 && ev->name[0] != '.';
+}
+
+static void drain_inotify(run_ctx *r)
+{
+    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    while ((n = read(r->inofd, buf, sizeof buf)) > 0) {
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            for (size_t i = 0; i < r->n_watches; i++)
+                if (r->watches[i].wd == ev->wd && relevant(&r->watches[i], ev))
+                    r->reload_at = now_s() + RELOAD_DEBOUNCE;
+            p += sizeof *ev + ev->len;
+        }
+    }
+}
+
+/* ---- reload ----------------------------------------------------------- */
+
+static void reload(run_ctx *r, const char *why)
+{
+    kg_setup s = {0};
+    char err[512] = "";
+    unsigned long long ok, failed;
+    int rc = cli_setup(r->cli, &s);
+
+    if (rc == 0) {
+        rc = engine_reload(r->eng, &s.eo, &s.lists, &s.config, err, sizeof err);
+    } else {
+        engine_reload_failed(r->eng);
+        snprintf(err, sizeof err, "see above");
+    }
+    engine_reload_counts(r->eng, &ok, &failed);
+    if (rc == 0) {
+        fprintf(stderr, "kguard: reload (%s): ok, %zu rules; %llu reloads, %llu failed\n", why,
+                engine_rule_count(r->eng), ok, failed);
+        rewatch(r, &s);
+    } else {
+        fprintf(stderr, "kguard: reload (%s) failed: %s; the running rules stay "
+                "(%llu reloads, %llu failed)\n", why, err, ok, failed);
+    }
+    cli_setup_free(&s);
+}
+
+/* ---- inputs ----------------------------------------------------------- */
+
+static void on_follow_line(void *ud, const char *path, long lineno, const char *line,
+                           size_t len)
+{
+    run_ctx *r = ud;
+    engine_feed(r->eng, line, len, path, lineno);
+}
+
+static void on_follow_note(void *ud, const char *path, long lineno, const char *what)
+{
+    (void)ud;
+    fprintf(stderr, "kguard: %s:%ld: %s\n", path, lineno, what);
+}
+
+static int open_follows(run_ctx *r)
+{
+    char err[512];
+    for (size_t i = 0; i < r->cli->n_follow; i++) {
+        kg_follow_opts fo = {r->cli->follow[i], r->cli->from_start, r->cli->max_line,
+                             on_follow_line, on_follow_note, r};
+        if (!(r->follow[r->n_follow] = follow_open(&fo, err, sizeof err))) {
+            cli_warn("cannot follow %s: %s", r->cli->follow[i], err);
+            return -1;
+        }
+        r->n_follow++;
+    }
+    return 0;
+}
+
+static void poll_follows(run_ctx *r, size_t max_bytes)
+{
+    char err[512];
+    for (size_t i = 0; i < r->n_follow; i++)
+        if (follow_poll(r->follow[i], max_bytes, err, sizeof err) < 0)
+            fprintf(stderr, "kguard: %s: %s\n", r->cli->follow[i], err);
+}
+
+static void drain_queue(run_ctx *r, size_t max_items)
+{
+    kg_queue_item it;
+    for (size_t n = 0; (max_items == 0 || n < max_items) && queue_pop(r->queue, &it); n++) {
+        engine_feed(r->eng, it.data, it.len, it.origin, 1);
+        free(it.data);
+    }
+}
+
+/* Feed the complete lines of stdin read so far; at end of input, the rest. */
+static void read_stdin(run_ctx *r)
+{
+    char *nb = realloc(r->sbuf, r->slen + STDIN_CHUNK);
+    ssize_t got;
+    size_t start = 0;
+    if (!nb)
+        return;
+    r->sbuf = nb;
+    got = read(STDIN_FILENO, r->sbuf + r->slen, STDIN_CHUNK);
+    if (got < 0 && errno == EINTR)
+        return;
+    if (got <= 0) {
+        if (r->slen)
+            engine_feed(r->eng, r->sbuf, r->slen, "<stdin>", ++r->sline);
+        r->slen = 0;
+        r->use_stdin = false;
+        return;
+    }
+    r->slen += (size_t)got;
+    for (size_t i = 0; i < r->slen; i++) {
+        if (r->sbuf[i] != '\n')
+            continue;
+        engine_feed(r->eng, r->sbuf + start, i - start, "<stdin>", ++r->sline);
+        start = i + 1;
+    }
+    memmove(r->sbuf, r->sbuf + start, r->slen - start);
+    r->slen -= start;
+}
+
+static void webhook_log(void *ud, const char *msg)
+{
+    (void)ud;
+    fprintf(stderr, "kguard: webhook: %s\n", msg);
+}
+
+static int start_webhook(run_ctx *r)
+{
+    kg_webhook_opts wo = {0};
+    char host[256], err[512];
+    const char *colon = strrchr(r->cli->listen, ':');
+    char *end;
+    long port;
+
+    if (!colon || colon == r->cli->listen || (size_t)(colon - r->cli->listen) >= sizeof host ||
+        (port = strtol(colon + 1, &end, 10)) < 0 || port > 65535 || *end || end == colon + 1) {
+        cli_warn("--listen wants HOST:PORT, got '%s'", r->cli->listen);
+        return -1;
+    }
+    snprintf(host, sizeof host, "%.*s", (int)(colon - r->cli->listen), r->cli->listen);
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {   /* [::1]:8443 */
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    if (!(r->queue = queue_new(QUEUE_ITEMS, QUEUE_BYTES))) {
+        cli_warn("out of memory");
+        return -1;
+    }
+    wo.host = host;
+    wo.port = (unsigned short)port;
+    wo.tls_cert = r->cli->tls_cert;
+    wo.tls_key = r->cli->tls_key;
+    wo.client_ca = r->cli->client_ca;
+    wo.token_file = r->cli->token_file;
+    wo.max_body = r->cli->max_body;
+    wo.queue = r->queue;
+    wo.log = webhook_log;
+    if (!(r->hook = webhook_start(&wo, err, sizeof err))) {
+        cli_warn("cannot listen on %s: %s", r->cli->listen, err);
+        return -1;
+    }
+    fprintf(stderr, "kguard: listening on %s port %u (POST /k8s-audit)\n", host,
+            webhook_port(r->hook));
+    return 0;
+}
+
+/* ---- signals and output ----------------------------------------------- */
+
+static int open_signals(run_ctx *r)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGPIPE);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+        (r->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+        cli_warn("cannot take signals: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static FILE *open_output(const char *path)
+{
+    FILE *f = fopen(path, "a");
+    if (!f)
+        cli_warn("cannot open --output %s: %s", path, strerror(errno));
+    return f;
+}
+
+static void handle_signals(run_ctx *r)
+{
+    struct signalfd_siginfo si;
+    while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+            r->stop = true;
+        } else if (si.ssi_signo == SIGHUP) {
+            r->reload_at = now_s();
+        } else if (si.ssi_signo == SIGUSR1 && r->cli->output_path) {
+            FILE *f = open_output(r->cli->output_path);
+            if (f) {
+                engine_set_output(r->eng, f);
+                fclose(r->out);
+                r->out = f;
+                fprintf(stderr, "kguard: reopened %s\n", r->cli->output_path);
+            }
+        }
+    }
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+static void loop(run_ctx *r)
+{
+    double next_tick = now_s() + 1, next_save = now_s() + SAVE_EVERY;
+    while (!r->stop) {
+        struct pollfd p[4 + CLI_MAX_FOLLOW];
+        int n = 0, timeout = TICK_MS;
+        double t;
+        p[n++] = (struct pollfd){r->sigfd, POLLIN, 0};
+        p[n++] = (struct pollfd){r->inofd, POLLIN, 0};
+        p[n++] = (struct pollfd){r->queue ? queue_fd(r->queue) : -1, POLLIN, 0};
+        p[n++] = (struct pollfd){r->use_stdin ? STDIN_FILENO : -1, POLLIN, 0};
+        for (size_t i = 0; i < r->n_follow; i++)
+            p[n++] = (struct pollfd){follow_fd(r->follow[i]), POLLIN, 0};
+        if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR)
+            break;
+        handle_signals(r);
+        if (r->inofd >= 0 && (p[1].revents & POLLIN))
+            drain_inotify(r);
+        if (r->queue)
+            drain_queue(r, 64);
+        if (r->use_stdin && (p[3].revents & (POLLIN | POLLHUP)))
+            read_stdin(r);
+        poll_follows(r, 8u << 20);
+        t = now_s();
+        if (r->reload_at > 0 && t >= r->reload_at) {
+            r->reload_at = 0;
+            reload(r, "change");
+        }
+        if (t >= next_tick) {
+            engine_tick(r->eng);
+            next_tick = t + 1;
+        }
+        if (t >= next_save) {
+            engine_save(r->eng);
+            next_save = t + SAVE_EVERY;
+        }
+        if (!r->use_stdin && !r->n_follow && !r->hook)
+            r->stop = true;     /* stdin was the only input and it ended */
+    }
+}
+
+/* Stop taking input, then judge everything already accepted. */
+static void shutdown_inputs(run_ctx *r)
+{
+    if (r->hook) {
+        webhook_stop(r->hook);
+        r->hook = NULL;
+    }
+    if (r->queue)
+        drain_queue(r, 0);
+    poll_follows(r, 0);
+}
 
 int cmd_run(const kg_cli *c)
 {
-    (void)c;
-    cli_warn("run is not built yet");
-    return 1;
+    run_ctx r = {0};
+    kg_setup s = {0};
+    char err[512];
+    int rc = 1;
+
+    r.cli = c;
+    r.sigfd = r.inofd = -1;
+    r.use_stdin = !c->n_follow && !c->listen;
+    if (c->nargs) {
+        cli_warn("run takes no file arguments: use --follow FILE");
+        return 2;
+    }
+    if (open_signals(&r) < 0 || cli_setup(c, &s) < 0)
+        goto cleanup;
+    if (c->output_path && !(r.out = open_output(c->output_path)))
+        goto cleanup;
+    s.eo.out = r.out ? r.out : stdout;
+    s.eo.flush_each = true;
+    if (!(r.eng = engine_new(&s.eo, &s.lists, &s.config, err, sizeof err))) {
+        cli_warn("%s", err);
+        goto cleanup;
+    }
+    rewatch(&r, &s);
+    if (open_follows(&r) < 0 || (c->listen && start_webhook(&r) < 0))
+        goto cleanup;
+    loop(&r);
+    shutdown_inputs(&r);
+    rc = engine_finish(r.eng) < 0 ? 1 : 0;
+    if (c->stats)
+        engine_rule_stats(r.eng);
+    engine_summary(r.eng);
+cleanup:
+    if (r.hook)
+        webhook_stop(r.hook);
+    for (size_t i = 0; i < r.n_follow; i++)
+        follow_close(r.follow[i]);
+    queue_free(r.queue);
+    engine_free(r.eng);
+    unwatch_all(&r);
+    if (r.sigfd >= 0)
+        close(r.sigfd);
+    if (r.out)
+        fclose(r.out);
+    free(r.sbuf);
+    cli_setup_free(&s);
+    return rc;
 }

@@ -16,7 +16,10 @@
 
 struct kg_engine {
     kg_engine_opts opts;
-    kg_lists lists;
+    kg_lists *lists;               /* heap: the generation's rules point at it */
+    char *cluster, *account_id, *region;  /* owned copies of the identity */
+    char *state_path;
+    unsigned long long reloads, reload_failures;
     kg_ruleset *rules;
     kg_state *state;
     kg_agg *agg;
@@ -102,6 +105,8 @@ static void emit_line(void *ud, const char *line, bool archived)
         return;
     fputs(line, to);
     fputc('\n', to);
+    if (e->opts.flush_each)
+        fflush(to);
 }
 
 /* Team, suppression: kguard's additions that depend on the config. */
@@ -278,11 +283,57 @@ static int open_state(kg_engine *e, char *err, size_t errlen)
     return 0;
 }
 
+/* A new rule generation over lists (moved to the heap on success). */
+static kg_ruleset *load_generation(kg_engine *e, const kg_engine_opts *opts,
+                                   kg_lists *lists, kg_lists **heap, char *err,
+                                   size_t errlen)
+{
+    kg_ruleset_opts ro = {0};
+    kg_ruleset *rs;
+    if (!(*heap = calloc(1, sizeof **heap))) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    **heap = *lists;
+    ro.rules_dir = opts->rules_dir;
+    ro.lualib_dir = opts->lualib_dir;
+    ro.lists = *heap;
+    ro.state = e->state;
+    ro.error = rules_error;
+    ro.ud = e;
+    rs = ruleset_load(&ro, err, errlen);
+    free(e->last_load_error);
+    e->last_load_error = NULL;
+    if (!rs) {
+        free(*heap);            /* the caller still owns the lists */
+        *heap = NULL;
+        return NULL;
+    }
+    memset(lists, 0, sizeof *lists);
+    return rs;
+}
+
+/* Keep our own copies of what the options point at in a config that a
+ * reload may free. */
+static int adopt_identity(kg_engine *e, const kg_engine_opts *opts)
+{
+    char *c = strdup(opts->id.cluster), *a = strdup(opts->id.account_id),
+         *r = strdup(opts->id.region);
+    if (!c || !a || !r) {
+        free(c), free(a), free(r);
+        return -1;
+    }
+    free(e->cluster), free(e->account_id), free(e->region);
+    e->opts.id.cluster = e->cluster = c;
+    e->opts.id.account_id = e->account_id = a;
+    e->opts.id.region = e->region = r;
+    return 0;
+}
+
 kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
                       kg_config **config, char *err, size_t errlen)
 {
     kg_engine *e = calloc(1, sizeof *e);
-    kg_ruleset_opts ro = {0};
 
     if (!e || !(e->started = calloc(STAGE_SLOTS, sizeof *e->started)) ||
         !(e->done = calloc(STAGE_SLOTS, sizeof *e->done))) {
@@ -290,23 +341,15 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
         goto fail;
     }
     e->opts = *opts;
-    if (open_state(e, err, errlen) < 0)
-        goto fail;
-    e->lists = *lists;
-    ro.rules_dir = opts->rules_dir;
-    ro.lualib_dir = opts->lualib_dir;
-    ro.lists = &e->lists;
-    ro.state = e->state;
-    ro.error = rules_error;
-    ro.ud = e;
-    e->rules = ruleset_load(&ro, err, errlen);
-    free(e->last_load_error);
-    e->last_load_error = NULL;
-    if (!e->rules) {
-        memset(&e->lists, 0, sizeof e->lists); /* the caller still owns them */
+    e->opts.rules_dir = e->opts.lualib_dir = NULL; /* may live in a config */
+    if (opts->state_path && !(e->opts.state_path = e->state_path = strdup(opts->state_path))) {
+        snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    memset(lists, 0, sizeof *lists);
+    if (adopt_identity(e, opts) < 0 || open_state(e, err, errlen) < 0)
+        goto fail;
+    if (!(e->rules = load_generation(e, opts, lists, &e->lists, err, errlen)))
+        goto fail;
     if (config) {
         e->config = *config;
         *config = NULL;
@@ -331,7 +374,14 @@ void engine_free(kg_engine *e)
     agg_free(e->agg);
     state_free(e->state);
     config_free(e->config);
-    lists_free(&e->lists);
+    if (e->lists) {
+        lists_free(e->lists);
+        free(e->lists);
+    }
+    free(e->cluster);
+    free(e->account_id);
+    free(e->region);
+    free(e->state_path);
     free(e->started);
     free(e->done);
     free(e);
@@ -364,6 +414,72 @@ size_t engine_rule_count(const kg_engine *e)
     return ruleset_count(e->rules);
 }
 
+int engine_reload(kg_engine *e, const kg_engine_opts *opts, kg_lists *lists,
+                  kg_config **config, char *err, size_t errlen)
+{
+    kg_lists *heap = NULL;
+    kg_ruleset *rs = load_generation(e, opts, lists, &heap, err, errlen);
+    if (!rs || adopt_identity(e, opts) < 0) {
+        if (rs) {
+            ruleset_free(rs);
+            lists_free(heap);
+            free(heap);
+            snprintf(err, errlen, "out of memory");
+        }
+        e->reload_failures++;
+        return -1;
+    }
+    ruleset_free(e->rules);
+    lists_free(e->lists);
+    free(e->lists);
+    e->rules = rs;
+    e->lists = heap;
+    config_free(e->config);
+    e->config = config ? *config : NULL;
+    if (config)
+        *config = NULL;
+    e->reloads++;
+    return 0;
+}
+
+void engine_tick(kg_engine *e)
+{
+    agg_flush(e->agg, now_ms(), false);
+    fflush(e->opts.out);
+    if (e->opts.archive)
+        fflush(e->opts.archive);
+}
+
+int engine_save(kg_engine *e)
+{
+    char msg[4600];
+    if (!e->opts.state_path)
+        return 0;
+    if (persist_save(e->opts.state_path, e->state, e->agg, msg, sizeof msg) < 0) {
+        diag(e, "%s", msg);
+        return -1;
+    }
+    return 0;
+}
+
+void engine_set_output(kg_engine *e, FILE *out)
+{
+    fflush(e->opts.out);
+    e->opts.out = out;
+}
+
+void engine_reload_failed(kg_engine *e)
+{
+    e->reload_failures++;
+}
+
+void engine_reload_counts(const kg_engine *e, unsigned long long *ok,
+                          unsigned long long *failed)
+{
+    *ok = e->reloads;
+    *failed = e->reload_failures;
+}
+
 int engine_finish(kg_engine *e)
 {
     char msg[4600];
@@ -386,10 +502,11 @@ void engine_summary(const kg_engine *e)
     fprintf(e->opts.diag,
             "kguard: summary: events=%llu judged=%llu skipped=%llu malformed=%llu "
             "findings=%llu rule_errors=%llu updates=%llu body_missing=%llu evictions=%llu "
-            "archived=%llu switched_off=%llu\n",
+            "archived=%llu switched_off=%llu reloads=%llu reload_failures=%llu\n",
             s->events, s->judged, s->skipped, s->malformed, s->findings, s->rule_errors,
             s->updates, s->body_missing,
-            state_evictions(e->state) + agg_evictions(e->agg), s->archived, s->switched_off);
+            state_evictions(e->state) + agg_evictions(e->agg), s->archived, s->switched_off,
+            e->reloads, e->reload_failures);
 }
 
 static int by_cost(const void *a, const void *b)

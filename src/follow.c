@@ -494,7 +494,7 @@ long follow_poll(kg_follow *f, size_t max_bytes, char *err, size_t errlen)
 {
     size_t budget = max_bytes ? max_bytes : SIZE_MAX;
     long got = 0;
-    bool failed = false, missing;
+    bool failed, missing;
     int r;
     drain_inotify(f);
     r = look_at_path(f, err, errlen);
@@ -507,10 +507,10 @@ long follow_poll(kg_follow *f, size_t max_bytes, char *err, size_t errlen)
     }
     for (;;) {
         if ((r = read_fd(f, &budget, &got, err, errlen)) < 0)
-            return -1;
-        if (r == 0)
+            failed = true; /* unreadable: move on if another file waits */
+        else if (r == 0)
             break; /* budget spent: the next file can wait */
-        if (check_truncated(f, &got))
+        else if (check_truncated(f, &got))
             continue;
         if (f->nwaiting == 0)
             break;

@@ -33,6 +33,7 @@ typedef struct kg_engine_opts {
     FILE *out;            /* findings, one per line */
     FILE *diag;           /* diagnostics */
     bool progress;        /* show progress on diag (a terminal) */
+    bool flush_each;      /* flush the output after every finding (run) */
     const char *state_path;        /* --state FILE, or NULL */
     FILE *archive;                 /* suppressed findings; NULL: with the others */
     bool drop_archived;            /* suppressed findings are dropped (asked for) */
@@ -61,6 +62,28 @@ const kg_stats *engine_stats(const kg_engine *e);
 
 /* Number of rules in the current generation. */
 size_t engine_rule_count(const kg_engine *e);
+
+/* Replace the rule generation, lists and config with new ones built from
+ * opts (rules and lualib directories, identity) — between two events.  The
+ * state tables and aggregation carry over.  On success the engine takes
+ * over *lists and *config; on failure the running generation stays, the
+ * problems were reported on the diagnostics stream, and err says why. */
+int engine_reload(kg_engine *e, const kg_engine_opts *opts, kg_lists *lists,
+                  kg_config **config, char *err, size_t errlen);
+void engine_reload_counts(const kg_engine *e, unsigned long long *ok,
+                          unsigned long long *failed);
+/* Count a reload that failed before it reached the engine (e.g. a list). */
+void engine_reload_failed(kg_engine *e);
+
+/* Periodic work while running: publish due finding updates, flush sinks. */
+void engine_tick(kg_engine *e);
+
+/* Save the state file now (when there is one).  -1 when it failed
+ * (reported). */
+int engine_save(kg_engine *e);
+
+/* Write findings to out from now on (after a reopen). */
+void engine_set_output(kg_engine *e, FILE *out);
 
 /* End of input: publish every pending finding update and save the state
  * file.  Returns 0, or -1 when the state could not be saved (reported). */
