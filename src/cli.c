@@ -255,10 +255,11 @@ static int try_dir(char *out, size_t n, const char *dir, const char *name)
 }
 
 /* Where the shipped data lives: next to the binary (a checkout), two levels
- * up (build/asan/kguard), or the installed data directory. */
+ * up (build/asan/kguard), PREFIX/share/kguard beside PREFIX/bin, or the
+ * data directory compiled in. */
 static const char *data_dir(const char *name, char *out, size_t n)
 {
-    char exe[PATH_MAX], up[PATH_MAX + 8];
+    char exe[PATH_MAX], up[PATH_MAX + 32];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (len > 0) {
         exe[len] = '\0';
@@ -266,6 +267,9 @@ static const char *data_dir(const char *name, char *out, size_t n)
         if (try_dir(out, n, exe, name))
             return out;
         snprintf(up, sizeof up, "%s/../..", exe);
+        if (try_dir(out, n, up, name))
+            return out;
+        snprintf(up, sizeof up, "%s/../share/kguard", exe);   /* PREFIX/bin/kguard */
         if (try_dir(out, n, up, name))
             return out;
     }

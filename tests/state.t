@@ -77,7 +77,9 @@ sub state_ok {
     is($doc->{format}, 'kguard-state', "$what: state file format is kguard-state");
     like($doc->{version} // '', qr/\A[1-9]\d*\z/, "$what: state file carries a version number");
     (my $dir = $state) =~ s{/[^/]+\z}{};
-    my @left = grep { !/\.corrupt-\d+(?:\.\d+)?\z/ && $_ ne $state } glob("$dir/*"), glob("$dir/.[!.]*");
+    # anything named after the state file that is neither it nor an aside file, or any *.tmp*
+    my @left = grep { (index($_, $state) == 0 || m{/[^/]*\.tmp[^/]*\z})
+                      && $_ ne $state && !/\.corrupt-\d+(?:\.\d+)?\z/ } glob("$dir/*"), glob("$dir/.[!.]*");
     ok(!@left, "$what: no temporary files left next to the state file") or diag("left: @left");
     return $doc;
 }
