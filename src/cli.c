@@ -250,8 +250,8 @@ static void config_error(void *ud, const char *msg)
 static int try_dir(char *out, size_t n, const char *dir, const char *name)
 {
     struct stat st;
-    snprintf(out, n, "%s/%s", dir, name);
-    return stat(out, &st) == 0 && S_ISDIR(st.st_mode);
+    int len = snprintf(out, n, "%s/%s", dir, name);
+    return len > 0 && (size_t)len < n && stat(out, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* Where the shipped data lives: next to the binary (a checkout), two levels
