@@ -174,20 +174,8 @@ for _, tactic in ipairs(TACTICS) do
   end
 end
 
--- Merge lualib/catalog_local.lua when there is one.  A missing module is the
--- only error swallowed; the sandbox's require reports it with the same words
--- as Lua's own ("module 'catalog_local' not found").
-local function is_missing(err)
-  return type(err) == "string"
-    and (err:find("module 'catalog_local' not found", 1, true) ~= nil
-      or err:find('module "catalog_local" not found', 1, true) ~= nil)
-end
-
-local ok, extra = pcall(require, "catalog_local")
-if not ok then
-  if not is_missing(extra) then error(extra, 0) end
-  extra = nil
-end
+-- Merge lualib/catalog_local.lua when there is one (see localmod.lua).
+local extra = require("localmod").load("catalog_local")
 
 if extra ~= nil then
   if type(extra) ~= "table" then

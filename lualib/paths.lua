@@ -193,19 +193,8 @@ function paths.is_sensitive(p)
   return false
 end
 
--- Merge lualib/paths_local.lua when there is one.  A missing module is the
--- only error swallowed (the sandbox's require uses Lua's own words).
-local function is_missing(err)
-  return type(err) == "string"
-    and (err:find("module 'paths_local' not found", 1, true) ~= nil
-      or err:find('module "paths_local" not found', 1, true) ~= nil)
-end
-
-local ok, extra = pcall(require, "paths_local")
-if not ok then
-  if not is_missing(extra) then error(extra, 0) end
-  extra = nil
-end
+-- Merge lualib/paths_local.lua when there is one (see localmod.lua).
+local extra = require("localmod").load("paths_local")
 
 if extra ~= nil then
   if type(extra) ~= "table" then

@@ -482,18 +482,11 @@ void engine_reload_counts(const kg_engine *e, unsigned long long *ok,
 
 int engine_finish(kg_engine *e)
 {
-    char msg[4600];
     agg_flush(e->agg, now_ms(), true);
     fflush(e->opts.out);
     fflush(e->opts.archive ? e->opts.archive : e->opts.out);
     e->stats.updates = e->published - e->stats.findings - e->stats.archived;
-    if (!e->opts.state_path)
-        return 0;
-    if (persist_save(e->opts.state_path, e->state, e->agg, msg, sizeof msg) < 0) {
-        diag(e, "%s", msg);
-        return -1;
-    }
-    return 0;
+    return engine_save(e);
 }
 
 void engine_summary(const kg_engine *e)
