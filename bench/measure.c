@@ -14,7 +14,9 @@
  * counted.  --rss-samples writes "elapsed_s rss_kb" lines from
  * /proc/PID/status every --interval ms (default 200).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

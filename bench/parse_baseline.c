@@ -9,7 +9,9 @@
  * event would pay.  Prints "events=N bytes=B bad=K" on stderr.
  * Links only -lcjson.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "commands.h"
+#include "util.h"
 
 typedef struct paths {
     char **v;
@@ -39,24 +40,6 @@ static int collect_json(const char *path, const struct stat *st, int type, struc
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!fp)
-        return NULL;
-    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, fp) == (size_t)n)
-        buf[n] = '\0';
-    else {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(fp);
-    return buf;
 }
 
 /* ---- one fixture ------------------------------------------------------ */
@@ -353,7 +336,9 @@ int cmd_test(const kg_cli *c)
     printf("1..%zu\n", ps.n);
     for (size_t i = 0; i < ps.n; i++) {
         result r = {"", 0};
-        char *text = slurp(ps.v[i]);
+        size_t len;
+        int err;
+        char *text = util_read_file(ps.v[i], 64u << 20, &len, &err);
         cJSON *fx = text ? cJSON_Parse(text) : NULL;
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(fx, "name");
         if (!fx)

@@ -11,30 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "kguard/persist.h"
+#include "util.h"
 
-static char *slurp(const char *path, size_t *len, int *err)
-{
-    FILE *fp = fopen(path, "rb");
-    char *buf = NULL;
-    long size;
-    *err = 0;
-    if (!fp) {
-        *err = errno;
-        return NULL;
-    }
-    if (fseek(fp, 0, SEEK_END) == 0 && (size = ftell(fp)) >= 0 &&
-        fseek(fp, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) &&
-        fread(buf, 1, (size_t)size, fp) == (size_t)size) {
-        buf[size] = '\0';
-        *len = (size_t)size;
-    } else {
-        *err = errno ? errno : EIO;
-        free(buf);
-        buf = NULL;
-    }
-    fclose(fp);
-    return buf;
-}
+#define STATE_MAX (1u << 30)
 
 /* Rename path to path.corrupt-<epoch>[.N], never over an existing file. */
 static int move_aside(const char *path, char *to, size_t n)
@@ -71,7 +50,7 @@ int persist_load(const char *path, kg_state *st, kg_agg *agg, char *msg,
 {
     size_t len = 0;
     int err;
-    char *text = slurp(path, &len, &err), why[256] = "", aside[4200];
+    char *text = util_read_file(path, STATE_MAX, &len, &err), why[256] = "", aside[4200];
     cJSON *doc = NULL;
     const char *bad;
 

@@ -2,6 +2,7 @@
  * sandbox: the rule state's allocator, budget hook, environments and
  * restricted require.  See sandbox.h for the contract.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,10 @@
 #include <lualib.h>
 #include <lua-lpeg.h>
 #include "sandbox.h"
+#include "util.h"
 
 #define HOOK_EVERY 1000
+#define SOURCE_MAX (16u << 20)   /* a rule or module file */
 /* Past mem_limit an allocation still succeeds within this slack, and the
  * hook raises an ordinary error at the next instruction, so the message
  * names the rule's file:line; past the slack, allocation fails outright. */
@@ -158,25 +161,16 @@ static void set_fresh_env(lua_State *L)
 int sandbox_loadfile(kg_sandbox *sb, const char *path, const char *chunkname)
 {
     lua_State *L = sb->L;
-    FILE *fp = fopen(path, "rb");
-    char *buf = NULL;
-    long size;
-    int rc;
+    size_t len = 0;
+    int err, rc;
+    char *buf = util_read_file(path, SOURCE_MAX, &len, &err);
 
-    if (!fp) {
-        lua_pushfstring(L, "%s: cannot open", chunkname + (*chunkname == '@'));
+    if (!buf) {
+        lua_pushfstring(L, "%s: cannot %s: %s", chunkname + (*chunkname == '@'),
+                        err == ENOENT ? "open" : "read", strerror(err));
         return LUA_ERRFILE;
     }
-    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 ||
-        fseek(fp, 0, SEEK_SET) != 0 || !(buf = malloc((size_t)size + 1)) ||
-        fread(buf, 1, (size_t)size, fp) != (size_t)size) {
-        fclose(fp);
-        free(buf);
-        lua_pushfstring(L, "%s: cannot read", chunkname + (*chunkname == '@'));
-        return LUA_ERRFILE;
-    }
-    fclose(fp);
-    rc = luaL_loadbufferx(L, buf, (size_t)size, chunkname, "t"); /* no bytecode */
+    rc = luaL_loadbufferx(L, buf, len, chunkname, "t"); /* no bytecode */
     free(buf);
     if (rc == LUA_OK)
         set_fresh_env(L);
@@ -221,7 +215,7 @@ static int sandbox_require(lua_State *L)
     luaL_addstring(&path, ".lua");
     luaL_pushresult(&path);                          /* 3: "@dir/name.lua" */
     if (sandbox_loadfile(sb, lua_tostring(L, 3) + 1, lua_tostring(L, 3)) != LUA_OK) {
-        int missing = strstr(lua_tostring(L, -1), ": cannot open") != NULL;
+        int missing = strstr(lua_tostring(L, -1), ": cannot open:") != NULL;
         if (missing && strcmp(name, "re") == 0) {
             lua_pop(L, 1);
             if (sandbox_loadfile(sb, RE_PATH, "@" RE_PATH) != LUA_OK)

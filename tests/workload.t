@@ -14,6 +14,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Basename qw(basename);
+use JSON::PP ();
 use Test::More;
 use KGTest qw(:all);
 
@@ -35,6 +36,39 @@ for my $file (@files) {
     push @{ $neg{$_} }, $name for @{ $fx->{reject} // [] };
     $fired{ $_->{data}{type} // '' }++ for grep { $_->{data} } @{ $run->{r}{findings} };
 }
+
+# A JSON patch is turned into the partial object its operations describe; an operation's path is a
+# string, so cJSON's nesting limit on input does not bound the depth of that object. A patch whose
+# path has a few hundred thousand segments (an ~1 MB line, well under --max-line-bytes) must not
+# take the scan down; the next event must still be judged.
+subtest 'JSON patches with very deep paths do not crash the scan' => sub {
+    my $pc = 'PrivilegeEscalation:Kubernetes/PrivilegedContainer';
+    my %variants = (
+        'object path of 500000 segments'       => '/spec/template/spec' . ('/a' x 500_000),
+        'array path of 400000 "-" segments'    => '/spec/template/spec/containers' . ('/-' x 400_000),
+        'array path of 400000 index segments'  => '/spec/template/spec/containers' . ('/0' x 400_000),
+    );
+    for my $what (sort keys %variants) {
+        my $deep = audit_event(verb => 'patch', resource => 'deployments', namespace => 'shop', name => 'web',
+                               ip => $IP{OFFICE}, query => 'fieldManager=kubectl-patch',
+                               set => { level => 'Request', requestObject => [
+                                   { op => 'add', path => $variants{$what}, value => { privileged => JSON::PP::true } } ] });
+        my $normal = audit_event(verb => 'create', resource => 'pods', namespace => 'default', name => 'dbg',
+                                 ip => $IP{OFFICE}, received => '2024-03-12T10:16:02.000000Z',
+                                 set => { level => 'Request', requestObject => {
+                                     kind => 'Pod', apiVersion => 'v1', metadata => { name => 'dbg', namespace => 'default' },
+                                     spec => { containers => [ { name => 'dbg', image => 'busybox:1.36',
+                                                                 securityContext => { privileged => JSON::PP::true } } ] } } });
+        my $input = write_file(event_line($deep) . "\n" . event_line($normal) . "\n");
+        my $r = run_kguard(args => [scan_args(), $input], timeout => 60);
+        my @crash = crash_problems($r);
+        ok(!@crash, "$what: no crash") or diag(join('; ', @crash) . "\n" . describe_run($r));
+        is($r->{exit}, 0, "$what: exit 0");
+        is($r->{summary} && $r->{summary}{events}, 2, "$what: both events read");
+        ok((grep { ($_->{data}{type} // '') eq $pc && ($_->{data}{kguard}{auditID} // '') eq $normal->{auditID} }
+            @{ $r->{findings} }), "$what: the next event (a privileged pod) is still detected");
+    }
+};
 
 subtest 'coverage: every workload/policy type has positive and negative cases' => sub {
     my @rows = sprintf('%-55s %8s %8s', 'type', 'positive', 'negative');
