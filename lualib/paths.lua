@@ -32,7 +32,8 @@
 -- Coverage: an entry covers itself and everything below it ("/etc" covers
 -- "/etc/kubernetes/pki", not "/etcd"), except "/" which covers only "/" (a
 -- container that mounts "/" sees the whole node; one that mounts "/data" does
--- not).  The path is normalised first: "//" collapsed, "." and ".." resolved
+-- not).  A directory above an entry is sensitive too ("/var" holds
+-- "/var/lib/kubelet").  The path is normalised first: "//" collapsed, "." and ".." resolved
 -- ("/var/../etc" is "/etc", ".." stops at "/"), a trailing "/" dropped; a
 -- relative path is read from "/".  The comparison is exact otherwise (Linux
 -- paths are case-sensitive; a symlink on the node is not resolved).
@@ -181,6 +182,12 @@ local function covers(e, n)
   return n:sub(1, #e + 1) == e .. "/"
 end
 
+-- A host directory that holds a sensitive path is sensitive too: mounting
+-- /var exposes /var/lib/kubelet, /run exposes the container runtime socket.
+local function holds(n, e)
+  return e:sub(1, #n + 1) == n .. "/"
+end
+
 function paths.is_sensitive(p)
   local n = paths.normalize(p)
   if n == nil then return false end
@@ -188,7 +195,7 @@ function paths.is_sensitive(p)
     if covers(e, n) then return false end
   end
   for _, e in ipairs(paths.sensitive) do
-    if covers(e, n) then return true, e end
+    if covers(e, n) or holds(n, e) then return true, e end
   end
   return false
 end

@@ -2,6 +2,7 @@
  * event: extraction of an audit Event's fields from its cJSON tree, with
  * type checks, and the per-event facts shared by every rule.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include "kguard/event.h"
@@ -125,15 +126,87 @@ static void compute_facts(kg_event *ev)
     }
 }
 
-static int check_kind(const cJSON *root, char *err, size_t errlen)
+/* The top-level fields, found in one pass over the object's members (the
+ * first of duplicated keys wins, as with cJSON's own lookups). */
+enum { T_STR, T_OBJ, T_ARR, T_ANY };
+
+static const struct top_field {
+    const char *name;
+    int type;
+    size_t off;
+} top_fields[] = {
+    {"kind", T_STR, (size_t)-1},
+    {"apiVersion", T_STR, offsetof(kg_event, api_version)},
+    {"level", T_STR, offsetof(kg_event, level)},
+    {"auditID", T_STR, offsetof(kg_event, audit_id)},
+    {"stage", T_STR, offsetof(kg_event, stage)},
+    {"verb", T_STR, offsetof(kg_event, verb)},
+    {"requestURI", T_STR, offsetof(kg_event, request_uri)},
+    {"userAgent", T_STR, offsetof(kg_event, user_agent)},
+    {"requestReceivedTimestamp", T_STR, offsetof(kg_event, received_at)},
+    {"stageTimestamp", T_STR, offsetof(kg_event, stage_at)},
+    {"timestamp", T_STR, (size_t)-2},            /* audit.k8s.io/v1beta1 */
+    {"user", T_OBJ, offsetof(kg_event, user)},
+    {"impersonatedUser", T_OBJ, offsetof(kg_event, impersonated_user)},
+    {"sourceIPs", T_ARR, offsetof(kg_event, source_ips)},
+    {"objectRef", T_OBJ, offsetof(kg_event, object_ref)},
+    {"responseStatus", T_OBJ, offsetof(kg_event, response_status)},
+    {"annotations", T_OBJ, offsetof(kg_event, annotations)},
+    {"requestObject", T_ANY, offsetof(kg_event, request_object)},
+    {"responseObject", T_ANY, offsetof(kg_event, response_object)},
+};
+#define N_TOP (sizeof top_fields / sizeof top_fields[0])
+
+static int type_error(const char *name, int type, char *err, size_t errlen)
 {
-    const char *kind = NULL;
-    if (want_string(root, "kind", "", &kind, err, errlen))
-        return -1;
+    snprintf(err, errlen, "field %s must be %s", name,
+             type == T_STR ? "a string" : type == T_OBJ ? "an object" : "an array");
+    return -1;
+}
+
+static int take_top(kg_event *ev, const cJSON *v, const struct top_field *f,
+                    const char **kind, const char **timestamp, char *err, size_t errlen)
+{
+    int t = v->type & 0xFF;
+    if (t == cJSON_NULL)
+        return 0;
+    if ((f->type == T_STR && (t != cJSON_String || !v->valuestring)) ||
+        (f->type == T_OBJ && t != cJSON_Object) || (f->type == T_ARR && t != cJSON_Array))
+        return type_error(f->name, f->type, err, errlen);
+    if (f->off == (size_t)-1)
+        *kind = v->valuestring;
+    else if (f->off == (size_t)-2)
+        *timestamp = v->valuestring;
+    else if (f->type == T_STR)
+        *(const char **)((char *)ev + f->off) = v->valuestring;
+    else
+        *(const cJSON **)((char *)ev + f->off) = v;
+    return 0;
+}
+
+static int extract_top(kg_event *ev, const cJSON *root, char *err, size_t errlen)
+{
+    const char *kind = NULL, *timestamp = NULL;
+    unsigned seen = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, root) {
+        for (unsigned i = 0; v->string && i < N_TOP; i++) {
+            if (v->string[0] != top_fields[i].name[0] || strcmp(v->string, top_fields[i].name) != 0)
+                continue;
+            if (!(seen & (1u << i))) {
+                seen |= 1u << i;
+                if (take_top(ev, v, &top_fields[i], &kind, &timestamp, err, errlen) < 0)
+                    return -1;
+            }
+            break;
+        }
+    }
     if (kind && strcmp(kind, "Event") != 0) {
         snprintf(err, errlen, "not an audit Event (kind \"%.40s\")", kind);
         return -1;
     }
+    if (!ev->received_at)
+        ev->received_at = timestamp;
     return 0;
 }
 
@@ -151,38 +224,18 @@ int event_extract(kg_event *ev, const cJSON *root, char *err, size_t errlen)
                  cJSON_IsArray(root) ? "array" : "scalar");
         return -1;
     }
-    if (check_kind(root, err, errlen) ||
-        want_string(root, "apiVersion", "", &ev->api_version, err, errlen) ||
-        want_string(root, "level", "", &ev->level, err, errlen) ||
-        want_string(root, "auditID", "", &ev->audit_id, err, errlen) ||
-        want_string(root, "stage", "", &ev->stage, err, errlen) ||
-        want_string(root, "verb", "", &ev->verb, err, errlen) ||
-        want_string(root, "requestURI", "", &ev->request_uri, err, errlen) ||
-        want_string(root, "userAgent", "", &ev->user_agent, err, errlen) ||
-        want_string(root, "requestReceivedTimestamp", "", &ev->received_at, err, errlen) ||
-        want_string(root, "stageTimestamp", "", &ev->stage_at, err, errlen) ||
-        want_type(root, "user", "", cJSON_Object, &ev->user, err, errlen) ||
-        want_type(root, "impersonatedUser", "", cJSON_Object, &ev->impersonated_user, err, errlen) ||
-        want_type(root, "sourceIPs", "", cJSON_Array, &ev->source_ips, err, errlen) ||
-        want_type(root, "objectRef", "", cJSON_Object, &ev->object_ref, err, errlen) ||
-        want_type(root, "responseStatus", "", cJSON_Object, &ev->response_status, err, errlen) ||
-        want_type(root, "annotations", "", cJSON_Object, &ev->annotations, err, errlen))
+    if (extract_top(ev, root, err, errlen) < 0)
         return -1;
     if (!ev->verb || !ev->user) {
         snprintf(err, errlen, "not an audit Event (no %s)", ev->verb ? "user" : "verb");
         return -1;
     }
-    if (!ev->received_at &&
-        want_string(root, "timestamp", "", &ev->received_at, err, errlen))
-        return -1; /* audit.k8s.io/v1beta1 */
     if (ev->source_ips && want_string_array(ev->source_ips, "sourceIPs", err, errlen))
         return -1;
     if (ev->annotations &&
         want_string(ev->annotations, "authorization.k8s.io/decision", "annotations.",
                     &ev->decision, err, errlen))
         return -1;
-    ev->request_object = cJSON_GetObjectItemCaseSensitive(root, "requestObject");
-    ev->response_object = cJSON_GetObjectItemCaseSensitive(root, "responseObject");
     if (extract_user(ev, err, errlen) || extract_object_ref(ev, err, errlen) ||
         extract_status(ev, err, errlen))
         return -1;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,41 +227,73 @@ static cJSON *parse_text(const char *text, size_t len, size_t *err_off)
     return NULL;
 }
 
-/* One pass over a JSON text before cJSON sees it, for what cJSON would let
- * through: invalid UTF-8; NUL bytes; raw control characters inside strings;
- * and \u0000 escapes, which cJSON decodes into C strings that end there
- * ("system:anonymous\u0000x" would read as "system:anonymous").  Returns
- * NULL when the text is clean, else what is wrong, with its offset. */
-static const char *scan_text(const unsigned char *p, size_t len, size_t *at)
+/* Bytes of a 64-bit word, 8 at a time: has any byte its top bit set, or a
+ * value below 0x20?  (Standard SWAR tests: a byte below n shows as a borrow
+ * into its top bit when n is subtracted from every byte.) */
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+static inline bool word_plain(uint64_t w)
 {
-    bool in_string = false;
+    return ((w | ((w - 0x20 * ONES) & ~w)) & HIGHS) == 0;
+}
+
+/* Raw control characters and invalid UTF-8: checked word by word, and
+ * byte by byte only where a word holds something other than printable
+ * ASCII.  Outside strings JSON allows tab, CR and LF (as white space); a
+ * control character in a string is left to cJSON except NUL and the
+ * characters JSON allows nowhere. */
+static const char *scan_bytes(const unsigned char *p, size_t len, size_t *at)
+{
     size_t i = 0;
     while (i < len) {
-        unsigned c = p[i];
+        if (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (word_plain(w)) {
+                i += 8;
+                continue;
+            }
+        }
         *at = i;
-        if (c >= 0x80) {
+        if (p[i] >= 0x80) {
             size_t n = utf8_seq_len(p + i, len - i);
             if (n == 0)
                 return "invalid UTF-8";
             i += n;
             continue;
         }
-        if (c == 0)
-            return "a NUL byte";
-        if (!in_string) {
-            in_string = c == '"';
-        } else if (c == '"') {
-            in_string = false;
-        } else if (c == '\\') {
-            if (len - i >= 6 && memcmp(p + i + 1, "u0000", 5) == 0)
-                return "a NUL character (\\u0000) in a string";
-            i++; /* the escaped character; cJSON checks the escape itself */
-        } else if (c < 0x20) {
-            return "a raw control character in a string";
-        }
+        if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+            return p[i] == 0 ? "a NUL byte" : "a raw control character";
         i++;
     }
     return NULL;
+}
+
+/* \u0000 escapes: cJSON decodes them into C strings that end there, so
+ * "system:anonymous\u0000x" would read as "system:anonymous".  Only an
+ * escaping backslash counts (an odd run of them). */
+static const char *scan_escapes(const unsigned char *p, size_t len, size_t *at)
+{
+    const unsigned char *q = p, *end = p + len;
+    while ((q = memchr(q, '\\', (size_t)(end - q))) != NULL) {
+        size_t run = 0;
+        while (q + run < end && q[run] == '\\')
+            run++;
+        q += run;
+        if (run % 2 == 1 && end - q >= 5 && memcmp(q, "u0000", 5) == 0) {
+            *at = (size_t)(q - 1 - p);
+            return "a NUL character (\\u0000) in a string";
+        }
+    }
+    return NULL;
+}
+
+/* What cJSON would let through that kguard must not: NULL when the text is
+ * clean, else what is wrong, with its offset. */
+static const char *scan_text(const unsigned char *p, size_t len, size_t *at)
+{
+    const char *why = scan_bytes(p, len, at);
+    return why ? why : scan_escapes(p, len, at);
 }
 
 /* Check and parse one JSON text that starts at file:line: valid UTF-8, no

@@ -113,7 +113,12 @@ static int sync_dir(const char *path)
 
 int persist_check_writable(const char *path, char *msg, size_t msglen)
 {
-    char *copy = strdup(path);
+    char *copy;
+    if (!*path) {
+        snprintf(msg, msglen, "the state file name is empty");
+        return -1;
+    }
+    copy = strdup(path);
     const char *dir;
     int ok;
     if (!copy) {

@@ -85,16 +85,21 @@ static cJSON *child_for(cJSON *node, const char *seg, bool want_array)
     return c;
 }
 
+#define MAX_PATH_DEPTH 64   /* far deeper than any Kubernetes object */
+
 static void apply_op(cJSON *root, const char *path, const cJSON *value)
 {
     char seg[256], nextseg[256];
     const char *p = path, *after;
     cJSON *node = root;
+    int depth = 0;
 
     if (*p != '/')
         return;
     p++;
     for (;;) {
+        if (++depth > MAX_PATH_DEPTH)
+            return;             /* not a path into an object we judge */
         pointer_segment(p, seg, sizeof seg, &after);
         if (*after == '\0') {
             cJSON *copy = cJSON_Duplicate(value, 1);

@@ -106,6 +106,14 @@ subtest '--publish-interval 0 prints every repeat' => sub {
     is(scalar(all_lines($r2)), 2, 'explicit --publish-interval 300: first line and the end-of-scan update');
 };
 
+subtest '--publish-interval takes seconds from 0 up' => sub {
+    for my $bad ('-1', 'abc', '', '10x', '1e99') {
+        my $r = run_kguard(args => [scan_args(), '--publish-interval', $bad, '/dev/null'], timeout => 30);
+        is($r->{exit}, 2, "--publish-interval '$bad': usage error (exit 2)");
+        like($r->{stderr}, qr/publish-interval/, "--publish-interval '$bad': the message names the option");
+    }
+};
+
 subtest 'the aggregation key: type, cluster, user and caller IP' => sub {
     my @evs = (
         list_pods(t => T(1)), list_pods(t => T(2)), list_pods(t => T(3)),                     # ADMIN, TOR

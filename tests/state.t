@@ -245,6 +245,12 @@ subtest 'an unusable state path is refused clearly' => sub {
     unlike($r->{stderr}, qr/Cannot allocate memory/i, 'state path is a directory: the reason is not "out of memory"');
     like($r->{stderr}, qr/directory/i, 'state path is a directory: the message says it is a directory');
 
+    # an empty FILE is a bad option value: refuse it before scanning, as an unusable path is refused
+    $r = scan([pod_event('dbg-1', $A)], state => '');
+    ok(!crash_problems($r, no_summary => 1), 'empty --state: no crash') or diag(describe_run($r));
+    isnt($r->{exit} // 0, 0, 'empty --state: exit is not 0');
+    is($r->{stdout}, '', 'empty --state: refused before scanning (no findings printed)') or diag(describe_run($r));
+
   SKIP: {
         skip 'running as root: permission bits do not stop root', 4 if $> == 0;
         my $ro = "$dir/read-only";

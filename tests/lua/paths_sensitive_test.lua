@@ -39,10 +39,12 @@ local yes = {
   "/var/run/crio/crio.sock", "/run/crio/crio.sock", "/var/lib/etcd", "/var/lib/docker/overlay2",
   "/var/lib/containerd", "/home/admin", "/boot", "/usr/bin", "/lib/modules", "/var/lib/kubelet/../kubelet/x",
   "/tmp/../proc/1", "/data/../../../etc",
+  -- directories that hold a sensitive path
+  "/var", "/var/lib", "/var/run", "/run", "/run/containerd",
 }
 local no = {
-  "/etcd", "/etc2", "/data", "/tmp", "/var", "/var/lib", "/var/lib/kubelet2", "/var/log", "/var/run",
-  "/run", "/run/containerd", "/var/run/docker", "/rootfs", "/procfs", "/opt/cni/bin", "/sys/fs/bpf",
+  "/etcd", "/etc2", "/data", "/tmp", "/var/lib/kubelet2", "/var/log",
+  "/var/run/docker", "/rootfs", "/procfs", "/opt/cni/bin", "/sys/fs/bpf",
   "/dev", "/var/lib/kube", "/home2", "/mnt/etc",
 }
 for _, p in ipairs(yes) do T.ok(paths.is_sensitive(p), p .. " is sensitive") end

@@ -156,9 +156,9 @@ local cases = {
   { "hostPath / exactly", { { name = "root", mountPath = "/host" } }, 1 },
   { "hostPath / with subPath data is /data", { { name = "root", mountPath = "/d", subPath = "data" } }, 0 },
   { "hostPath /var/lib with subPath kubelet", { { name = "varlib", mountPath = "/k", subPath = "kubelet" } }, 1 },
-  { "hostPath /var/lib alone", { { name = "varlib", mountPath = "/k" } }, 0 },
+  { "hostPath /var/lib alone: it holds /var/lib/kubelet", { { name = "varlib", mountPath = "/k" } }, 1 },
   { "hostPath /var/lib with subPathExpr: the hostPath is judged", { { name = "varlib", mountPath = "/k",
-    subPathExpr = "$(NODE)" } }, 0 },
+    subPathExpr = "$(NODE)" } }, 1 },
   { "two mounts, one read-only", { { name = "etc", mountPath = "/a", readOnly = true },
     { name = "kubelet", mountPath = "/b" } }, 1 },
 }
