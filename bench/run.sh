@@ -10,14 +10,17 @@
 #       and its startup alone (same options, empty input)
 #   (c) IP-set load and lookup speed (libkguard's ipset.h)
 #   (d) (b) with 100 extra declarative rules
-#   (e) peak RSS over long runs: the file replayed N times through stdin,
-#       and a fresh generated stream of M events, RSS sampled as it runs
+#   (e) peak RSS over long runs: the file replayed N times through stdin
+#       (as `cat f f f ... | kguard scan -`), and a fresh generated stream of
+#       M events (default 10 million, unique auditIDs, users, pods and list
+#       hits as the generator makes them), RSS sampled as they run
 # (a), (b), (d) and the startups: best of BENCH_REPS runs (wall time).
 #
 # Settings (environment):
 #   BENCH_SEED=1  BENCH_EVENTS=200000  BENCH_REPS=3  BENCH_LONG=10
-#   BENCH_FRESH_EVENTS=2000000 (0 skips)  BENCH_LOOKUP_IPS=1000000
-#   KGUARD=./kguard  BENCH_OUT=build/bench  BENCH_NO_MAKE=1 (skip `make`)
+#   BENCH_FRESH_EVENTS=10000000 (0 skips)  BENCH_LOOKUP_IPS=1000000
+#   KGUARD=./kguard  BENCH_LIB=build/plain/libkguard.a  BENCH_OUT=build/bench
+#   BENCH_NO_MAKE=1 (skip `make`; make bench sets it)
 #   CC, BENCH_CFLAGS (tools; default -O2 -g), BENCH_LDLIBS (libkguard's libs)
 #   BENCH_KGUARD_CFLAGS (only shown in the report: how kguard was built)
 set -euo pipefail
@@ -29,14 +32,15 @@ SEED=${BENCH_SEED:-1}
 EVENTS=${BENCH_EVENTS:-200000}
 REPS=${BENCH_REPS:-3}
 LONG=${BENCH_LONG:-10}
-FRESH=${BENCH_FRESH_EVENTS:-2000000}
+FRESH=${BENCH_FRESH_EVENTS:-10000000}
 LOOKUP_IPS=${BENCH_LOOKUP_IPS:-1000000}
 OUT=${BENCH_OUT:-build/bench}
 DATA=$OUT/data
 KGUARD=${KGUARD:-./kguard}
+KGLIB=${BENCH_LIB:-build/plain/libkguard.a}
 CC=${CC:-cc}
 TOOL_CFLAGS="${BENCH_CFLAGS:--O2 -g} -std=c11 -Wall -Wextra -Wno-format-truncation -D_GNU_SOURCE"
-LIBS=${BENCH_LDLIBS:-"$(pkg-config --libs lua5.4 libcjson) -llua5.4-lpeg -lcidr -lxxhash -lm -ldl"}
+LIBS=${BENCH_LDLIBS:-"$(pkg-config --libs lua5.4 libcjson) -llua5.4-lpeg -lcidr -lxxhash -lpthread -lm -ldl"}
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -49,7 +53,7 @@ if [ -z "${BENCH_NO_MAKE:-}" ]; then
     ${MAKE:-make} -s all >&2
 fi
 [ -x "$KGUARD" ] || die "no kguard binary at $KGUARD"
-[ -f build/plain/libkguard.a ] || die "no build/plain/libkguard.a (run make)"
+[ -f "$KGLIB" ] || die "no $KGLIB (run make)"
 # Measure a snapshot: a rebuild during the run must not change what is
 # measured.  From build/bench/ the binary still finds the shipped lualib/
 # (it looks two directories up).
@@ -62,7 +66,7 @@ say "building the tools into $OUT/"
     $CC $TOOL_CFLAGS bench/gen.c -o "$OUT/gen"
     $CC $TOOL_CFLAGS bench/measure.c -o "$OUT/measure"
     $CC $TOOL_CFLAGS $(pkg-config --cflags libcjson) bench/parse_baseline.c -lcjson -o "$OUT/parse_baseline"
-    $CC $TOOL_CFLAGS -Iinclude bench/ipset_lookup.c build/plain/libkguard.a $LIBS -o "$OUT/ipset_lookup"
+    $CC $TOOL_CFLAGS -Iinclude bench/ipset_lookup.c "$KGLIB" $LIBS -o "$OUT/ipset_lookup"
 }
 MEASURE=$OUT/measure
 

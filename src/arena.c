@@ -10,9 +10,10 @@
 #define CHUNK_SIZE (1u << 20)
 #define BIG (64u << 10)            /* larger blocks go to the heap */
 #define ARENA_CAP (64u << 20)      /* past this, everything goes to the heap */
-#define HDR 16u                    /* keeps max_align_t alignment */
-#define TAG_ARENA 0x41524e41u
-#define TAG_HEAP 0x48454150u
+#define HDR 16u                    /* header before every block; keeps alignment */
+#define TAG_ARENA 0x41524e41u      /* in a chunk, inside a region */
+#define TAG_HEAP 0x48454150u       /* malloc'd, freed one by one */
+#define TAG_REGION 0x5245474eu     /* malloc'd inside a region, linked */
 
 typedef struct chunk {
     struct chunk *next;
@@ -20,22 +21,42 @@ typedef struct chunk {
     _Alignas(16) unsigned char data[];
 } chunk;
 
+/* A heap block made inside a region: links, then the usual header. */
+typedef struct big {
+    struct big *prev, *next;
+} big;
+
 typedef struct arena {
     chunk *head;                   /* the chunk being filled */
-    chunk *spare;                  /* chunks kept for reuse after a reset */
+    chunk *spare;                  /* chunks kept for reuse */
     size_t total;
-    long live;                     /* arena blocks not yet freed */
+    bool in_region;
+    big *bigs;                     /* heap blocks of the open region */
 } arena;
 
 static _Thread_local arena A;
+static bool installed;             /* cJSON's hooks point here */
+
+static void *tag(unsigned char *p, uint32_t t)
+{
+    memcpy(p, &t, sizeof t);
+    return p + HDR;
+}
 
 static void *heap_alloc(size_t n)
 {
-    unsigned char *p = malloc(HDR + n);
-    if (!p)
+    unsigned char *p;
+    big *b;
+    if (!A.in_region)
+        return (p = malloc(HDR + n)) ? tag(p, TAG_HEAP) : NULL;
+    if (!(b = malloc(sizeof *b + HDR + n)))
         return NULL;
-    *(uint32_t *)p = TAG_HEAP;
-    return p + HDR;
+    b->prev = NULL;
+    b->next = A.bigs;
+    if (A.bigs)
+        A.bigs->prev = b;
+    A.bigs = b;
+    return tag((unsigned char *)(b + 1), TAG_REGION);
 }
 
 static chunk *new_chunk(void)
@@ -60,57 +81,87 @@ static void *arena_malloc(size_t n)
     size_t need = HDR + ((n + 15u) & ~(size_t)15u);
     chunk *c = A.head;
     unsigned char *p;
-    if (need > BIG)
+    if (!A.in_region || need > BIG)
         return heap_alloc(n);
     if ((!c || c->size - c->used < need) && !(c = new_chunk()))
         return heap_alloc(n);
     p = c->data + c->used;
     c->used += need;
-    *(uint32_t *)p = TAG_ARENA;
-    A.live++;
-    return p + HDR;
+    return tag(p, TAG_ARENA);
 }
 
 static void arena_free(void *ptr)
 {
     unsigned char *p;
+    uint32_t t;
+    big *b;
     if (!ptr)
         return;
     p = (unsigned char *)ptr - HDR;
-    if (*(uint32_t *)p == TAG_ARENA)
-        A.live--;
-    else
+    memcpy(&t, p, sizeof t);
+    if (t == TAG_ARENA)
+        return;                    /* goes with its region */
+    if (t == TAG_HEAP) {
         free(p);
+        return;
+    }
+    b = (big *)p - 1;              /* TAG_REGION */
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        A.bigs = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    free(b);
 }
 
-void arena_reset(void)
+arena_mark arena_begin(void)
 {
-    if (A.live != 0 || !A.head)
-        return;
-    /* keep every chunk: move them all to the spare list */
-    while (A.head) {
+    arena_mark m = {A.head, A.head ? A.head->used : 0, installed && !A.in_region};
+    if (m.active)
+        A.in_region = true;
+    return m;
+}
+
+bool arena_end(arena_mark m)
+{
+    if (!m.active)
+        return false;
+    A.in_region = false;
+    while (A.bigs) {
+        big *b = A.bigs;
+        A.bigs = b->next;
+        free(b);
+    }
+    while (A.head && A.head != (chunk *)m.chunk) {
         chunk *c = A.head;
         A.head = c->next;
         c->next = A.spare;
         A.spare = c;
     }
-}
-
-void arena_install(void)
-{
-    cJSON_Hooks hooks = {arena_malloc, arena_free};
-    cJSON_InitHooks(&hooks);
+    if (A.head)
+        A.head->used = m.used;
+    return true;
 }
 
 void arena_release(void)
 {
-    arena_reset();
-    if (A.live != 0)
-        return; /* blocks still in use: leave them be */
+    while (A.head) {
+        chunk *c = A.head;
+        A.head = c->next;
+        free(c);
+    }
     while (A.spare) {
         chunk *c = A.spare;
         A.spare = c->next;
         free(c);
     }
     A.total = 0;
+}
+
+void arena_install(void)
+{
+    cJSON_Hooks hooks = {arena_malloc, arena_free};
+    cJSON_InitHooks(&hooks);
+    installed = true;
 }

@@ -320,13 +320,11 @@ static cJSON *parse_checked(const char *text, size_t len, const char *file,
 long input_feed(const char *text, size_t len, const char *file, long line,
                 const kg_input_sink *s)
 {
+    arena_mark m = arena_begin();   /* the record's tree dies at arena_end */
     cJSON *root = parse_checked(text, len, file, line, s, false);
-    long n;
-    if (!root)
-        return 0;
-    n = split_records(root, file, line, s, 0);
-    cJSON_Delete(root);
-    arena_reset();
+    long n = root ? split_records(root, file, line, s, 0) : 0;
+    if (!arena_end(m))
+        cJSON_Delete(root);
     return n;
 }
 
@@ -457,15 +455,19 @@ static bool try_document(reader *r, long first_line, const kg_input_sink *s,
                          size_t max_doc)
 {
     cJSON *root;
+    arena_mark m;
     while (r->len - r->pos <= max_doc && reader_fill(r))
         ;
     if (!r->eof || r->failed)
         return false;
+    m = arena_begin();
     root = parse_checked(r->buf + r->pos, r->len - r->pos, r->file, first_line, s, true);
+    if (root)
+        split_records(root, r->file, first_line, s, 0);
+    if (!arena_end(m))
+        cJSON_Delete(root);
     if (!root)
         return false;
-    split_records(root, r->file, first_line, s, 0);
-    cJSON_Delete(root);
     r->pos = r->len;
     return true;
 }
@@ -490,12 +492,14 @@ static int read_stream(reader *r, const kg_input_sink *s)
             cJSON *probe;
             first = false;
             if (c && (*c == '{' || *c == '[')) {
+                arena_mark m = arena_begin();
                 probe = parse_checked(line, len, r->file, r->line, s, true);
-                if (probe) {
+                if (probe)
                     split_records(probe, r->file, r->line, s, 0);
+                if (!arena_end(m))
                     cJSON_Delete(probe);
+                if (probe)
                     continue;
-                }
                 /* keep the line in the buffer and look at the whole */
                 r->pos = (size_t)(line - r->buf);
                 if (try_document(r, first_line, s, max_doc))
