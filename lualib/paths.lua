@@ -164,6 +164,12 @@ paths.exempt = {}
 -- nil for anything but a non-empty string.
 function paths.normalize(p)
   if type(p) ~= "string" or p == "" then return nil end
+  -- already normal (the usual case): absolute, no "//", no "." or ".."
+  -- segment, no trailing "/"
+  if p:byte(1) == 47 and not p:find("//", 1, true) and not p:find("/.", 1, true)
+      and (#p == 1 or p:byte(-1) ~= 47) then
+    return p
+  end
   local parts = {}
   for seg in p:gmatch("[^/]+") do
     if seg == ".." then
@@ -176,16 +182,18 @@ function paths.normalize(p)
 end
 
 -- Is the normalised path n equal to entry e or below it?  ("/" only equals.)
+local SLASH = 47
 local function covers(e, n)
   if n == e then return true end
   if e == "/" then return false end
-  return n:sub(1, #e + 1) == e .. "/"
+  return #n > #e and n:byte(#e + 1) == SLASH and n:find(e, 1, true) == 1
 end
 
 -- A host directory that holds a sensitive path is sensitive too: mounting
 -- /var exposes /var/lib/kubelet, /run exposes the container runtime socket.
 local function holds(n, e)
-  return e:sub(1, #n + 1) == n .. "/"
+  if n == "/" then return true end
+  return #e > #n and e:byte(#n + 1) == SLASH and e:find(n, 1, true) == 1
 end
 
 function paths.is_sensitive(p)

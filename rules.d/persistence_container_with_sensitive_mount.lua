@@ -50,6 +50,7 @@ return {
     api = workload.writes(),
     success = true,
     body = true,
+    host_path = true,  -- C skips pod specs without a hostPath volume
   },
   predicate = function(ev)
     local found = workload.sensitive_mounts(ev.pod_spec)

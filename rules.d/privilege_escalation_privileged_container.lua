@@ -48,6 +48,7 @@ return {
     api = workload.writes(),
     success = true,
     body = true,
+    privileged = true,  -- C skips pod specs without a privileged container
   },
   predicate = function(ev)
     local fresh = {}

@@ -172,13 +172,14 @@ static bool api_string(const char *s)
 static int compile_match(loader *ld, lua_State *L, int t, kg_rule *r, size_t id)
 {
     static const char *const keys[] = {"api", "anonymous", "success", "ip_list",
-                                       "namespaces", "exclude_paths", "body", NULL};
+                                       "namespaces", "exclude_paths", "body",
+                                       "privileged", "host_path", NULL};
     int body = -1;
     char **api = NULL, *kind = NULL;
     size_t n_api = 0;
     int rc = 0;
 
-    r->anonymous = r->success = r->ip_kind = -1;
+    r->anonymous = r->success = r->ip_kind = r->privileged = r->host_path = -1;
     if (lua_getfield(L, t, "match") == LUA_TNIL) {
         lua_pop(L, 1);
         return 0;
@@ -193,6 +194,8 @@ static int compile_match(loader *ld, lua_State *L, int t, kg_rule *r, size_t id)
         lc_bool(&ld->lc, L, t, "match.", "anonymous", &r->anonymous) ||
         lc_bool(&ld->lc, L, t, "match.", "success", &r->success) ||
         lc_bool(&ld->lc, L, t, "match.", "body", &body) ||
+        lc_bool(&ld->lc, L, t, "match.", "privileged", &r->privileged) ||
+        lc_bool(&ld->lc, L, t, "match.", "host_path", &r->host_path) ||
         lc_string(&ld->lc, L, t, "match.", "ip_list", false, &kind) ||
         lc_string_list(&ld->lc, L, t, "match.", "namespaces", NULL, &r->namespaces, &r->n_namespaces) ||
         lc_string_list(&ld->lc, L, t, "match.", "exclude_paths", path_string,
@@ -204,7 +207,7 @@ static int compile_match(loader *ld, lua_State *L, int t, kg_rule *r, size_t id)
         rc = -1;
     }
     r->has_api = n_api > 0;
-    r->needs_body = body == 1;
+    r->needs_body = body == 1 || r->privileged >= 0 || r->host_path >= 0;
     for (size_t i = 0; rc == 0 && i < n_api; i++)
         if (index_add(&ld->rs->index, api[i], id) < 0)
             rc = -1;
@@ -412,6 +415,7 @@ typedef struct judge_ctx {
     const kg_judge_cb *cb;
     bool event_set;                 /* the Lua event points at ev */
     bool body_missing;              /* a rule wanted a body the event lacks */
+    signed char privileged, host_path;  /* pod spec facts: -1 not yet computed */
     signed char hit_known[KG_LIST_KINDS];
     const kg_list *hit_list[KG_LIST_KINDS];
     int hit_ip[KG_LIST_KINDS];
@@ -466,6 +470,18 @@ static bool conditions_hold(judge_ctx *c, const kg_rule *r)
     if (r->needs_body && !ev->body) {
         c->body_missing = true;
         return false;
+    }
+    if (r->privileged >= 0) {
+        if (c->privileged < 0)
+            c->privileged = workload_has_privileged(ev->pod_spec);
+        if (c->privileged != r->privileged)
+            return false;
+    }
+    if (r->host_path >= 0) {
+        if (c->host_path < 0)
+            c->host_path = workload_has_host_path(ev->pod_spec);
+        if (c->host_path != r->host_path)
+            return false;
     }
     return true;
 }
@@ -614,7 +630,7 @@ static size_t candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, size_t
 
 int ruleset_judge(kg_ruleset *rs, const kg_event *ev, const kg_judge_cb *cb)
 {
-    judge_ctx c = {rs, ev, cb, false, false, {0}, {0}, {0}};
+    judge_ctx c = {rs, ev, cb, false, false, -1, -1, {0}, {0}, {0}};
     size_t n;
     int fired = 0;
 

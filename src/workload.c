@@ -193,6 +193,35 @@ void workload_resolve(kg_event *ev)
     }
 }
 
+/* ---- facts for match conditions ----------------------------------------- */
+
+static const char *const container_lists[] = {"initContainers", "containers",
+                                              "ephemeralContainers"};
+
+bool workload_has_privileged(const cJSON *spec)
+{
+    for (size_t i = 0; i < 3; i++) {
+        const cJSON *l = get(spec, container_lists[i]), *c;
+        if (!cJSON_IsArray(l))
+            continue;
+        cJSON_ArrayForEach(c, l)
+            if (cJSON_IsTrue(get(get(c, "securityContext"), "privileged")))
+                return true;
+    }
+    return false;
+}
+
+bool workload_has_host_path(const cJSON *spec)
+{
+    const cJSON *vols = get(spec, "volumes"), *v;
+    if (!cJSON_IsArray(vols))
+        return false;
+    cJSON_ArrayForEach(v, vols)
+        if (cJSON_IsObject(get(v, "hostPath")))
+            return true;
+    return false;
+}
+
 /* ---- finding details -------------------------------------------------- */
 
 const char *workload_image_prefix(const char *image, char *out, size_t n)
@@ -248,9 +277,8 @@ static cJSON *container_obj(const cJSON *c)
 
 static void add_containers(cJSON *arr, const cJSON *spec)
 {
-    static const char *const lists[] = {"initContainers", "containers", "ephemeralContainers"};
     for (size_t i = 0; i < 3; i++) {
-        const cJSON *l = get(spec, lists[i]), *c;
+        const cJSON *l = get(spec, container_lists[i]), *c;
         if (!cJSON_IsArray(l))
             continue;
         cJSON_ArrayForEach(c, l) {

@@ -438,7 +438,7 @@ for my $cycle (1 .. $CYCLES) {
     step("cycle $cycle: install a broken rule file", $cycle, $FAILED,
          sub { put_file($BROKEN, $BROKEN_TEXT) },
          sub { my ($s, $err) = @_;
-               $s->{why} = "no $BROKEN:$BROKEN_LINE message" unless $err =~ /^kguard: \Q$BROKEN\E:$BROKEN_LINE: /m });
+               $s->{why} = "no $BROKEN:$BROKEN_LINE message in: $err" unless $err =~ /^kguard: \Q$BROKEN\E:$BROKEN_LINE: /m });
     step("cycle $cycle: fix the broken rule file", $cycle, 1,
          sub { $model{fixed_next} = 1; put_file($BROKEN, extra_rule($FIXED_TYPE, 4)) },
          sub { $model{fixed} = 1 });

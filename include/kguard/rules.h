@@ -30,6 +30,8 @@ typedef struct kg_rule {
     int success;           /* -1: any, 0: failed only, 1: successful only */
     int ip_kind;           /* -1: any, else kg_list_kind */
     bool needs_body;       /* match.body: only events with a request body */
+    int privileged;        /* match.privileged: -1 any, else wanted fact */
+    int host_path;         /* match.host_path: -1 any, else wanted fact */
     kg_details details;    /* what the finding describes beyond the call */
     char **namespaces;
     size_t n_namespaces;

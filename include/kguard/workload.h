@@ -12,6 +12,7 @@
 #ifndef KGUARD_WORKLOAD_H
 #define KGUARD_WORKLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <cJSON.h>
 #include "kguard/event.h"
@@ -33,6 +34,12 @@ cJSON *workload_from_json_patch(const cJSON *ops);
 /* "docker.io/library/nginx:1.25" -> "docker.io/library"; "" without '/'.
  * out holds n bytes. */
 const char *workload_image_prefix(const char *image, char *out, size_t n);
+
+/* Facts about a pod spec, for declarative match conditions: does any
+ * container (containers, initContainers, ephemeralContainers) have
+ * securityContext.privileged true; does any volume mount a host path? */
+bool workload_has_privileged(const cJSON *pod_spec);
+bool workload_has_host_path(const cJSON *pod_spec);
 
 /* resource.kubernetesDetails.kubernetesWorkloadDetails */
 cJSON *workload_details(const kg_event *ev);
