@@ -1539,7 +1539,13 @@ static void human_request(req *q, const user *u, int ci)
     } else if (v < 62) {
         act(q, "create", "selfsubjectaccessreviews", NULL, NULL, NULL);
     } else if (v < 66) {
-        obj_name("pods", ns, name, sizeof name);
+        if (strstr(u->groups, "admins") && bd_pct(&R, 25)) { /* an admin debugging a system pod */
+            ns = "kube-system";
+            snprintf(name, sizeof name, "aws-node-%c%c%c%c%c", 'a' + bd_below(&R, 26), 'a' + bd_below(&R, 26),
+                     'a' + bd_below(&R, 26), 'a' + bd_below(&R, 26), 'a' + bd_below(&R, 26));
+        } else {
+            obj_name("pods", ns, name, sizeof name);
+        }
         act(q, "create", "pods", "exec", ns, name);
         {
             char query[200];

@@ -18,13 +18,15 @@ DATA=$OUT/data
 KGUARD=${KGUARD:-./kguard}
 command -v valgrind >/dev/null || { echo "profile: valgrind is not installed" >&2; exit 1; }
 [ -f "$DATA/events.jsonl" ] || { echo "profile: no data in $DATA: run bench/run.sh first" >&2; exit 1; }
-cp "$KGUARD" "$OUT/kguard-profiled"
+SNAP=$OUT/profile-snapshot
+rm -rf "$SNAP" && mkdir -p "$SNAP"
+cp "$KGUARD" "$SNAP/kguard" && cp -R rules.d lualib "$SNAP/"
 head -n "$N" "$DATA/events.jsonl" > "$OUT/slice.jsonl"
 LISTS=(--malicious-ips "$DATA/threat-1.txt")
 for i in 2 3 4 5 6; do LISTS+=(--threat-list "feed-$i=$DATA/threat-$i.txt"); done
 LISTS+=(--tor-exits "$DATA/tor-exits.txt")
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" --collect-atstart=no \
-    --toggle-collect=engine_scan_path "$OUT/kguard-profiled" scan --rules rules.d "${LISTS[@]}" \
+    --toggle-collect=engine_scan_path "$SNAP/kguard" scan --rules "$SNAP/rules.d" --lualib "$SNAP/lualib" "${LISTS[@]}" \
     "$OUT/slice.jsonl" > /dev/null 2> "$OUT/callgrind.log"
 total=$(sed -n 's/.*Collected : *//p' "$OUT/callgrind.log")
 echo "profile of $N events: $total instructions, $(awk -v t="$total" -v n="$N" 'BEGIN { printf "%.0f", t / n }') per event"

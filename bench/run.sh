@@ -54,12 +54,16 @@ if [ -z "${BENCH_NO_MAKE:-}" ]; then
 fi
 [ -x "$KGUARD" ] || die "no kguard binary at $KGUARD"
 [ -f "$KGLIB" ] || die "no $KGLIB (run make)"
-# Measure a snapshot: a rebuild during the run must not change what is
-# measured.  From build/bench/ the binary still finds the shipped lualib/
-# (it looks two directories up).
-cp "$KGUARD" "$OUT/kguard"
+# Measure a snapshot of the binary, rules.d and lualib: a rebuild or an edit
+# during the run must not change what is measured.
+SNAP=$OUT/snapshot
+rm -rf "$SNAP"
+mkdir -p "$SNAP"
+cp "$KGUARD" "$SNAP/kguard"
+cp -R rules.d "$SNAP/rules.d"
+cp -R lualib "$SNAP/lualib"
 KGUARD_SRC=$KGUARD
-KGUARD=$OUT/kguard
+KGUARD=$SNAP/kguard
 say "building the tools into $OUT/"
 # shellcheck disable=SC2086
 {
@@ -98,9 +102,9 @@ NLINES=$(wc -l < "$EV")
 PLUS=$OUT/rules-plus100
 rm -rf "$PLUS"
 mkdir -p "$PLUS"
-cp rules.d/*.lua "$PLUS/"
+cp "$SNAP"/rules.d/*.lua "$PLUS/"
 "$OUT/gen" rules --seed "$SEED" --count 100 --dir "$PLUS" 2>/dev/null
-NRULES=$(ls rules.d/*.lua | wc -l)
+NRULES=$(ls "$SNAP"/rules.d/*.lua | wc -l)
 
 LISTS=(--malicious-ips "$DATA/threat-1.txt")
 for i in 2 3 4 5 6; do LISTS+=(--threat-list "feed-$i=$DATA/threat-$i.txt"); done
@@ -142,13 +146,13 @@ say "measuring (a), (b), (d) and the startups: $REPS rounds"
 for rep in $(seq 1 "$REPS"); do
     run --stderr "$OUT/a.err" -- "$OUT/parse_baseline" "$EV"
     check_exit "(a)" "$OUT/a.err"; best a "$M_wall_s" "$M_maxrss_kb"
-    run --stdout "$OUT/b.findings" --stderr "$OUT/b.err" -- "$KGUARD" scan --rules rules.d "${LISTS[@]}" "$EV"
+    run --stdout "$OUT/b.findings" --stderr "$OUT/b.err" -- "$KGUARD" scan --rules "$SNAP/rules.d" --lualib "$SNAP/lualib" "${LISTS[@]}" "$EV"
     check_exit "(b)" "$OUT/b.err"; best b "$M_wall_s" "$M_maxrss_kb"
-    run --stdout "$OUT/d.findings" --stderr "$OUT/d.err" -- "$KGUARD" scan --rules "$PLUS" "${LISTS[@]}" "$EV"
+    run --stdout "$OUT/d.findings" --stderr "$OUT/d.err" -- "$KGUARD" scan --rules "$PLUS" --lualib "$SNAP/lualib" "${LISTS[@]}" "$EV"
     check_exit "(d)" "$OUT/d.err"; best d "$M_wall_s" "$M_maxrss_kb"
-    run --stderr "$OUT/bs.err" -- "$KGUARD" scan --rules rules.d "${LISTS[@]}" /dev/null
+    run --stderr "$OUT/bs.err" -- "$KGUARD" scan --rules "$SNAP/rules.d" --lualib "$SNAP/lualib" "${LISTS[@]}" /dev/null
     check_exit "(b) startup" "$OUT/bs.err"; best bs "$M_wall_s" "$M_maxrss_kb"
-    run --stderr "$OUT/ds.err" -- "$KGUARD" scan --rules "$PLUS" "${LISTS[@]}" /dev/null
+    run --stderr "$OUT/ds.err" -- "$KGUARD" scan --rules "$PLUS" --lualib "$SNAP/lualib" "${LISTS[@]}" /dev/null
     check_exit "(d) startup" "$OUT/ds.err"; best ds "$M_wall_s" "$M_maxrss_kb"
     say "  round $rep: best so far a=${BEST[a]}s b=${BEST[b]}s d=${BEST[d]}s"
 done
@@ -161,6 +165,16 @@ B_ERR=$(sumfield "$OUT/b.err" rule_errors)
 D_FIND=$(sumfield "$OUT/d.err" findings)
 [ "$B_EVENTS" = "$NLINES" ] || die "(b) read $B_EVENTS events, the file has $NLINES"
 [ "$B_BAD" = 0 ] || die "(b) reported $B_BAD malformed events"
+
+# per-rule counters (an extra, untimed run) when kguard has --stats
+STATS=""
+if "$KGUARD" scan --help 2>/dev/null | grep -q -- --stats; then
+    "$KGUARD" scan --stats --rules "$SNAP/rules.d" --lualib "$SNAP/lualib" "${LISTS[@]}" "$EV" \
+        > /dev/null 2> "$OUT/stats.err" || true
+    STATS=$(sed -n 's/^kguard: stats: //p' "$OUT/stats.err" | awk 'NR > 1 && NF >= 5 {
+            ms = $NF; m = $(NF - 3); t = $1; tot += ms
+            printf "%s %s %s\n", ms, m, t } END { printf "%.1f total total\n", tot }' | sort -rn | head -6)
+fi
 
 # ---- (c) --------------------------------------------------------------------
 say "measuring (c): IP-set load and lookups"
@@ -176,7 +190,7 @@ rss_at() { # samples-file fraction -> MB at that fraction of the run
 say "measuring (e): $LONG x the file through stdin"
 FILES=$(for i in $(seq 1 "$LONG"); do printf '%q ' "$EV"; done)
 run --stdin-cmd "cat $FILES" --stdout /dev/null --stderr "$OUT/e.err" --rss-samples "$OUT/e.rss" \
-    -- "$KGUARD" scan --rules rules.d "${LISTS[@]}" -
+    -- "$KGUARD" scan --rules "$SNAP/rules.d" --lualib "$SNAP/lualib" "${LISTS[@]}" -
 check_exit "(e)" "$OUT/e.err"
 E_WALL=$M_wall_s; E_RSS=$M_maxrss_kb
 E_EVENTS=$(sumfield "$OUT/e.err" events); E_JUDGED=$(sumfield "$OUT/e.err" judged)
@@ -184,7 +198,7 @@ if [ "$FRESH" -gt 0 ]; then
     say "measuring (e): a fresh generated stream of $FRESH events"
     run --stdin-cmd "$(printf '%q' "$OUT/gen") events --seed $SEED --count $FRESH --out /dev/stdout 2>/dev/null" \
         --stdout /dev/null --stderr "$OUT/f.err" --rss-samples "$OUT/f.rss" \
-        -- "$KGUARD" scan --rules rules.d "${LISTS[@]}" -
+        -- "$KGUARD" scan --rules "$SNAP/rules.d" --lualib "$SNAP/lualib" "${LISTS[@]}" -
     check_exit "(e) fresh" "$OUT/f.err"
     F_WALL=$M_wall_s; F_RSS=$M_maxrss_kb
     F_EVENTS=$(sumfield "$OUT/f.err" events); F_JUDGED=$(sumfield "$OUT/f.err" judged)
@@ -236,6 +250,10 @@ echo "(b) summary: events=$B_EVENTS judged=$B_JUDGED findings=$B_FIND malformed=
 echo "ratio (b)/(a) (throughput): $R_E2E end-to-end, $R_SS steady state;" \
      "by CPU time: $(calc "${CPU[a]} / ${CPU[b]}" 2) end-to-end, $(calc "${CPU[a]} / (${CPU[b]} - ${CPU[bs]})" 2) steady state"
 echo "+100 declarative rules cost: $D_COST_SS% of the throughput in steady state, $D_COST_E2E% end-to-end (negative: faster, i.e. noise)"
+if [ -n "$STATS" ]; then
+echo "Lua time per rule (kguard --stats, one extra untimed run of (b)); Lua total $(echo "$STATS" | awk '$3 == "total" { print $1 }') ms:"
+echo "$STATS" | awk '$3 != "total" { printf "    %-56s %8s ms  %7s events matched\n", $3, $1, $2 }'
+fi
 echo
 echo "(c) IP sets: $(fmt_int "$C_entries") entries in 7 lists (6 x 250,000 + Tor); the lists take $C_rss_lists_mb MB"
 echo "    load one 250,000-entry list (ipset_load_file + ipset_finalize): max $(calc "$C_load_max_s" 3) s, mean $(calc "$C_load_mean_s" 3) s"

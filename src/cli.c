@@ -301,11 +301,15 @@ static bool cli_has_custom(const kg_cli *c, const char *name)
     return false;
 }
 
-static int add_one(kg_setup *s, kg_list_kind kind, const char *name, const char *path)
+static int add_one(kg_setup *s, kg_list_kind kind, const char *name, const char *path,
+                   const char *from_config)
 {
     char err[512];
     if (lists_add(&s->lists, kind, name, path, warn_list_line, s, err, sizeof err) < 0) {
-        cli_warn("%s", err);
+        if (from_config)
+            cli_warn("%s (named by %s in %s)", err, from_config, s->config->file);
+        else
+            cli_warn("%s", err);
         return -1;
     }
     return 0;
@@ -314,30 +318,34 @@ static int add_one(kg_setup *s, kg_list_kind kind, const char *name, const char 
 /* The single lists (Tor, malicious, trusted): the command line's, else the
  * config's. */
 static int load_single(const kg_cli *c, kg_setup *s, kg_list_kind kind,
-                       const char *name, const char *cfg_path)
+                       const char *name, const char *cfg_path, const char *cfg_key)
 {
     const cli_list *l = cli_kind(c, kind);
-    const char *path = l ? l->path : cfg_path;
-    return path ? add_one(s, kind, name, path) : 0;
+    if (l)
+        return add_one(s, kind, name, l->path, NULL);
+    return cfg_path ? add_one(s, kind, name, cfg_path, cfg_key) : 0;
 }
 
 static int load_lists(const kg_cli *c, kg_setup *s)
 {
     const kg_config *cfg = s->config;
     char err[512], name[256];
-    if (load_single(c, s, KG_LIST_TOR, "tor-exits", cfg ? cfg->tor_exits : NULL) < 0 ||
-        load_single(c, s, KG_LIST_MALICIOUS, "malicious-ips", cfg ? cfg->malicious_ips : NULL) < 0 ||
-        load_single(c, s, KG_LIST_TRUSTED, "trusted-ips", cfg ? cfg->trusted_ips : NULL) < 0)
+    if (load_single(c, s, KG_LIST_TOR, "tor-exits", cfg ? cfg->tor_exits : NULL, "tor_exits") < 0 ||
+        load_single(c, s, KG_LIST_MALICIOUS, "malicious-ips", cfg ? cfg->malicious_ips : NULL,
+                    "malicious_ips") < 0 ||
+        load_single(c, s, KG_LIST_TRUSTED, "trusted-ips", cfg ? cfg->trusted_ips : NULL,
+                    "trusted_ips") < 0)
         return -1;
     for (size_t i = 0; cfg && i < cfg->n_threat_lists; i++)
         if (!cli_has_custom(c, cfg->threat_lists[i].name) &&
-            add_one(s, KG_LIST_CUSTOM, cfg->threat_lists[i].name, cfg->threat_lists[i].path) < 0)
+            add_one(s, KG_LIST_CUSTOM, cfg->threat_lists[i].name, cfg->threat_lists[i].path,
+                    "threat_lists") < 0)
             return -1;
     for (size_t i = 0; i < c->n_lists; i++) {
         if (c->lists[i].kind != KG_LIST_CUSTOM)
             continue;
         snprintf(name, sizeof name, "%.*s", (int)c->lists[i].name_len, c->lists[i].name);
-        if (add_one(s, KG_LIST_CUSTOM, name, c->lists[i].path) < 0)
+        if (add_one(s, KG_LIST_CUSTOM, name, c->lists[i].path, NULL) < 0)
             return -1;
     }
     if (cfg && cfg->n_trusted_inline &&
@@ -355,8 +363,8 @@ static int open_archive(const kg_cli *c, kg_setup *s)
     const char *path = pick(c->archive_path, s->config ? s->config->archive_path : NULL, NULL);
     s->eo.drop_archived = c->drop_archived || (!c->archive_path && s->config &&
                                                 s->config->archive_drop);
-    if (!path || s->eo.drop_archived)
-        return 0;
+    if (!path || s->eo.drop_archived || !strcmp(c->cmd, "check") || !strcmp(c->cmd, "test"))
+        return 0;   /* check and test write nothing */
     if (!(s->archive = fopen(path, "a"))) {
         cli_warn("cannot open the archive %s: %s", path, strerror(errno));
         return -1;

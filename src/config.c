@@ -9,6 +9,7 @@
 #include <lauxlib.h>
 #include "kguard/config.h"
 #include "kguard/finding.h"
+#include "kguard/ipset.h"
 #include "luacheck.h"
 #include "sandbox.h"
 
@@ -360,13 +361,22 @@ static int threat_lists(cloader *ld, lua_State *L, int t)
 }
 
 /* trusted_ips: a file name, or a list of addresses and CIDRs. */
+static bool ip_or_cidr(const char *s)
+{
+    kg_ipset *probe = ipset_new("probe");
+    char msg[128];
+    bool ok = probe && ipset_add(probe, s, msg, sizeof msg) == 0;
+    ipset_free(probe);
+    return ok;
+}
+
 static int trusted(cloader *ld, lua_State *L, int t)
 {
     int ty = lua_getfield(L, t, "trusted_ips");
     lua_pop(L, 1);
     if (ty == LUA_TTABLE)
-        return lc_string_list(&ld->lc, L, t, "", "trusted_ips", NULL, &ld->c->trusted_inline,
-                              &ld->c->n_trusted_inline);
+        return lc_string_list(&ld->lc, L, t, "", "trusted_ips", ip_or_cidr,
+                              &ld->c->trusted_inline, &ld->c->n_trusted_inline);
     return path_field(ld, L, t, "trusted_ips", &ld->c->trusted_ips);
 }
 

@@ -2,31 +2,54 @@
  * luacheck: validating declarative Lua tables (see luacheck.h).
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
 #include "luacheck.h"
 
-/* The first line of path that mentions word; 0 if none. */
+/* Does line use word as a key ("word =", ["word"] =) or as a quoted
+ * value ("word")? */
+static bool as_token(const char *line, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = strstr(line, word); p; p = strstr(p + 1, word)) {
+        const char *after = p + n;
+        bool quoted = p > line && (p[-1] == '"' || p[-1] == '\'') &&
+                      (*after == '"' || *after == '\'');
+        bool bare = (p == line || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') ||
+                                    (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= '0' && p[-1] <= '9'))) &&
+                    strspn(after, " \t") < strlen(after) && after[strspn(after, " \t")] == '=';
+        if (quoted || bare)
+            return true;
+    }
+    return false;
+}
+
+/* The line of path that uses word as a key or quoted value, else the first
+ * that mentions it (comments skipped); 0 if none. */
 static int line_of(const char *path, const char *word)
 {
     FILE *fp = fopen(path, "r");
     char *line = NULL;
     size_t cap = 0;
-    int n = 0, found = 0;
+    int n = 0, token = 0, mention = 0;
     if (!fp)
         return 0;
-    while (getline(&line, &cap, fp) > 0) {
+    while (getline(&line, &cap, fp) > 0 && !token) {
+        const char *code = line + strspn(line, " \t");
         n++;
-        if (strstr(line, word)) {
-            found = n;
-            break;
-        }
+        if (code[0] == '-' && code[1] == '-')
+            continue;
+        if (as_token(line, word))
+            token = n;
+        else if (!mention && strstr(line, word))
+            mention = n;
     }
     free(line);
     fclose(fp);
-    return found;
+    return token ? token : mention;
 }
 
 void lc_error(lc_ctx *c, const char *word, const char *fmt, ...)

@@ -559,8 +559,10 @@ static int run_predicate(judge_ctx *c, kg_rule *r, kg_match *m)
     if (!lua_toboolean(L, -1))
         return 0;
     if (lua_istable(L, -1) && (bad = read_overrides(L, m)) != NULL) {
+        char where[4300];
+        snprintf(where, sizeof where, "%s: %s", r->file, bad);
         r->errors++;
-        c->cb->rule_error(c->cb->ud, c->ev, r, bad);
+        c->cb->rule_error(c->cb->ud, c->ev, r, where);
         lua_settop(L, 0);
         return -1;
     }
