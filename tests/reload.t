@@ -409,10 +409,11 @@ sub step {
     delete @model{qw(added_next fixed_next)};
     my %s = (step => $step, name => $name, ok => 0, expect_ok => $expect_ok);
     push @steps, \%s;
-    my $seen = wait_until(5, sub { poll_stderr(); @reload_lines > $n_before });
+    # a reload follows a change within about 0.6 s (0.3 s debounce, 0.25 s tick)
+    my $seen = wait_until($o{hup_fallback} ? 3 : 5, sub { poll_stderr(); @reload_lines > $n_before });
     if (!$seen && $o{hup_fallback}) {
         # the change was not noticed: force the reload so that the following steps stay in step
-        $s{why} = sprintf('no reload within %d s of the change (it took a SIGHUP)', 5 * $SLOW);
+        $s{why} = sprintf('no reload within %d s of the change (it took a SIGHUP)', 3 * $SLOW);
         kill 'HUP', $KPID;
         $seen = wait_until(5, sub { poll_stderr(); @reload_lines > $n_before });
     }
