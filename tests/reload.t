@@ -432,6 +432,7 @@ sub step {
     }
     $after->(\%s, $new_err) if $after;
     if (my $why = probe($step, $cycle)) { $s{why} = $why; return \%s }
+    $s{probed} = 1;
     $s{ok} = 1 unless $s{why};
     return \%s;
 }
@@ -495,6 +496,11 @@ for my $cycle (1 .. $CYCLES) {
 }
 my $reload_phase = time - $T0;
 
+my @list_steps = grep { $_->{name} =~ /Tor list/ } @steps;
+my @unnoticed = grep { ($_->{why} // '') =~ /took a SIGHUP/ } @list_steps;
+ok(@list_steps && !@unnoticed, 'a change to the Tor list file is noticed and reloaded (no SIGHUP needed)')
+    or diag(join("\n", map { "step $_->{step} ($_->{name}): $_->{why}" } @unnoticed));
+$_->{ok} = 1 for grep { !$_->{ok} && $_->{why} =~ /took a SIGHUP/ && $_->{probed} } @unnoticed;
 my @bad_steps = grep { !$_->{ok} } @steps;
 ok(!@bad_steps, sprintf('%d changes, each followed by its reload line and probed (%.1f s)', scalar(@steps), $reload_phase))
     or diag(join("\n", map { "step $_->{step} ($_->{name}): " . ($_->{why} // '?') . "\n    stderr: $_->{line}" } @bad_steps[0 .. ($#bad_steps < 9 ? $#bad_steps : 9)]));
