@@ -78,3 +78,5 @@ install: $(BIN)
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/kguard
 	rm -rf $(DESTDIR)$(DATADIR)
+
+include bench/bench.mk

@@ -125,7 +125,7 @@ fmt_int() { awk -v x="$1" 'BEGIN { s = sprintf("%.0f", x); n = length(s); o = ""
     for (i = 1; i <= n; i++) { o = o substr(s, i, 1); if ((n - i) % 3 == 0 && i < n) o = o "," } print o }'; }
 calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
 
-declare -A BEST RSS CPU
+declare -A BEST RSS CPU WORST
 best() { # kind wall rss (CPU time: user + sys of the last run)
     local k=$1 w=$2 r=$3 c
     c=$(calc "$M_user_s + $M_sys_s" 3)
@@ -134,6 +134,9 @@ best() { # kind wall rss (CPU time: user + sys of the last run)
     fi
     if [ -z "${BEST[$k]:-}" ] || awk -v a="$w" -v b="${BEST[$k]}" 'BEGIN { exit !(a < b) }'; then
         BEST[$k]=$w
+    fi
+    if [ -z "${WORST[$k]:-}" ] || awk -v a="$w" -v b="${WORST[$k]}" 'BEGIN { exit !(a > b) }'; then
+        WORST[$k]=$w
     fi
     if [ -z "${RSS[$k]:-}" ] || [ "$r" -gt "${RSS[$k]}" ]; then RSS[$k]=$r; fi
 }
@@ -202,6 +205,7 @@ if [ "$FRESH" -gt 0 ]; then
     check_exit "(e) fresh" "$OUT/f.err"
     F_WALL=$M_wall_s; F_RSS=$M_maxrss_kb
     F_EVENTS=$(sumfield "$OUT/f.err" events); F_JUDGED=$(sumfield "$OUT/f.err" judged)
+    F_FIND=$(sumfield "$OUT/f.err" findings); F_EVICT=$(sumfield "$OUT/f.err" evictions)
 fi
 
 # ---- report -----------------------------------------------------------------
@@ -214,6 +218,7 @@ A=${BEST[a]} B=${BEST[b]} D=${BEST[d]} BS=${BEST[bs]} DS=${BEST[ds]}
 BSS=$(calc "$B - $BS" 6); DSS=$(calc "$D - $DS" 6)
 R_E2E=$(calc "$A / $B" 2); R_SS=$(calc "$A / $BSS" 2)
 D_COST_E2E=$(calc "100 * (1 - $B / $D)" 1); D_COST_SS=$(calc "100 * (1 - $BSS / $DSS)" 1)
+spread() { calc "100 * (${WORST[$1]} - ${BEST[$1]}) / ${BEST[$1]}" 0 | sed 's/$/%/'; }
 ok() { if awk "BEGIN { exit !($1) }"; then echo "met"; else echo "NOT MET"; fi; }
 MAXRSS=$(( RSS[b] > E_RSS ? RSS[b] : E_RSS ))
 [ "$FRESH" -gt 0 ] && MAXRSS=$(( MAXRSS > F_RSS ? MAXRSS : F_RSS ))
@@ -237,14 +242,15 @@ echo "         ${GENLOG#gen: }"
 echo "lists:   6 x 250,000 entries (IPv4/IPv6 addresses and CIDRs; 1 --malicious-ips + 5 --threat-list) + 1,300 Tor exits"
 echo "rules:   (b) $NRULES shipped rules; (d) $NRULES + 100 declarative (match.api + match.namespaces only)"
 echo
-printf '%-44s %10s %8s %9s %10s %10s %8s\n' "best of $REPS" "events/s" "MB/s" "ns/event" "peak RSS" "wall" "cpu"
-printf '%-44s %10s %8s %9s %10s %10s %8s\n' "(a) parse only: getline + cJSON_Parse/Delete" "$(fmt_int "$(eps "$A")")" "$(mbs "$A")" "$(fmt_int "$(nse "$A")")" "$(mb "${RSS[a]}") MB" "$(calc "$A" 3) s" "${CPU[a]} s"
-printf '%-44s %10s %8s %9s %10s %10s %8s\n' "(b) kguard scan, all rules, all lists" "$(fmt_int "$(eps "$B")")" "$(mbs "$B")" "$(fmt_int "$(nse "$B")")" "$(mb "${RSS[b]}") MB" "$(calc "$B" 3) s" "${CPU[b]} s"
-printf '%-44s %10s %8s %9s %10s %10s %8s\n' "    startup alone (rules + lists, 0 events)" "" "" "" "$(mb "${RSS[bs]}") MB" "$(calc "$BS" 3) s" "${CPU[bs]} s"
-printf '%-44s %10s %8s %9s %10s %10s %8s\n' "    (b) without startup: steady state" "$(fmt_int "$(eps "$BSS")")" "$(mbs "$BSS")" "$(fmt_int "$(nse "$BSS")")" "" "$(calc "$BSS" 3) s" "$(calc "${CPU[b]} - ${CPU[bs]}" 3) s"
-printf '%-44s %10s %8s %9s %10s %10s %8s\n' "(d) kguard + 100 declarative rules" "$(fmt_int "$(eps "$D")")" "$(mbs "$D")" "$(fmt_int "$(nse "$D")")" "$(mb "${RSS[d]}") MB" "$(calc "$D" 3) s" "${CPU[d]} s"
-printf '%-44s %10s %8s %9s %10s %10s %8s\n' "    startup alone" "" "" "" "$(mb "${RSS[ds]}") MB" "$(calc "$DS" 3) s" "${CPU[ds]} s"
-printf '%-44s %10s %8s %9s %10s %10s %8s\n' "    (d) without startup: steady state" "$(fmt_int "$(eps "$DSS")")" "$(mbs "$DSS")" "$(fmt_int "$(nse "$DSS")")" "" "$(calc "$DSS" 3) s" "$(calc "${CPU[d]} - ${CPU[ds]}" 3) s"
+printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "best of $REPS" "events/s" "MB/s" "ns/event" "peak RSS" "wall" "cpu" "spread"
+printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "(a) parse only: getline + cJSON_Parse/Delete" "$(fmt_int "$(eps "$A")")" "$(mbs "$A")" "$(fmt_int "$(nse "$A")")" "$(mb "${RSS[a]}") MB" "$(calc "$A" 3) s" "${CPU[a]} s" "$(spread a)"
+printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "(b) kguard scan, all rules, all lists" "$(fmt_int "$(eps "$B")")" "$(mbs "$B")" "$(fmt_int "$(nse "$B")")" "$(mb "${RSS[b]}") MB" "$(calc "$B" 3) s" "${CPU[b]} s" "$(spread b)"
+printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    startup alone (rules + lists, 0 events)" "" "" "" "$(mb "${RSS[bs]}") MB" "$(calc "$BS" 3) s" "${CPU[bs]} s" "$(spread bs)"
+printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    (b) without startup: steady state" "$(fmt_int "$(eps "$BSS")")" "$(mbs "$BSS")" "$(fmt_int "$(nse "$BSS")")" "" "$(calc "$BSS" 3) s" "$(calc "${CPU[b]} - ${CPU[bs]}" 3) s" ""
+printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "(d) kguard + 100 declarative rules" "$(fmt_int "$(eps "$D")")" "$(mbs "$D")" "$(fmt_int "$(nse "$D")")" "$(mb "${RSS[d]}") MB" "$(calc "$D" 3) s" "${CPU[d]} s" "$(spread d)"
+printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    startup alone" "" "" "" "$(mb "${RSS[ds]}") MB" "$(calc "$DS" 3) s" "${CPU[ds]} s" "$(spread ds)"
+printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    (d) without startup: steady state" "$(fmt_int "$(eps "$DSS")")" "$(mbs "$DSS")" "$(fmt_int "$(nse "$DSS")")" "" "$(calc "$DSS" 3) s" "$(calc "${CPU[d]} - ${CPU[ds]}" 3) s" ""
+echo "(spread: slowest run vs best run of the $REPS; a large spread means a busy machine: re-run)"
 echo
 echo "(b) summary: events=$B_EVENTS judged=$B_JUDGED findings=$B_FIND malformed=$B_BAD rule_errors=$B_ERR; (d) findings=$D_FIND"
 echo "ratio (b)/(a) (throughput): $R_E2E end-to-end, $R_SS steady state;" \
@@ -266,6 +272,7 @@ echo "    RSS during the ${LONG}x run: $(rss_at "$OUT/e.rss" 0.1) MB at 10%, $(r
 if [ "$FRESH" -gt 0 ]; then
 echo "    fresh stream of $(fmt_int "$F_EVENTS") generated events ($(fmt_int "$F_JUDGED") judged, $(calc "$F_WALL" 1) s): peak $(mb "$F_RSS") MB;" \
      "$(rss_at "$OUT/f.rss" 0.1) MB at 10%, $(rss_at "$OUT/f.rss" 0.5) MB at 50%, $(rss_at "$OUT/f.rss" 1.0) MB at the end (+$F_GROW MB over the second half)"
+echo "    fresh stream: findings=$F_FIND (distinct aggregation keys) evictions=$F_EVICT"
 fi
 echo
 echo "targets (issue 6):"

@@ -83,7 +83,11 @@ open my $touch, '>', $LOG or die;
 close $touch;
 my $BASE_RULES = () = glob("$RULES/*.lua");
 my $TARGET_TEXT = read_file($TARGET);
-like($TARGET_TEXT, qr/^\s*severity\s*=\s*"Medium",/m, 'the Tor discovery rule starts at severity "Medium"') or BAIL_OUT('unexpected rule file');
+my %WORD = (High => 8, Medium => 5, Low => 2);
+my ($SEV0) = $TARGET_TEXT =~ /^\s*severity\s*=\s*("\w+"|[0-9.]+)\s*,/m;
+$SEV0 = defined $SEV0 ? ($SEV0 =~ /^"(\w+)"$/ ? $WORD{$1} : $SEV0 + 0) : undef;
+ok(defined $SEV0, "the Tor discovery rule has a severity line (" . ($SEV0 // '?') . ')')
+    or do { done_testing(); exit 1 };
 
 # Does stderr text name FILE:LINE (LINE: a number, or undef for any) at the start of a message?
 # A path Lua shortened to "...tail" counts when the tail is the end of FILE.
@@ -165,8 +169,9 @@ sub kguard_alive { return waitpid($KPID, WNOHANG) == 0 }
 my $PORT;
 wait_until(10, sub { slurp($ERR) =~ /listening on 127\.0\.0\.1 port (\d+)/ and $PORT = $1 });
 ok($PORT, "kguard runs: webhook on 127.0.0.1:" . ($PORT // '?') . ", following $LOG") or do {
-    kill 'KILL', $KPID;
-    BAIL_OUT('kguard did not start: ' . slurp($ERR));
+    diag('kguard did not start: ' . slurp($ERR));
+    done_testing();
+    exit 1;
 };
 
 # stderr, read incrementally: the reload lines and the text between them
@@ -306,7 +311,10 @@ sub streamer {
         $send->([map { $_->[0] } @ev]) or last;
         $n += $BATCH;
         my $due = $t0 + $n / $rate;
-        sleep($due - time) if !$stop && $due > time;
+        while (!$stop && time < $due) {       # pace, in short naps (the file writer takes probes meanwhile)
+            sleep(($due - time) < 0.05 ? $due - time : 0.05);
+            $send->([]) or last;
+        }
     }
     open my $fh, '>', "$result.tmp" or POSIX::_exit(1);
     print {$fh} join(' ', $n, $tor, $send->(undef)), "\n";
@@ -319,6 +327,7 @@ my %STATUS;            # webhook answers of the stream (in its process; reported
 my $hook_pid = streamer(1, "$dir/result-webhook", sub {
     my ($lines) = @_;
     return join(' ', map { "$_=$STATUS{$_}" } sort keys %STATUS) unless $lines;
+    return 1 unless @$lines;
     return post_until_ok(event_list(@$lines), \%STATUS);
 });
 
@@ -333,6 +342,7 @@ my $file_pid = streamer(2, "$dir/result-file", sub {
         $probe_files++;
     }
     $buf .= join('', map { "$_\n" } @$lines);
+    return 1 unless length $buf;
     if (!$fh_log) { open $fh_log, '>>:raw', $LOG or return 0 }
     for (my $w = 0; $w < length $buf;) {               # one write(2) per batch: lines stay whole
         my $n = syswrite($fh_log, $buf, length($buf) - $w, $w) or return 0;
@@ -351,13 +361,13 @@ my $file_pid = streamer(2, "$dir/result-file", sub {
 # ---- the reloads --------------------------------------------------------------------------------
 
 my @SEVERITIES = (['"High"', 8], ['7', 7], ['"Low"', 2], ['9', 9], ['3', 3], ['"Medium"', 5], ['6', 6], ['8.5', 8.5]);
-my %model = (sev => 5, added => 0, fixed => 0, tor => { $IP{TOR} => 1 });
-my @configured = (5);   # severities of the Tor rule, in the order they were configured (and loaded)
+my %model = (sev => $SEV0, added => 0, fixed => 0, tor => { $IP{TOR} => 1 });
+my @configured = ($SEV0);   # severities of the Tor rule, in the order they were configured (and loaded)
 my ($sev_i, $probe_n, @probes, @steps, %count) = (0, 0);
 
 sub set_severity {
     my ($literal, $how) = @_;
-    my $text = $TARGET_TEXT =~ s/^(\s*severity\s*=\s*)"Medium",/$1$literal,/mr;
+    my $text = $TARGET_TEXT =~ s/^(\s*severity\s*=\s*)(?:"\w+"|[0-9.]+)(\s*,)/$1$literal$2/mr;
     $how eq 'rename' ? put_by_rename($TARGET, $text) : put_file($TARGET, $text);
 }
 sub next_severity {
@@ -504,7 +514,8 @@ $_->{ok} = 1 for grep { !$_->{ok} && $_->{why} =~ /took a SIGHUP/ && $_->{probed
 my @bad_steps = grep { !$_->{ok} } @steps;
 ok(!@bad_steps, sprintf('%d changes, each followed by its reload line and probed (%.1f s)', scalar(@steps), $reload_phase))
     or diag(join("\n", map { "step $_->{step} ($_->{name}): " . ($_->{why} // '?') . "\n    stderr: $_->{line}" } @bad_steps[0 .. ($#bad_steps < 9 ? $#bad_steps : 9)]));
-cmp_ok(scalar(@steps), '>=', 50, '50 or more reloads were triggered');
+my $MIN_STEPS = 10 * $CYCLES < 50 ? 10 * $CYCLES : 50;   # scaled down only when KGUARD_RELOAD_CYCLES says so
+cmp_ok(scalar(@steps), '>=', $MIN_STEPS, "$MIN_STEPS or more reloads were triggered");
 my @count_trail = map { $_->{counts} ? "$_->{counts}[0]/$_->{counts}[1]" : '-' } @steps;
 my $monotonic = 1;
 for my $i (1 .. $#steps) {
@@ -558,7 +569,8 @@ is($s->{malformed}, 0, 'summary: malformed=0');
 is($s->{rule_errors}, 0, 'summary: rule_errors=0');
 my $broken_installs = grep { !$_->{expect_ok} } @steps;
 cmp_ok($s->{reload_failures} // 0, '>=', $broken_installs, "summary: reload_failures >= $broken_installs broken installs");
-cmp_ok($s->{reloads} // 0, '>=', 40, 'summary: reloads >= 40');
+my $MIN_OK = 8 * $CYCLES < 40 ? 8 * $CYCLES : 40;
+cmp_ok($s->{reloads} // 0, '>=', $MIN_OK, "summary: reloads >= $MIN_OK");
 is($s->{reloads}, $count{ok}, "summary: reloads == the $count{ok} successful reloads seen");
 like($stderr, qr/\Q$LOG\E:\d+: rotated/, 'the followed file was rotated during the run') if $result{file}{extra} =~ /rotations=[1-9]/;
 
