@@ -145,7 +145,7 @@ check_exit() { [ "$M_exit" = 0 ] || die "$1 failed (exit $M_exit); see $2"; }
 
 # ---- (a) (b) (d) and the startups, best of REPS ---------------------------
 cat "$EV" > /dev/null   # page cache
-say "measuring (a), (b), (d) and the startups: $REPS rounds"
+say "measuring (a), (b), (d), the startups and (b) without lists: $REPS rounds"
 for rep in $(seq 1 "$REPS"); do
     run --stderr "$OUT/a.err" -- "$OUT/parse_baseline" "$EV"
     check_exit "(a)" "$OUT/a.err"; best a "$M_wall_s" "$M_maxrss_kb"
@@ -157,6 +157,8 @@ for rep in $(seq 1 "$REPS"); do
     check_exit "(b) startup" "$OUT/bs.err"; best bs "$M_wall_s" "$M_maxrss_kb"
     run --stderr "$OUT/ds.err" -- "$KGUARD" scan --rules "$PLUS" --lualib "$SNAP/lualib" "${LISTS[@]}" /dev/null
     check_exit "(d) startup" "$OUT/ds.err"; best ds "$M_wall_s" "$M_maxrss_kb"
+    run --stdout /dev/null --stderr "$OUT/n.err" -- "$KGUARD" scan --rules "$SNAP/rules.d" --lualib "$SNAP/lualib" "$EV"
+    check_exit "(b) without lists" "$OUT/n.err"; best n "$M_wall_s" "$M_maxrss_kb"
     say "  round $rep: best so far a=${BEST[a]}s b=${BEST[b]}s d=${BEST[d]}s"
 done
 grep -q "bad=0" "$OUT/a.err" || die "(a): some lines did not parse: $(cat "$OUT/a.err")"
@@ -214,7 +216,7 @@ eps() { calc "$NLINES / $1" 0; }
 mbs() { calc "$BYTES / 1e6 / $1" 1; }
 nse() { calc "$1 * 1e9 / $NLINES" 0; }
 mb() { calc "$1 / 1024" 1; }
-A=${BEST[a]} B=${BEST[b]} D=${BEST[d]} BS=${BEST[bs]} DS=${BEST[ds]}
+A=${BEST[a]} B=${BEST[b]} D=${BEST[d]} BS=${BEST[bs]} DS=${BEST[ds]} N=${BEST[n]}
 BSS=$(calc "$B - $BS" 6); DSS=$(calc "$D - $DS" 6)
 R_E2E=$(calc "$A / $B" 2); R_SS=$(calc "$A / $BSS" 2)
 D_COST_E2E=$(calc "100 * (1 - $B / $D)" 1); D_COST_SS=$(calc "100 * (1 - $BSS / $DSS)" 1)
@@ -247,6 +249,7 @@ printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "(a) parse only: getline + cJSON
 printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "(b) kguard scan, all rules, all lists" "$(fmt_int "$(eps "$B")")" "$(mbs "$B")" "$(fmt_int "$(nse "$B")")" "$(mb "${RSS[b]}") MB" "$(calc "$B" 3) s" "${CPU[b]} s" "$(spread b)"
 printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    startup alone (rules + lists, 0 events)" "" "" "" "$(mb "${RSS[bs]}") MB" "$(calc "$BS" 3) s" "${CPU[bs]} s" "$(spread bs)"
 printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    (b) without startup: steady state" "$(fmt_int "$(eps "$BSS")")" "$(mbs "$BSS")" "$(fmt_int "$(nse "$BSS")")" "" "$(calc "$BSS" 3) s" "$(calc "${CPU[b]} - ${CPU[bs]}" 3) s" ""
+printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    for comparison: the same without any list" "$(fmt_int "$(eps "$N")")" "$(mbs "$N")" "$(fmt_int "$(nse "$N")")" "$(mb "${RSS[n]}") MB" "$(calc "$N" 3) s" "${CPU[n]} s" "$(spread n)"
 printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "(d) kguard + 100 declarative rules" "$(fmt_int "$(eps "$D")")" "$(mbs "$D")" "$(fmt_int "$(nse "$D")")" "$(mb "${RSS[d]}") MB" "$(calc "$D" 3) s" "${CPU[d]} s" "$(spread d)"
 printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    startup alone" "" "" "" "$(mb "${RSS[ds]}") MB" "$(calc "$DS" 3) s" "${CPU[ds]} s" "$(spread ds)"
 printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    (d) without startup: steady state" "$(fmt_int "$(eps "$DSS")")" "$(mbs "$DSS")" "$(fmt_int "$(nse "$DSS")")" "" "$(calc "$DSS" 3) s" "$(calc "${CPU[d]} - ${CPU[ds]}" 3) s" ""

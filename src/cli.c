@@ -301,61 +301,83 @@ static bool cli_has_custom(const kg_cli *c, const char *name)
     return false;
 }
 
-static int add_one(kg_setup *s, kg_list_kind kind, const char *name, const char *path,
-                   const char *from_config)
+/* The lists to load, each with where it was named (NULL: the command line). */
+typedef struct list_plan {
+    kg_list_spec specs[CLI_MAX_LISTS + 8];
+    const char *config_key[CLI_MAX_LISTS + 8];
+    char names[CLI_MAX_LISTS][256];
+    size_t n;
+} list_plan;
+
+static void plan(list_plan *p, kg_list_kind kind, const char *name, const char *path,
+                 const char *config_key)
 {
-    char err[512];
-    if (lists_add(&s->lists, kind, name, path, warn_list_line, s, err, sizeof err) < 0) {
-        if (from_config)
-            cli_warn("%s (named by %s in %s)", err, from_config, s->config->file);
-        else
-            cli_warn("%s", err);
-        return -1;
-    }
-    return 0;
+    if (p->n == sizeof p->specs / sizeof p->specs[0])
+        return;
+    p->specs[p->n] = (kg_list_spec){kind, name, path};
+    p->config_key[p->n++] = config_key;
 }
 
 /* The single lists (Tor, malicious, trusted): the command line's, else the
  * config's. */
-static int load_single(const kg_cli *c, kg_setup *s, kg_list_kind kind,
-                       const char *name, const char *cfg_path, const char *cfg_key)
+static void plan_single(list_plan *p, const kg_cli *c, kg_list_kind kind, const char *name,
+                        const char *cfg_path, const char *cfg_key)
 {
     const cli_list *l = cli_kind(c, kind);
     if (l)
-        return add_one(s, kind, name, l->path, NULL);
-    return cfg_path ? add_one(s, kind, name, cfg_path, cfg_key) : 0;
+        plan(p, kind, name, l->path, NULL);
+    else if (cfg_path)
+        plan(p, kind, name, cfg_path, cfg_key);
 }
 
 static int load_lists(const kg_cli *c, kg_setup *s)
 {
     const kg_config *cfg = s->config;
-    char err[512], name[256];
-    if (load_single(c, s, KG_LIST_TOR, "tor-exits", cfg ? cfg->tor_exits : NULL, "tor_exits") < 0 ||
-        load_single(c, s, KG_LIST_MALICIOUS, "malicious-ips", cfg ? cfg->malicious_ips : NULL,
-                    "malicious_ips") < 0 ||
-        load_single(c, s, KG_LIST_TRUSTED, "trusted-ips", cfg ? cfg->trusted_ips : NULL,
-                    "trusted_ips") < 0)
+    list_plan *p = calloc(1, sizeof *p);
+    char err[512];
+    size_t failed = 0, nc = 0;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int rc = -1;
+
+    if (!p) {
+        cli_warn("out of memory");
         return -1;
+    }
+    plan_single(p, c, KG_LIST_TOR, "tor-exits", cfg ? cfg->tor_exits : NULL, "tor_exits");
+    plan_single(p, c, KG_LIST_MALICIOUS, "malicious-ips", cfg ? cfg->malicious_ips : NULL,
+                "malicious_ips");
+    plan_single(p, c, KG_LIST_TRUSTED, "trusted-ips", cfg ? cfg->trusted_ips : NULL,
+                "trusted_ips");
     for (size_t i = 0; cfg && i < cfg->n_threat_lists; i++)
-        if (!cli_has_custom(c, cfg->threat_lists[i].name) &&
-            add_one(s, KG_LIST_CUSTOM, cfg->threat_lists[i].name, cfg->threat_lists[i].path,
-                    "threat_lists") < 0)
-            return -1;
-    for (size_t i = 0; i < c->n_lists; i++) {
+        if (!cli_has_custom(c, cfg->threat_lists[i].name))
+            plan(p, KG_LIST_CUSTOM, cfg->threat_lists[i].name, cfg->threat_lists[i].path,
+                 "threat_lists");
+    for (size_t i = 0; i < c->n_lists && nc < CLI_MAX_LISTS; i++) {
         if (c->lists[i].kind != KG_LIST_CUSTOM)
             continue;
-        snprintf(name, sizeof name, "%.*s", (int)c->lists[i].name_len, c->lists[i].name);
-        if (add_one(s, KG_LIST_CUSTOM, name, c->lists[i].path, NULL) < 0)
-            return -1;
+        snprintf(p->names[nc], sizeof p->names[nc], "%.*s", (int)c->lists[i].name_len,
+                 c->lists[i].name);
+        plan(p, KG_LIST_CUSTOM, p->names[nc++], c->lists[i].path, NULL);
+    }
+    if (lists_load_all(&s->lists, p->specs, p->n, cpus > 1 ? (int)cpus : 1, warn_list_line, s,
+                       &failed, err, sizeof err) < 0) {
+        if (failed < p->n && p->config_key[failed])
+            cli_warn("%s (named by %s in %s)", err, p->config_key[failed], cfg->file);
+        else
+            cli_warn("%s", err);
+        goto done;
     }
     if (cfg && cfg->n_trusted_inline &&
         lists_add_entries(&s->lists, KG_LIST_TRUSTED, "trusted-ips (config)",
                           cfg->trusted_inline, cfg->n_trusted_inline, warn_list_line, s,
                           err, sizeof err) < 0) {
         cli_warn("%s", err);
-        return -1;
+        goto done;
     }
-    return 0;
+    rc = 0;
+done:
+    free(p);
+    return rc;
 }
 
 static int open_archive(const kg_cli *c, kg_setup *s)

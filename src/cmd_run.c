@@ -154,6 +154,9 @@ static void reload(run_ctx *r, const char *why)
     int rc = cli_setup(r->cli, &s);
 
     if (rc == 0) {
+        /* watch what this attempt read, before the engine takes the lists:
+         * after a failure, fixing any of those files retries */
+        rewatch(r, &s);
         rc = engine_reload(r->eng, &s.eo, &s.lists, &s.config, err, sizeof err);
     } else {
         engine_reload_failed(r->eng);
@@ -163,7 +166,6 @@ static void reload(run_ctx *r, const char *why)
     if (rc == 0) {
         fprintf(stderr, "kguard: reload (%s): ok, %zu rules; %llu reloads, %llu failed\n", why,
                 engine_rule_count(r->eng), ok, failed);
-        rewatch(r, &s);
     } else {
         fprintf(stderr, "kguard: reload (%s) failed: %s; the running rules stay "
                 "(%llu reloads, %llu failed)\n", why, err, ok, failed);
@@ -416,11 +418,11 @@ int cmd_run(const kg_cli *c)
         goto cleanup;
     s.eo.out = r.out ? r.out : stdout;
     s.eo.flush_each = true;
+    rewatch(&r, &s);          /* before the engine takes the lists over */
     if (!(r.eng = engine_new(&s.eo, &s.lists, &s.config, err, sizeof err))) {
         cli_warn("%s", err);
         goto cleanup;
     }
-    rewatch(&r, &s);
     if (open_follows(&r) < 0 || (c->listen && start_webhook(&r) < 0))
         goto cleanup;
     loop(&r);

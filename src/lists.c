@@ -1,6 +1,7 @@
 /*
  * lists: loading and naming the engine's IP lists (see lists.h).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,4 +112,131 @@ void lists_free(kg_lists *ls)
     free(ls->v);
     ls->v = NULL;
     ls->n = 0;
+}
+
+/* ---- loading many lists at once ---------------------------------------- */
+
+typedef struct warning {
+    long line;
+    char *msg;
+} warning;
+
+typedef struct job {
+    const kg_list_spec *spec;
+    kg_ipset *set;
+    warning *warnings;
+    size_t n_warnings;
+    int failed;
+    char err[512];
+} job;
+
+typedef struct pool {
+    job *jobs;
+    size_t n, next;
+    pthread_mutex_t lock;
+} pool;
+
+static void keep_warning(void *ud, const char *path, long line, const char *msg)
+{
+    job *j = ud;
+    warning *nv = realloc(j->warnings, (j->n_warnings + 1) * sizeof *nv);
+    (void)path;
+    if (!nv)
+        return;
+    j->warnings = nv;
+    nv[j->n_warnings].line = line;
+    if ((nv[j->n_warnings].msg = strdup(msg)) != NULL)
+        j->n_warnings++;
+}
+
+static void run_job(job *j)
+{
+    j->set = ipset_new(j->spec->name);
+    if (!j->set) {
+        snprintf(j->err, sizeof j->err, "out of memory");
+        j->failed = 1;
+    } else if (ipset_load_file(j->set, j->spec->path, keep_warning, j, j->err,
+                               sizeof j->err) < 0) {
+        j->failed = 1;
+    } else if (ipset_finalize(j->set) < 0) {
+        snprintf(j->err, sizeof j->err, "out of memory loading %s", j->spec->path);
+        j->failed = 1;
+    }
+}
+
+static void *worker(void *arg)
+{
+    pool *p = arg;
+    for (;;) {
+        size_t i;
+        pthread_mutex_lock(&p->lock);
+        i = p->next++;
+        pthread_mutex_unlock(&p->lock);
+        if (i >= p->n)
+            return NULL;
+        run_job(&p->jobs[i]);
+    }
+}
+
+static void run_pool(pool *p, int threads)
+{
+    pthread_t tid[16];
+    int started = 0;
+    if (threads > 16)
+        threads = 16;
+    for (int t = 1; t < threads && (size_t)t < p->n; t++)
+        if (pthread_create(&tid[started], NULL, worker, p) == 0)
+            started++;
+    worker(p);                      /* the calling thread works too */
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+}
+
+int lists_load_all(kg_lists *ls, const kg_list_spec *specs, size_t n, int threads,
+                   kg_ipset_warn_fn warn, void *ud, size_t *failed, char *err,
+                   size_t errlen)
+{
+    pool p = {calloc(n ? n : 1, sizeof(job)), n, 0, PTHREAD_MUTEX_INITIALIZER};
+    int rc = 0;
+
+    if (!p.jobs) {
+        snprintf(err, errlen, "out of memory");
+        *failed = 0;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        p.jobs[i].spec = &specs[i];
+    run_pool(&p, threads);
+    for (size_t i = 0; i < n; i++) {
+        job *j = &p.jobs[i];
+        kg_list l = {j->set, specs[i].kind, strdup(specs[i].name), strdup(specs[i].path)};
+        for (size_t w = 0; warn && w < j->n_warnings; w++)
+            warn(ud, specs[i].path, j->warnings[w].line, j->warnings[w].msg);
+        for (size_t w = 0; w < j->n_warnings; w++)
+            free(j->warnings[w].msg);
+        free(j->warnings);
+        j->set = NULL;
+        if (rc == 0 && !j->failed && lists_find(ls, specs[i].name)) {
+            snprintf(j->err, sizeof j->err, "list name '%s' is given twice", specs[i].name);
+            j->failed = 1;
+        }
+        if (rc == 0 && !j->failed && (!l.name || !l.path)) {
+            snprintf(j->err, sizeof j->err, "out of memory");
+            j->failed = 1;
+        }
+        if (rc == 0 && j->failed) {
+            snprintf(err, errlen, "%s", j->err);
+            *failed = i;
+            rc = -1;
+        }
+        if (rc == 0 && push_list(ls, &l, err, errlen) == 0)
+            continue;
+        if (rc == 0) {
+            *failed = i;
+            rc = -1;
+        }
+        drop_list(&l);
+    }
+    free(p.jobs);
+    return rc;
 }

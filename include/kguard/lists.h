@@ -39,6 +39,20 @@ int lists_add_entries(kg_lists *ls, kg_list_kind kind, const char *name,
                       char *const *entries, size_t n, kg_ipset_warn_fn warn,
                       void *ud, char *err, size_t errlen);
 
+/* One list to load. */
+typedef struct kg_list_spec {
+    kg_list_kind kind;
+    const char *name, *path;
+} kg_list_spec;
+
+/* Load several list files, up to `threads` at a time (each file is parsed
+ * and sorted on its own), then add them in the order given.  Bad lines go
+ * to warn, in file order, from the calling thread.  Returns 0, or -1 with a
+ * message in err and the index of the failing spec in *failed. */
+int lists_load_all(kg_lists *ls, const kg_list_spec *specs, size_t n, int threads,
+                   kg_ipset_warn_fn warn, void *ud, size_t *failed, char *err,
+                   size_t errlen);
+
 /* Is ip on a trusted list? */
 bool lists_trusted(const kg_lists *ls, const kg_ip *ip);
 
