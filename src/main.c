@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -131,7 +130,7 @@ int main(int argc, char **argv)
             cli_warn("try 'kguard %s --help'", argv[1]);
         return rc < 0 ? EXIT_USAGE : 0;
     }
-    if (!getenv("KGUARD_NO_ARENA")) arena_install();
+    arena_install();
     if (strcmp(c.cmd, "scan") == 0)
         rc = cmd_scan(&c);
     else if (strcmp(c.cmd, "check") == 0)
