@@ -138,7 +138,7 @@ my $BROKEN_LINE = 4;
 
 # ---- kguard -----------------------------------------------------------------------------------
 
-my %LIVE;
+my %LIVE;   # kguard and the stream writers while they run: killed if the test ends early
 END { for my $pid (keys %LIVE) { kill 'KILL', $pid; waitpid($pid, 0) } }
 
 my @ARGS = ('run', '--rules', $RULES, '--lualib', "$dir/lualib", '--tor-exits', $TORLIST,
@@ -297,7 +297,8 @@ sub post_until_ok {
 sub streamer {
     my ($tag, $result, $send) = @_;
     my $pid = fork // die "fork: $!";
-    return $pid if $pid;
+    if ($pid) { $LIVE{$pid} = 1; return $pid }
+    %LIVE = ();                           # not ours to kill from here
     $SIG{PIPE} = 'IGNORE';
     my ($n, $tor, $t0) = (0, 0, time);
     my $deadline = $t0 + 150 * $SLOW;
@@ -534,6 +535,7 @@ for ([webhook => $hook_pid], [file => $file_pid]) {
     my ($name, $pid) = @$_;
     my $done = wait_until(90, sub { waitpid($pid, WNOHANG) != 0 });
     if (!$done) { kill 'KILL', $pid; waitpid($pid, 0) }
+    delete $LIVE{$pid};
     my $r = slurp("$dir/result-$name");
     my ($n, $tor, @extra) = split ' ', $r;
     $result{$name} = { n => $n // 0, tor => $tor // 0, extra => "@extra" };
