@@ -126,6 +126,11 @@ void agg_publish(kg_agg *a, const char *id, char *line, bool archived,
         publish(a, e, now_ms);
 }
 
+void agg_set_interval(kg_agg *a, long long interval_ms)
+{
+    a->interval_ms = interval_ms < 0 ? 0 : interval_ms;
+}
+
 void agg_flush(kg_agg *a, long long now_ms, bool all)
 {
     for (size_t i = 0; i < a->map.cap; i++) {

@@ -223,6 +223,19 @@ int cli_parse(int argc, char **argv, kg_cli *c)
         cli_warn("--cluster, --account-id and --region must not be empty");
         return -1;
     }
+    if (!c->tls_cert != !c->tls_key) {
+        cli_warn("--tls-cert and --tls-key go together");
+        return -1;
+    }
+    if (c->client_ca && !c->tls_cert) {
+        cli_warn("--client-ca needs --tls-cert and --tls-key");
+        return -1;
+    }
+    if ((c->tls_cert || c->token_file || c->max_body) && !c->listen) {
+        cli_warn("--tls-cert, --tls-key, --client-ca, --auth-token-file and --max-body-bytes "
+                 "go with --listen");
+        return -1;
+    }
     if (c->drop_archived && c->archive_path) {
         cli_warn("--archive and --drop-archived exclude each other");
         return -1;
@@ -255,7 +268,7 @@ static int try_dir(char *out, size_t n, const char *dir, const char *name)
 }
 
 /* Where the shipped data lives: next to the binary (a checkout), two levels
- * up (build/asan/kguard), PREFIX/share/kguard beside PREFIX/bin, or the
+ * up for the checkout's build/asan/kguard, PREFIX/share/kguard beside PREFIX/bin, or the
  * data directory compiled in. */
 static const char *data_dir(const char *name, char *out, size_t n)
 {
@@ -266,9 +279,13 @@ static const char *data_dir(const char *name, char *out, size_t n)
         *strrchr(exe, '/') = '\0';
         if (try_dir(out, n, exe, name))
             return out;
-        snprintf(up, sizeof up, "%s/../..", exe);
-        if (try_dir(out, n, up, name))
-            return out;
+        len = (ssize_t)strlen(exe);
+        if ((len > 11 && strcmp(exe + len - 11, "/build/asan") == 0) ||
+            (len > 12 && strcmp(exe + len - 12, "/build/plain") == 0)) {
+            snprintf(up, sizeof up, "%s/../..", exe);   /* a checkout's own builds */
+            if (try_dir(out, n, up, name))
+                return out;
+        }
         snprintf(up, sizeof up, "%s/../share/kguard", exe);   /* PREFIX/bin/kguard */
         if (try_dir(out, n, up, name))
             return out;

@@ -52,6 +52,9 @@ typedef struct run_ctx {
     FILE *out;
     bool stop, use_stdin;
     double reload_at;             /* 0: none due */
+    const char *reload_why;
+    kg_setup *setup;              /* the first setup: owns the archive file */
+    char *archive_path;           /* where that file is, for reopening */
     char *sbuf;                   /* stdin bytes not yet a full line */
     size_t slen;
     long sline;
@@ -253,7 +256,7 @@ static void read_stdin(run_ctx *r)
 static void webhook_log(void *ud, const char *msg)
 {
     (void)ud;
-    fprintf(stderr, "kguard: webhook: %s\n", msg);
+    fprintf(stderr, "kguard: %s%s\n", strncmp(msg, "webhook", 7) == 0 ? "" : "webhook: ", msg);
 }
 
 static int start_webhook(run_ctx *r)
@@ -267,7 +270,7 @@ static int start_webhook(run_ctx *r)
     if (!colon || colon == r->cli->listen || (size_t)(colon - r->cli->listen) >= sizeof host ||
         (port = strtol(colon + 1, &end, 10)) < 0 || port > 65535 || *end || end == colon + 1) {
         cli_warn("--listen wants HOST:PORT, got '%s'", r->cli->listen);
-        return -1;
+        return -2;
     }
     snprintf(host, sizeof host, "%.*s", (int)(colon - r->cli->listen), r->cli->listen);
     if (host[0] == '[' && host[strlen(host) - 1] == ']') {   /* [::1]:8443 */
@@ -323,6 +326,25 @@ static FILE *open_output(const char *path)
     return f;
 }
 
+/* SIGUSR1: reopen --output and the archive after logrotate moved them. */
+static void reopen_outputs(run_ctx *r)
+{
+    const char *archive = r->archive_path;
+    FILE *f;
+    if (r->cli->output_path && (f = open_output(r->cli->output_path)) != NULL) {
+        engine_set_output(r->eng, f);
+        fclose(r->out);
+        r->out = f;
+        fprintf(stderr, "kguard: reopened %s\n", r->cli->output_path);
+    }
+    if (archive && r->setup->archive && (f = open_output(archive)) != NULL) {
+        engine_set_archive(r->eng, f);
+        fclose(r->setup->archive);
+        r->setup->archive = f;
+        fprintf(stderr, "kguard: reopened %s\n", archive);
+    }
+}
+
 static void handle_signals(run_ctx *r)
 {
     struct signalfd_siginfo si;
@@ -331,14 +353,9 @@ static void handle_signals(run_ctx *r)
             r->stop = true;
         } else if (si.ssi_signo == SIGHUP) {
             r->reload_at = now_s();
-        } else if (si.ssi_signo == SIGUSR1 && r->cli->output_path) {
-            FILE *f = open_output(r->cli->output_path);
-            if (f) {
-                engine_set_output(r->eng, f);
-                fclose(r->out);
-                r->out = f;
-                fprintf(stderr, "kguard: reopened %s\n", r->cli->output_path);
-            }
+            r->reload_why = "SIGHUP";
+        } else if (si.ssi_signo == SIGUSR1) {
+            reopen_outputs(r);
         }
     }
 }
@@ -371,7 +388,8 @@ static void loop(run_ctx *r)
         t = now_s();
         if (r->reload_at > 0 && t >= r->reload_at) {
             r->reload_at = 0;
-            reload(r, "change");
+            reload(r, r->reload_why ? r->reload_why : "change");
+            r->reload_why = NULL;
         }
         if (t >= next_tick) {
             engine_tick(r->eng);
@@ -406,6 +424,7 @@ int cmd_run(const kg_cli *c)
     int rc = 1;
 
     r.cli = c;
+    r.setup = &s;
     r.sigfd = r.inofd = -1;
     r.use_stdin = !c->n_follow && !c->listen;
     if (c->nargs) {
@@ -418,13 +437,23 @@ int cmd_run(const kg_cli *c)
         goto cleanup;
     s.eo.out = r.out ? r.out : stdout;
     s.eo.flush_each = true;
+    if (s.archive) {
+        const char *a = c->archive_path ? c->archive_path : s.config->archive_path;
+        if (!(r.archive_path = strdup(a)))
+            goto cleanup;
+    }
     rewatch(&r, &s);          /* before the engine takes the lists over */
     if (!(r.eng = engine_new(&s.eo, &s.lists, &s.config, err, sizeof err))) {
         cli_warn("%s", err);
         goto cleanup;
     }
-    if (open_follows(&r) < 0 || (c->listen && start_webhook(&r) < 0))
+    if (open_follows(&r) < 0)
         goto cleanup;
+    if (c->listen && (rc = start_webhook(&r)) < 0) {
+        rc = rc == -2 ? 2 : 1;
+        goto cleanup;
+    }
+    rc = 1;
     loop(&r);
     shutdown_inputs(&r);
     rc = engine_finish(r.eng) < 0 ? 1 : 0;
@@ -444,6 +473,7 @@ cleanup:
     if (r.out)
         fclose(r.out);
     free(r.sbuf);
+    free(r.archive_path);
     cli_setup_free(&s);
     return rc;
 }

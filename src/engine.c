@@ -434,6 +434,8 @@ int engine_reload(kg_engine *e, const kg_engine_opts *opts, kg_lists *lists,
     free(e->lists);
     e->rules = rs;
     e->lists = heap;
+    e->opts.publish_interval_ms = opts->publish_interval_ms;
+    agg_set_interval(e->agg, opts->publish_interval_ms);
     config_free(e->config);
     e->config = config ? *config : NULL;
     if (config)
@@ -466,6 +468,13 @@ void engine_set_output(kg_engine *e, FILE *out)
 {
     fflush(e->opts.out);
     e->opts.out = out;
+}
+
+void engine_set_archive(kg_engine *e, FILE *archive)
+{
+    if (e->opts.archive)
+        fflush(e->opts.archive);
+    e->opts.archive = archive;
 }
 
 void engine_reload_failed(kg_engine *e)

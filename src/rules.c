@@ -304,6 +304,21 @@ static int compile_rule(loader *ld, lua_State *L, kg_rule *r, size_t id)
     return rc;
 }
 
+/* Lua cuts long file names in messages to "...<tail>:LINE: ...": put the
+ * whole path back so the message names the file exactly. */
+static const char *full_source(const char *msg, const char *path, char *out, size_t n)
+{
+    const char *colon;
+    size_t tail, plen = strlen(path);
+    if (strncmp(msg, "...", 3) != 0 || !(colon = strchr(msg + 3, ':')))
+        return msg;
+    tail = (size_t)(colon - (msg + 3));
+    if (tail > plen || strncmp(path + plen - tail, msg + 3, tail) != 0)
+        return msg;
+    snprintf(out, n, "%s%s", path, colon);
+    return out;
+}
+
 static void load_file(loader *ld, const char *path)
 {
     lua_State *L = ld->rs->sb->L;
@@ -316,8 +331,9 @@ static void load_file(loader *ld, const char *path)
     lua_settop(L, 0);
     if (sandbox_loadfile(ld->rs->sb, path, chunk) != LUA_OK ||
         sandbox_pcall(ld->rs->sb, 0, 1) != LUA_OK) {
+        char full[4600];
         ld->lc.errors++;
-        ld->opts->error(ld->opts->ud, lua_tostring(L, -1));
+        ld->opts->error(ld->opts->ud, full_source(lua_tostring(L, -1), path, full, sizeof full));
         goto done;
     }
     if (!lua_istable(L, -1)) {
@@ -543,10 +559,11 @@ static int run_predicate(judge_ctx *c, kg_rule *r, kg_match *m)
     r->seconds += now_seconds() - t0;
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
-        char where[4300];
+        char where[4300], full[4600];
         r->errors++;
         if (!msg)
             msg = "error object is not a string";
+        msg = full_source(msg, r->file, full, sizeof full);
         if (strncmp(msg, r->file, strlen(r->file)) != 0) {
             /* no location (e.g. out of memory): name the rule file at least */
             snprintf(where, sizeof where, "%s: %s", r->file, msg);

@@ -43,6 +43,9 @@ int agg_record(kg_agg *a, const char *id, long long event_ms, long long now_ms,
 void agg_publish(kg_agg *a, const char *id, char *line, bool archived,
                  long long now_ms);
 
+/* Change the publishing interval (a config reload). */
+void agg_set_interval(kg_agg *a, long long interval_ms);
+
 /* Publish pending updates: those due at now_ms, or all of them. */
 void agg_flush(kg_agg *a, long long now_ms, bool all);
 

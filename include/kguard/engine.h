@@ -82,8 +82,10 @@ void engine_tick(kg_engine *e);
  * (reported). */
 int engine_save(kg_engine *e);
 
-/* Write findings to out from now on (after a reopen). */
+/* Write findings to out, or archived findings to archive, from now on
+ * (after a reopen). */
 void engine_set_output(kg_engine *e, FILE *out);
+void engine_set_archive(kg_engine *e, FILE *archive);
 
 /* End of input: publish every pending finding update and save the state
  * file.  Returns 0, or -1 when the state could not be saved (reported). */
