@@ -28,7 +28,7 @@ void cli_warn(const char *fmt, ...)
 void cli_usage(FILE *to)
 {
     fputs("usage: kguard scan  [options] [FILE...]   judge audit events from files (stdin: none or -)\n"
-          "       kguard run   [options] [--follow FILE]... [--listen HOST:PORT]   run until stopped\n"
+          "       kguard run   [options] [--follow FILE]... [--listen [HOST:]PORT]   run until stopped\n"
           "       kguard check [options]                 load rules, lists and config strictly\n"
           "       kguard test  [options] [PATH...]       run rule fixtures, print TAP\n"
           "\n"
@@ -52,7 +52,7 @@ void cli_usage(FILE *to)
           "run only:\n"
           "  --follow FILE          follow an audit log across rotation (repeatable)\n"
           "  --from-start           read followed files from their start, not their end\n"
-          "  --listen HOST:PORT     receive the API server's audit webhook (POST /k8s-audit)\n"
+          "  --listen [HOST:]PORT   audit webhook receiver, POST /k8s-audit (host: 127.0.0.1)\n"
           "  --tls-cert FILE --tls-key FILE   serve HTTPS\n"
           "  --client-ca FILE       require client certificates signed by this CA\n"
           "  --auth-token-file FILE require this bearer token\n"

@@ -259,23 +259,39 @@ static void webhook_log(void *ud, const char *msg)
     fprintf(stderr, "kguard: %s%s\n", strncmp(msg, "webhook", 7) == 0 ? "" : "webhook: ", msg);
 }
 
+/* --listen HOST:PORT, [V6]:PORT, :PORT or PORT (the last two on 127.0.0.1).
+ * Returns 0, or -1 when it is not of that form. */
+static int parse_listen(const char *arg, char *host, size_t n, long *port)
+{
+    const char *colon = strrchr(arg, ':');
+    const char *p = colon ? colon + 1 : arg;
+    char *end;
+    *port = strtol(p, &end, 10);
+    if (end == p || *end || *port < 0 || *port > 65535)
+        return -1;
+    if (!colon || colon == arg) {
+        snprintf(host, n, "127.0.0.1");
+        return 0;
+    }
+    if ((size_t)(colon - arg) >= n)
+        return -1;
+    snprintf(host, n, "%.*s", (int)(colon - arg), arg);
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {   /* [::1]:8443 */
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    return 0;
+}
+
 static int start_webhook(run_ctx *r)
 {
     kg_webhook_opts wo = {0};
     char host[256], err[512];
-    const char *colon = strrchr(r->cli->listen, ':');
-    char *end;
     long port;
 
-    if (!colon || colon == r->cli->listen || (size_t)(colon - r->cli->listen) >= sizeof host ||
-        (port = strtol(colon + 1, &end, 10)) < 0 || port > 65535 || *end || end == colon + 1) {
-        cli_warn("--listen wants HOST:PORT, got '%s'", r->cli->listen);
+    if (parse_listen(r->cli->listen, host, sizeof host, &port) < 0) {
+        cli_warn("--listen wants [HOST:]PORT, got '%s'", r->cli->listen);
         return -2;
-    }
-    snprintf(host, sizeof host, "%.*s", (int)(colon - r->cli->listen), r->cli->listen);
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') {   /* [::1]:8443 */
-        memmove(host, host + 1, strlen(host));
-        host[strlen(host) - 1] = '\0';
     }
     if (!(r->queue = queue_new(QUEUE_ITEMS, QUEUE_BYTES))) {
         cli_warn("out of memory");
