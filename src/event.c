@@ -251,11 +251,6 @@ void event_release(kg_event *ev)
     ev->body = ev->pod_spec = NULL;
 }
 
-bool event_stage_is(const kg_event *ev, const char *stage)
-{
-    return ev->stage && strcmp(ev->stage, stage) == 0;
-}
-
 bool event_path_under(const kg_event *ev, const char *path)
 {
     size_t n = strlen(path);

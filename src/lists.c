@@ -7,7 +7,7 @@
 #include <string.h>
 #include "kguard/lists.h"
 
-static const char *const kind_names[] = {"tor", "malicious", "custom", "trusted"};
+static const char *const kind_names[KG_LIST_KINDS] = {"tor", "malicious", "custom"};
 
 int lists_kind_from_name(const char *s)
 {
@@ -15,11 +15,6 @@ int lists_kind_from_name(const char *s)
         if (strcmp(s, kind_names[k]) == 0)
             return k;
     return -1;
-}
-
-const char *lists_kind_name(kg_list_kind kind)
-{
-    return kind <= KG_LIST_TRUSTED ? kind_names[kind] : "?";
 }
 
 const kg_list *lists_find(const kg_lists *ls, const char *name)
@@ -76,33 +71,6 @@ int lists_add_entries(kg_lists *ls, kg_list_kind kind, const char *name,
         return -1;
     }
     return 0;
-}
-
-int lists_add(kg_lists *ls, kg_list_kind kind, const char *name,
-              const char *path, kg_ipset_warn_fn warn, void *ud, char *err,
-              size_t errlen)
-{
-    kg_list l = {0};
-
-    if (lists_find(ls, name)) {
-        snprintf(err, errlen, "list name '%s' is given twice", name);
-        return -1;
-    }
-    l.kind = kind;
-    l.name = strdup(name);
-    l.path = strdup(path);
-    l.set = ipset_new(name);
-    if (!l.name || !l.path || !l.set)
-        goto oom;
-    if (ipset_load_file(l.set, path, warn, ud, err, errlen) < 0 ||
-        push_list(ls, &l, err, errlen) < 0)
-        goto fail;
-    return 0;
-oom:
-    snprintf(err, errlen, "out of memory loading %s", path);
-fail:
-    drop_list(&l);
-    return -1;
 }
 
 void lists_free(kg_lists *ls)

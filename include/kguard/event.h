@@ -54,9 +54,6 @@ int event_extract(kg_event *ev, const cJSON *root, char *err, size_t errlen);
 /* Free what event_extract allocated (a body built from a JSON patch). */
 void event_release(kg_event *ev);
 
-/* The stage names this module compares against. */
-bool event_stage_is(const kg_event *ev, const char *stage);
-
 /* Does the request path (requestURI without its query) equal path, or
  * continue with '/' or '?' after it? */
 bool event_path_under(const kg_event *ev, const char *path);

@@ -30,7 +30,6 @@ typedef struct kg_lists {
 
 /* "tor", "malicious" or "custom" -> kind; -1 for anything else. */
 int lists_kind_from_name(const char *s);
-const char *lists_kind_name(kg_list_kind kind);
 
 /* Add a list of that kind and name built from entries (addresses and
  * CIDRs, e.g. written in the config); bad entries go to warn with line =
@@ -55,13 +54,6 @@ int lists_load_all(kg_lists *ls, const kg_list_spec *specs, size_t n, int thread
 
 /* Is ip on a trusted list? */
 bool lists_trusted(const kg_lists *ls, const kg_ip *ip);
-
-/* Load path as a list of that kind and name.  Bad lines go to warn.
- * Returns 0, or -1 with a message in err (unreadable file, duplicate name,
- * out of memory). */
-int lists_add(kg_lists *ls, kg_list_kind kind, const char *name,
-              const char *path, kg_ipset_warn_fn warn, void *ud, char *err,
-              size_t errlen);
 
 const kg_list *lists_find(const kg_lists *ls, const char *name);
 void lists_free(kg_lists *ls);
