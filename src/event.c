@@ -53,13 +53,110 @@ static int want_string_array(const cJSON *arr, const char *name, char *err,
     return 0;
 }
 
+/* The top-level fields, found in one pass over the object's members (the
+ * first of duplicated keys wins, as with cJSON's own lookups). */
+enum { T_STR, T_OBJ, T_ARR, T_ANY };
+
+static const struct top_field {
+    const char *name;
+    int type;
+    size_t off;
+} top_fields[] = {
+    {"kind", T_STR, (size_t)-1},
+    {"apiVersion", T_STR, offsetof(kg_event, api_version)},
+    {"level", T_STR, offsetof(kg_event, level)},
+    {"auditID", T_STR, offsetof(kg_event, audit_id)},
+    {"stage", T_STR, offsetof(kg_event, stage)},
+    {"verb", T_STR, offsetof(kg_event, verb)},
+    {"requestURI", T_STR, offsetof(kg_event, request_uri)},
+    {"userAgent", T_STR, offsetof(kg_event, user_agent)},
+    {"requestReceivedTimestamp", T_STR, offsetof(kg_event, received_at)},
+    {"stageTimestamp", T_STR, offsetof(kg_event, stage_at)},
+    {"timestamp", T_STR, (size_t)-2},            /* audit.k8s.io/v1beta1 */
+    {"user", T_OBJ, offsetof(kg_event, user)},
+    {"impersonatedUser", T_OBJ, offsetof(kg_event, impersonated_user)},
+    {"sourceIPs", T_ARR, offsetof(kg_event, source_ips)},
+    {"objectRef", T_OBJ, offsetof(kg_event, object_ref)},
+    {"responseStatus", T_OBJ, offsetof(kg_event, response_status)},
+    {"annotations", T_OBJ, offsetof(kg_event, annotations)},
+    {"requestObject", T_ANY, offsetof(kg_event, request_object)},
+    {"responseObject", T_ANY, offsetof(kg_event, response_object)},
+};
+#define N_TOP (sizeof top_fields / sizeof top_fields[0])
+
+static const struct top_field user_fields[] = {
+    {"username", T_STR, offsetof(kg_event, username)},
+    {"uid", T_STR, offsetof(kg_event, user_uid)},
+    {"groups", T_ARR, offsetof(kg_event, groups)},
+    {"extra", T_OBJ, offsetof(kg_event, extra)},
+};
+
+static const struct top_field object_ref_fields[] = {
+    {"resource", T_STR, offsetof(kg_event, resource)},
+    {"subresource", T_STR, offsetof(kg_event, subresource)},
+    {"namespace", T_STR, offsetof(kg_event, ns)},
+    {"name", T_STR, offsetof(kg_event, name)},
+    {"apiGroup", T_STR, offsetof(kg_event, api_group)},
+    {"apiVersion", T_STR, offsetof(kg_event, object_api_version)},
+    {"uid", T_STR, offsetof(kg_event, object_uid)},
+};
+
+static int type_error(const char *where, const char *name, int type, char *err,
+                      size_t errlen)
+{
+    snprintf(err, errlen, "field %s%s must be %s", where, name,
+             type == T_STR ? "a string" : type == T_OBJ ? "an object" : "an array");
+    return -1;
+}
+
+/* Check v's type against f and store it in the event. */
+static int take_field(kg_event *ev, const cJSON *v, const struct top_field *f,
+                      const char *where, const char **kind, const char **timestamp,
+                      char *err, size_t errlen)
+{
+    int t = v->type & 0xFF;
+    if (t == cJSON_NULL)
+        return 0;
+    if ((f->type == T_STR && (t != cJSON_String || !v->valuestring)) ||
+        (f->type == T_OBJ && t != cJSON_Object) || (f->type == T_ARR && t != cJSON_Array))
+        return type_error(where, f->name, f->type, err, errlen);
+    if (f->off == (size_t)-1)
+        *kind = v->valuestring;
+    else if (f->off == (size_t)-2)
+        *timestamp = v->valuestring;
+    else if (f->type == T_STR)
+        *(const char **)((char *)ev + f->off) = v->valuestring;
+    else
+        *(const cJSON **)((char *)ev + f->off) = v;
+    return 0;
+}
+
+/* The members of a small object in one pass (the first of duplicates). */
+static int take_members(kg_event *ev, const cJSON *obj, const struct top_field *fields,
+                        size_t n, const char *where, char *err, size_t errlen)
+{
+    unsigned seen = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, obj) {
+        size_t len = v->string ? strlen(v->string) : 0;
+        for (size_t i = 0; i < n; i++) {
+            if (len != strlen(fields[i].name) || memcmp(v->string, fields[i].name, len) != 0)
+                continue;
+            if (!(seen & (1u << i))) {
+                seen |= 1u << i;
+                if (take_field(ev, v, &fields[i], where, NULL, NULL, err, errlen) < 0)
+                    return -1;
+            }
+            break;
+        }
+    }
+    return 0;
+}
+
 static int extract_user(kg_event *ev, char *err, size_t errlen)
 {
-    const cJSON *u = ev->user;
-    if (want_string(u, "username", "user.", &ev->username, err, errlen) ||
-        want_string(u, "uid", "user.", &ev->user_uid, err, errlen) ||
-        want_type(u, "groups", "user.", cJSON_Array, &ev->groups, err, errlen) ||
-        want_type(u, "extra", "user.", cJSON_Object, &ev->extra, err, errlen))
+    if (take_members(ev, ev->user, user_fields, sizeof user_fields / sizeof user_fields[0],
+                     "user.", err, errlen) < 0)
         return -1;
     if (ev->groups && want_string_array(ev->groups, "user.groups", err, errlen))
         return -1;
@@ -68,17 +165,11 @@ static int extract_user(kg_event *ev, char *err, size_t errlen)
 
 static int extract_object_ref(kg_event *ev, char *err, size_t errlen)
 {
-    const cJSON *o = ev->object_ref;
-    if (!o)
+    if (!ev->object_ref)
         return 0;
-    return want_string(o, "resource", "objectRef.", &ev->resource, err, errlen) ||
-           want_string(o, "subresource", "objectRef.", &ev->subresource, err, errlen) ||
-           want_string(o, "namespace", "objectRef.", &ev->ns, err, errlen) ||
-           want_string(o, "name", "objectRef.", &ev->name, err, errlen) ||
-           want_string(o, "apiGroup", "objectRef.", &ev->api_group, err, errlen) ||
-           want_string(o, "apiVersion", "objectRef.", &ev->object_api_version, err, errlen) ||
-           want_string(o, "uid", "objectRef.", &ev->object_uid, err, errlen)
-               ? -1 : 0;
+    return take_members(ev, ev->object_ref, object_ref_fields,
+                        sizeof object_ref_fields / sizeof object_ref_fields[0], "objectRef.",
+                        err, errlen);
 }
 
 static int extract_status(kg_event *ev, char *err, size_t errlen)
@@ -126,62 +217,29 @@ static void compute_facts(kg_event *ev)
     }
 }
 
-/* The top-level fields, found in one pass over the object's members (the
- * first of duplicated keys wins, as with cJSON's own lookups). */
-enum { T_STR, T_OBJ, T_ARR, T_ANY };
-
-static const struct top_field {
-    const char *name;
-    int type;
-    size_t off;
-} top_fields[] = {
-    {"kind", T_STR, (size_t)-1},
-    {"apiVersion", T_STR, offsetof(kg_event, api_version)},
-    {"level", T_STR, offsetof(kg_event, level)},
-    {"auditID", T_STR, offsetof(kg_event, audit_id)},
-    {"stage", T_STR, offsetof(kg_event, stage)},
-    {"verb", T_STR, offsetof(kg_event, verb)},
-    {"requestURI", T_STR, offsetof(kg_event, request_uri)},
-    {"userAgent", T_STR, offsetof(kg_event, user_agent)},
-    {"requestReceivedTimestamp", T_STR, offsetof(kg_event, received_at)},
-    {"stageTimestamp", T_STR, offsetof(kg_event, stage_at)},
-    {"timestamp", T_STR, (size_t)-2},            /* audit.k8s.io/v1beta1 */
-    {"user", T_OBJ, offsetof(kg_event, user)},
-    {"impersonatedUser", T_OBJ, offsetof(kg_event, impersonated_user)},
-    {"sourceIPs", T_ARR, offsetof(kg_event, source_ips)},
-    {"objectRef", T_OBJ, offsetof(kg_event, object_ref)},
-    {"responseStatus", T_OBJ, offsetof(kg_event, response_status)},
-    {"annotations", T_OBJ, offsetof(kg_event, annotations)},
-    {"requestObject", T_ANY, offsetof(kg_event, request_object)},
-    {"responseObject", T_ANY, offsetof(kg_event, response_object)},
-};
-#define N_TOP (sizeof top_fields / sizeof top_fields[0])
-
-static int type_error(const char *name, int type, char *err, size_t errlen)
+/* The top_fields index of a member name, or -1: by length first, so each
+ * member costs a comparison or two rather than a walk of the table. */
+static int top_index(const char *k)
 {
-    snprintf(err, errlen, "field %s must be %s", name,
-             type == T_STR ? "a string" : type == T_OBJ ? "an object" : "an array");
+    static signed char by_len[32][4];
+    static bool built;
+    size_t len = strlen(k);
+    if (!built) {
+        memset(by_len, -1, sizeof by_len);
+        for (unsigned i = 0; i < N_TOP; i++) {
+            size_t l = strlen(top_fields[i].name), j = 0;
+            while (by_len[l][j] >= 0)
+                j++;
+            by_len[l][j] = (signed char)i;
+        }
+        built = true;
+    }
+    if (len >= 32)
+        return -1;
+    for (unsigned j = 0; j < 4 && by_len[len][j] >= 0; j++)
+        if (memcmp(k, top_fields[by_len[len][j]].name, len) == 0)
+            return by_len[len][j];
     return -1;
-}
-
-static int take_top(kg_event *ev, const cJSON *v, const struct top_field *f,
-                    const char **kind, const char **timestamp, char *err, size_t errlen)
-{
-    int t = v->type & 0xFF;
-    if (t == cJSON_NULL)
-        return 0;
-    if ((f->type == T_STR && (t != cJSON_String || !v->valuestring)) ||
-        (f->type == T_OBJ && t != cJSON_Object) || (f->type == T_ARR && t != cJSON_Array))
-        return type_error(f->name, f->type, err, errlen);
-    if (f->off == (size_t)-1)
-        *kind = v->valuestring;
-    else if (f->off == (size_t)-2)
-        *timestamp = v->valuestring;
-    else if (f->type == T_STR)
-        *(const char **)((char *)ev + f->off) = v->valuestring;
-    else
-        *(const cJSON **)((char *)ev + f->off) = v;
-    return 0;
 }
 
 static int extract_top(kg_event *ev, const cJSON *root, char *err, size_t errlen)
@@ -190,16 +248,12 @@ static int extract_top(kg_event *ev, const cJSON *root, char *err, size_t errlen
     unsigned seen = 0;
     const cJSON *v;
     cJSON_ArrayForEach(v, root) {
-        for (unsigned i = 0; v->string && i < N_TOP; i++) {
-            if (v->string[0] != top_fields[i].name[0] || strcmp(v->string, top_fields[i].name) != 0)
-                continue;
-            if (!(seen & (1u << i))) {
-                seen |= 1u << i;
-                if (take_top(ev, v, &top_fields[i], &kind, &timestamp, err, errlen) < 0)
-                    return -1;
-            }
-            break;
-        }
+        int i = v->string ? top_index(v->string) : -1;
+        if (i < 0 || (seen & (1u << i)))
+            continue;
+        seen |= 1u << i;
+        if (take_field(ev, v, &top_fields[i], "", &kind, &timestamp, err, errlen) < 0)
+            return -1;
     }
     if (kind && strcmp(kind, "Event") != 0) {
         snprintf(err, errlen, "not an audit Event (kind \"%.40s\")", kind);
