@@ -8,12 +8,11 @@
 
 #define EVENT_MT "kguard.event"
 #define VIEW_MT "kguard.json"
-#define EVENT_KEY "kguard.event.current"
-#define FIELDS_KEY "kguard.event.fields"
 
 typedef struct event_ud {
     const kg_event *ev;
     unsigned long seq;     /* bumped for every event */
+    int self, view_mt, fields;  /* registry references */
 } event_ud;
 
 typedef struct view_ud {
@@ -21,18 +20,19 @@ typedef struct view_ud {
     unsigned long seq;
 } view_ud;
 
+/* The state's one event userdata, kept in the state's extra space: views
+ * and fields are read many times per predicate, so no registry lookups by
+ * name on that path. */
 static event_ud *current(lua_State *L)
 {
-    event_ud *e;
-    lua_getfield(L, LUA_REGISTRYINDEX, EVENT_KEY);
-    e = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    return e;
+    return *(event_ud **)lua_getextraspace(L);
 }
 
 static const kg_event *check_event(lua_State *L, int idx)
 {
-    event_ud *e = luaL_checkudata(L, idx, EVENT_MT);
+    event_ud *e = current(L);
+    if (lua_touserdata(L, idx) != e)
+        luaL_typeerror(L, idx, "kguard event");
     if (!e->ev)
         luaL_error(L, "the event is no longer available");
     return e->ev;
@@ -40,9 +40,17 @@ static const kg_event *check_event(lua_State *L, int idx)
 
 static const cJSON *check_view(lua_State *L, int idx)
 {
-    view_ud *v = luaL_checkudata(L, idx, VIEW_MT);
+    view_ud *v = lua_touserdata(L, idx);
     event_ud *e = current(L);
-    if (!e || !e->ev || e->seq != v->seq)
+    int is_view = 0;
+    if (v && lua_getmetatable(L, idx)) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, e->view_mt);
+        is_view = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    if (!is_view)
+        luaL_typeerror(L, idx, "JSON view");
+    if (!e->ev || e->seq != v->seq)
         luaL_error(L, "a JSON view was used after its event");
     return v->node;
 }
@@ -66,7 +74,8 @@ static void push_json(lua_State *L, const cJSON *node)
         view_ud *v = lua_newuserdatauv(L, sizeof *v, 0);
         v->node = node;
         v->seq = current(L)->seq;
-        luaL_setmetatable(L, VIEW_MT);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, current(L)->view_mt);
+        lua_setmetatable(L, -2);
     }
 }
 
@@ -297,7 +306,7 @@ static int event_index(lua_State *L)
 {
     const kg_event *ev = check_event(L, 1);
     lua_Integer f;
-    lua_getfield(L, LUA_REGISTRYINDEX, FIELDS_KEY);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, current(L)->fields);
     lua_pushvalue(L, 2);
     lua_rawget(L, -2);
     f = lua_tointeger(L, -1);
@@ -376,24 +385,25 @@ void lua_event_open(lua_State *L)
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
+    e = lua_newuserdatauv(L, sizeof *e, 0);
+    e->ev = NULL;
+    e->seq = 0;
+    luaL_setmetatable(L, EVENT_MT);
+    e->self = luaL_ref(L, LUA_REGISTRYINDEX);
+    *(event_ud **)lua_getextraspace(L) = e;
+
     luaL_newmetatable(L, VIEW_MT);
     luaL_setfuncs(L, view_mt, 0);
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
+    e->view_mt = luaL_ref(L, LUA_REGISTRYINDEX);
 
     lua_createtable(L, 0, (int)(sizeof fields / sizeof fields[0]));
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         lua_pushinteger(L, fields[i].f);
         lua_setfield(L, -2, fields[i].name);
     }
-    lua_setfield(L, LUA_REGISTRYINDEX, FIELDS_KEY);
-
-    e = lua_newuserdatauv(L, sizeof *e, 0);
-    e->ev = NULL;
-    e->seq = 0;
-    luaL_setmetatable(L, EVENT_MT);
-    lua_setfield(L, LUA_REGISTRYINDEX, EVENT_KEY);
+    e->fields = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 void lua_event_set(lua_State *L, const kg_event *ev)
@@ -405,5 +415,5 @@ void lua_event_set(lua_State *L, const kg_event *ev)
 
 void lua_event_push(lua_State *L)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, EVENT_KEY);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, current(L)->self);
 }
