@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <lauxlib.h>
+#include <xxhash.h>
 #include "kguard/rules.h"
 #include "hmap.h"
 #include "luacheck.h"
@@ -61,6 +62,14 @@ static const id_list *index_get(hmap *m, const char *key, size_t len)
 
 /* ---- the generation --------------------------------------------------- */
 
+#define IPS_MEMO 4096              /* power of two */
+
+struct ip_memo {
+    kg_ip ip;
+    short list[KG_LIST_KINDS];
+    bool valid;
+};
+
 struct kg_ruleset {
     kg_sandbox *sb;
     const kg_lists *lists;
@@ -70,6 +79,7 @@ struct kg_ruleset {
     size_t *always;        /* rules without an api condition */
     size_t n_always;
     size_t *scratch;       /* candidate ids of one event: 2 * n + n_always */
+    struct ip_memo *memo;  /* recent callers' list hits (IPS_MEMO slots) */
     unsigned long seq;     /* events judged */
 };
 
@@ -101,6 +111,7 @@ void ruleset_free(kg_ruleset *rs)
     hmap_free(&rs->index, id_list_free);
     free(rs->always);
     free(rs->scratch);
+    free(rs->memo);
     sandbox_free(rs->sb);
     free(rs);
 }
@@ -408,7 +419,8 @@ kg_ruleset *ruleset_load(const kg_ruleset_opts *opts, char *err, size_t errlen)
         snprintf(err, errlen, "no rules in %s", opts->rules_dir);
         goto fail;
     }
-    if (!(ld.rs->scratch = malloc((2 * ld.rs->n + 1) * sizeof(size_t)))) {
+    if (!(ld.rs->scratch = malloc((2 * ld.rs->n + 1) * sizeof(size_t))) ||
+        !(ld.rs->memo = calloc(IPS_MEMO, sizeof *ld.rs->memo))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -437,22 +449,42 @@ typedef struct judge_ctx {
     int hit_ip[KG_LIST_KINDS];
 } judge_ctx;
 
-/* The first caller IP (in sourceIPs order) on a list of that kind. */
+/* What the lists say of one address: per kind, the index of the first list
+ * of that kind holding it (-1: none, -2: trusted, so none).  Callers repeat
+ * (nodes, controllers), so answers are kept in a small direct-mapped memo;
+ * a generation has its own, so a reload of the lists starts afresh. */
+static const struct ip_memo *ip_lookup(kg_ruleset *rs, const kg_ip *ip)
+{
+    const kg_lists *ls = rs->lists;
+    struct ip_memo *m = &rs->memo[XXH3_64bits(ip->b, sizeof ip->b) & (IPS_MEMO - 1)];
+    bool trusted;
+    if (m->valid && memcmp(&m->ip, ip, sizeof *ip) == 0)
+        return m;
+    m->ip = *ip;
+    m->valid = true;
+    trusted = lists_trusted(ls, ip);
+    for (int k = 0; k < KG_LIST_KINDS; k++)
+        m->list[k] = trusted ? -2 : -1;
+    for (size_t l = 0; !trusted && ls && l < ls->n; l++) {
+        int k = (int)ls->v[l].kind;
+        if (k < KG_LIST_KINDS && m->list[k] == -1 && ipset_contains(ls->v[l].set, ip))
+            m->list[k] = (short)l;
+    }
+    return m;
+}
+
+/* The first caller IP (in sourceIPs order) on a list of that kind; trusted
+ * addresses are passed over (trusted wins over every threat list). */
 static bool ip_hit(judge_ctx *c, int kind)
 {
-    const kg_lists *ls = c->rs->lists;
     if (!c->hit_known[kind]) {
         c->hit_known[kind] = 1;
         c->hit_list[kind] = NULL;
         for (int i = 0; i < c->ev->nips && !c->hit_list[kind]; i++) {
-            if (lists_trusted(ls, &c->ev->ips[i]))
-                continue; /* trusted wins over every threat list */
-            for (size_t l = 0; ls && l < ls->n; l++) {
-                if ((int)ls->v[l].kind == kind && ipset_contains(ls->v[l].set, &c->ev->ips[i])) {
-                    c->hit_list[kind] = &ls->v[l];
-                    c->hit_ip[kind] = i;
-                    break;
-                }
+            const struct ip_memo *m = ip_lookup(c->rs, &c->ev->ips[i]);
+            if (m->list[kind] >= 0) {
+                c->hit_list[kind] = &c->rs->lists->v[m->list[kind]];
+                c->hit_ip[kind] = i;
             }
         }
     }
