@@ -34,6 +34,7 @@ use POSIX qw(:sys_wait_h setpgid strftime);
 use Time::HiRes qw(time sleep);
 use Test::More;
 use KGTest qw(:all);
+use KGRun qw(%LIVE slurp);
 
 my $BIN = kguard();
 plan skip_all => "kguard binary not found at $BIN (set KGUARD)" unless -x $BIN;
@@ -138,8 +139,7 @@ my $BROKEN_LINE = 4;
 
 # ---- kguard -----------------------------------------------------------------------------------
 
-my %LIVE;   # kguard and the stream writers while they run: killed if the test ends early
-END { for my $pid (keys %LIVE) { kill 'KILL', $pid; waitpid($pid, 0) } }
+# %LIVE (tests/lib/KGRun.pm): kguard and the stream writers while they run: killed if the test ends early
 
 my @ARGS = ('run', '--rules', $RULES, '--lualib', "$dir/lualib", '--tor-exits', $TORLIST,
             '--follow', $LOG, '--listen', '127.0.0.1:0', '--publish-interval', '0', '--output', $OUT);
@@ -157,13 +157,7 @@ if ($KPID == 0) {
 }
 $LIVE{$KPID} = 1;
 
-sub slurp { my ($p) = @_; return -e $p ? read_file($p) : '' }
-sub wait_until {
-    my ($secs, $cond) = @_;
-    my $end = time + $secs * $SLOW;
-    while (time < $end) { return 1 if $cond->(); sleep 0.01 }
-    return $cond->() ? 1 : 0;
-}
+sub wait_until { my ($secs, $cond) = @_; return KGRun::wait_until($secs, $cond, poll => 0.01) }   # scaled by slow() (= $SLOW)
 sub kguard_alive { return waitpid($KPID, WNOHANG) == 0 }
 
 my $PORT;

@@ -16,109 +16,22 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
-use POSIX qw(:sys_wait_h setpgid);
 use Time::HiRes qw(time sleep);
 use Test::More;
 use KGTest qw(:all);
+use KGRun qw(:all);
 
 my $BIN = kguard();
 plan skip_all => "kguard binary not found at $BIN (set KGUARD)" unless -x $BIN;
 my $ROOT = root();
-my $SLOW = ($ENV{KGUARD_SANITIZED} || $BIN =~ m{/asan/}) ? 3 : 1;   # ASan/UBSan build: longer waits
+my $SLOW = slow();   # ASan/UBSan build: 3 (longer waits)
 my @LISTS = ('--rules', "$ROOT/rules.d", '--lualib', "$ROOT/lualib",
              '--tor-exits', "$ROOT/tests/lists/tor-exit-addresses.txt");
 my $TOR_TYPE = 'Discovery:Kubernetes/TorIPCaller';
 
-# ---- a kguard process ---------------------------------------------------------------------
-
-my %LIVE;   # pid => 1 for every kguard this test started and has not reaped
-END { for my $pid (keys %LIVE) { kill 'KILL', $pid; waitpid($pid, 0) } }
-
-# start_kguard(args => [...], stdin => 'pipe' | FILE | undef) -> handle
-#   { pid, out, err, in (the write end of stdin when 'pipe'), dir }
-sub start_kguard {
-    my (%o) = @_;
-    my $dir = tempdir('proc-XXXXXX', DIR => tmpdir(), CLEANUP => 1);
-    my %k = (dir => $dir, out => "$dir/stdout", err => "$dir/stderr", args => $o{args});
-    my ($rd, $wr);
-    if (($o{stdin} // '') eq 'pipe') { pipe($rd, $wr) or die "pipe: $!" }
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        setpgid(0, 0);
-        $SIG{PIPE} = 'DEFAULT';
-        chdir $ROOT or POSIX::_exit(127);
-        if ($rd) { close $wr; open STDIN, '<&', $rd or POSIX::_exit(127) }
-        else     { open STDIN, '<', $o{stdin} // '/dev/null' or POSIX::_exit(127) }
-        open STDOUT, '>', $k{out} or POSIX::_exit(127);
-        open STDERR, '>', $k{err} or POSIX::_exit(127);
-        { no warnings 'exec'; exec { $BIN } $BIN, @{ $o{args} } }
-        POSIX::_exit(127);
-    }
-    if ($rd) { close $rd; $wr->autoflush(1); $k{in} = $wr }
-    $k{pid} = $pid;
-    $LIVE{$pid} = 1;
-    return \%k;
-}
-
-sub slurp { my ($p) = @_; return -e $p ? read_file($p) : '' }
-sub stderr_of { slurp($_[0]{err}) }
-sub alive { my ($k) = @_; return $LIVE{ $k->{pid} } && waitpid($k->{pid}, WNOHANG) == 0 }
-
-# wait_until($seconds, sub {...}) -> true once the condition held, false after the timeout
-sub wait_until {
-    my ($secs, $cond) = @_;
-    my $end = time + $secs * $SLOW;
-    while (time < $end) { return 1 if $cond->(); sleep 0.02 }
-    return $cond->() ? 1 : 0;
-}
-
-# Complete JSON lines of a findings file, decoded ({} for a line that does not decode).
-sub lines_of {
-    my ($path) = @_;
-    my $t = slurp($path);
-    $t =~ s/[^\n]*\z//;    # a line still being written
-    return map { my $d = eval { json_decode($_) }; ref $d eq 'HASH' ? $d : {} } grep { length } split /\n/, $t;
-}
-sub audit_ids { my %h; $h{ $_->{kguard}{auditID} // '' }++ for @_; delete $h{''}; return \%h }
-
-# Stop kguard and collect like run_kguard does: with signal => NAME send it (a stdin pipe stays
-# open until kguard has exited), else close stdin and wait for kguard to end by itself.
-sub finish {
-    my ($k, %o) = @_;
-    my $timeout = ($o{timeout} // 20) * $SLOW;
-    if ($o{signal}) { kill $o{signal}, $k->{pid} }       # stdin (if a pipe) stays open
-    else            { close $k->{in} if $k->{in}; delete $k->{in} }
-    my ($status, $timed_out, $t0) = (undef, 0, time);
-    while (1) {
-        my $r = waitpid($k->{pid}, WNOHANG);
-        if ($r == $k->{pid}) { $status = $?; last }
-        if (time - $t0 > $timeout) {
-            $timed_out = 1;
-            kill 'KILL', $k->{pid};
-            waitpid($k->{pid}, 0);
-            $status = $?;
-            last;
-        }
-        sleep 0.02;
-    }
-    delete $LIVE{ $k->{pid} };
-    close $k->{in} if $k->{in};
-    delete $k->{in};
-    my %r = (args => $k->{args}, elapsed => time - $t0, timed_out => $timed_out,
-             exit => (WIFEXITED($status) ? WEXITSTATUS($status) : undef),
-             signal => (WIFSIGNALED($status) ? WTERMSIG($status) : 0),
-             stdout => slurp($k->{out}), stderr => slurp($k->{err}));
-    $r{findings} = KGTest::parse_findings($r{stdout});
-    $r{summary} = summary_of($r{stderr});
-    return \%r;
-}
-
-sub clean_exit {
-    my ($r, $what) = @_;
-    my @p = crash_problems($r);
-    ok(!@p && defined $r->{exit} && $r->{exit} == 0, "$what: exit 0, summary printed, no crash")
-        or diag(join('; ', @p) . "\n" . describe_run($r));
-}
+# ---- a kguard process: tests/lib/KGRun.pm ---------------------------------------------------
+# start_kguard(args => [...], stdin => 'pipe' | FILE | undef); finish($k) closes stdin and waits,
+# finish($k, signal => NAME) sends NAME instead (a stdin pipe stays open until kguard has exited).
 
 # ---- events ---------------------------------------------------------------------------------
 

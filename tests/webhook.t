@@ -21,94 +21,31 @@ use POSIX qw(:sys_wait_h setpgid);
 use Time::HiRes qw(time sleep);
 use Test::More;
 use KGTest qw(:all);
+use KGRun qw(slow slurp stderr_of wait_until lines_of audit_ids);
 
 my $BIN = kguard();
 plan skip_all => "kguard binary not found at $BIN (set KGUARD)" unless -x $BIN;
 my $ROOT = root();
-my $SLOW = ($ENV{KGUARD_SANITIZED} || $BIN =~ m{/asan/}) ? 3 : 1;   # ASan/UBSan build: longer waits
+my $SLOW = slow();   # ASan/UBSan build: 3 (longer waits)
 my @LISTS = ('--rules', "$ROOT/rules.d", '--lualib', "$ROOT/lualib",
              '--tor-exits', "$ROOT/tests/lists/tor-exit-addresses.txt");
 $SIG{PIPE} = 'IGNORE';   # a refused request may close the connection while we still write
 
-# ---- a kguard process ---------------------------------------------------------------------
-
-my %LIVE;   # pid => 1 for every kguard this test started and has not reaped
-END { for my $pid (keys %LIVE) { kill 'KILL', $pid; waitpid($pid, 0) } }
-
-sub slurp { my ($p) = @_; return -e $p ? read_file($p) : '' }
-sub stderr_of { slurp($_[0]{err}) }
-
-sub wait_until {
-    my ($secs, $cond) = @_;
-    my $end = time + $secs * $SLOW;
-    while (time < $end) { return 1 if $cond->(); sleep 0.02 }
-    return $cond->() ? 1 : 0;
-}
+# ---- a kguard process (tests/lib/KGRun.pm) ---------------------------------------------------
 
 # start_kguard(@run_options) -> handle { pid, out, err, port } once it listens (port undef if not)
 sub start_kguard {
     my (@args) = ('run', @LISTS, '--listen', '127.0.0.1:0', @_);
-    my $dir = tempdir('proc-XXXXXX', DIR => tmpdir(), CLEANUP => 1);
-    my %k = (dir => $dir, out => "$dir/stdout", err => "$dir/stderr", args => \@args);
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        setpgid(0, 0);
-        $SIG{PIPE} = 'DEFAULT';
-        chdir $ROOT or POSIX::_exit(127);
-        open STDIN, '<', '/dev/null' or POSIX::_exit(127);
-        open STDOUT, '>', $k{out} or POSIX::_exit(127);
-        open STDERR, '>', $k{err} or POSIX::_exit(127);
-        { no warnings 'exec'; exec { $BIN } $BIN, @args }
-        POSIX::_exit(127);
-    }
-    $k{pid} = $pid;
-    $LIVE{$pid} = 1;
-    wait_until(10, sub { stderr_of(\%k) =~ /listening on 127\.0\.0\.1 port (\d+)/ and $k{port} = $1 });
-    ok($k{port}, 'kguard listens on 127.0.0.1, port ' . ($k{port} // '?')) or diag(stderr_of(\%k));
-    return \%k;
+    my $k = KGRun::start_kguard(args => \@args);
+    wait_until(10, sub { stderr_of($k) =~ /listening on 127\.0\.0\.1 port (\d+)/ and $k->{port} = $1 });
+    ok($k->{port}, 'kguard listens on 127.0.0.1, port ' . ($k->{port} // '?')) or diag(stderr_of($k));
+    return $k;
 }
 
-sub finish {
-    my ($k, %o) = @_;
-    my $timeout = ($o{timeout} // 20) * $SLOW;
-    kill $o{signal} // 'TERM', $k->{pid};
-    my ($status, $timed_out, $t0) = (undef, 0, time);
-    while (1) {
-        my $r = waitpid($k->{pid}, WNOHANG);
-        if ($r == $k->{pid}) { $status = $?; last }
-        if (time - $t0 > $timeout) {
-            $timed_out = 1;
-            kill 'KILL', $k->{pid};
-            waitpid($k->{pid}, 0);
-            $status = $?;
-            last;
-        }
-        sleep 0.02;
-    }
-    delete $LIVE{ $k->{pid} };
-    my %r = (args => $k->{args}, elapsed => time - $t0, timed_out => $timed_out,
-             exit => (WIFEXITED($status) ? WEXITSTATUS($status) : undef),
-             signal => (WIFSIGNALED($status) ? WTERMSIG($status) : 0),
-             stdout => slurp($k->{out}), stderr => slurp($k->{err}));
-    $r{findings} = KGTest::parse_findings($r{stdout});
-    $r{summary} = summary_of($r{stderr});
-    return \%r;
-}
+# finish($k [, signal => NAME, timeout => S]): stops kguard with SIGTERM unless told another signal
+sub finish { my ($k, %o) = @_; return KGRun::finish($k, %o, signal => $o{signal} // 'TERM') }
 
-sub clean_exit {
-    my ($r, $what) = @_;
-    my @p = crash_problems($r);
-    ok(!@p && defined $r->{exit} && $r->{exit} == 0, "$what: SIGTERM -> exit 0, summary printed, no crash")
-        or diag(join('; ', @p) . "\n" . describe_run($r));
-}
-
-sub lines_of {
-    my ($path) = @_;
-    my $t = slurp($path);
-    $t =~ s/[^\n]*\z//;
-    return map { my $d = eval { json_decode($_) }; ref $d eq 'HASH' ? $d : {} } grep { length } split /\n/, $t;
-}
-sub audit_ids { my %h; $h{ $_->{kguard}{auditID} // '' }++ for @_; delete $h{''}; return \%h }
+sub clean_exit { my ($r, $what) = @_; return KGRun::clean_exit($r, $what, how => 'SIGTERM -> ') }
 
 # ---- HTTP -------------------------------------------------------------------------------------
 
