@@ -44,13 +44,9 @@ typedef struct cloader {
 double config_parse_severity_name(const char *s)
 {
     char *end;
-    double v;
-    if (strcmp(s, "High") == 0)
-        return 8;
-    if (strcmp(s, "Medium") == 0)
-        return 5;
-    if (strcmp(s, "Low") == 0)
-        return 2;
+    double v = finding_severity_of(s);
+    if (v > 0)
+        return v;
     v = strtod(s, &end);
     return end != s && *end == '\0' && v >= 1 && v < 10 ? v : -1;
 }

@@ -29,6 +29,7 @@ struct kg_engine {
     uint64_t *done;                /* auditIDs judged at their last stage */
     unsigned long long bad_printed;
     unsigned long long published;  /* finding lines written */
+    long long flushed_ms;          /* last look for due updates */
     double progress_at, start;
     char *last_load_error;
     kg_input_sink sink;
@@ -193,6 +194,17 @@ static void on_bad(void *ud, const char *file, long line, const char *msg)
         diag(e, "further malformed records are counted, not printed");
 }
 
+/* Publish due finding updates during a long scan: the check walks every
+ * aggregation entry, so at most once a second. */
+static void flush_due(kg_engine *e)
+{
+    long long now = now_ms();
+    if (now - e->flushed_ms < 1000)
+        return;
+    e->flushed_ms = now;
+    agg_flush(e->agg, now, false);
+}
+
 static void on_record(void *ud, const cJSON *rec, const char *file, long line)
 {
     kg_engine *e = ud;
@@ -217,7 +229,7 @@ static void on_record(void *ud, const cJSON *rec, const char *file, long line)
     ruleset_judge(e->rules, &ev, &cb);
     event_release(&ev);
     if ((e->stats.judged & 1023) == 0)
-        agg_flush(e->agg, now_ms(), false);
+        flush_due(e);
 }
 
 static void on_progress(void *ud, const char *file, unsigned long long bytes)

@@ -9,6 +9,12 @@
 #include "kguard/finding.h"
 #include "kguard/workload.h"
 
+double finding_severity_of(const char *name)
+{
+    return strcmp(name, "High") == 0 ? 8 : strcmp(name, "Medium") == 0 ? 5
+         : strcmp(name, "Low") == 0 ? 2 : -1;
+}
+
 /* ---- times ------------------------------------------------------------ */
 
 int finding_parse_time(const char *s, long long *ms)

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <lauxlib.h>
 #include <xxhash.h>
+#include "kguard/finding.h"
 #include "kguard/rules.h"
 #include "hmap.h"
 #include "luacheck.h"
@@ -228,17 +229,19 @@ static int compile_match(loader *ld, lua_State *L, int t, kg_rule *r, size_t id)
     return rc;
 }
 
+/* The severity at the top of the stack (a name or a number), or -1. */
+static double lua_severity(lua_State *L)
+{
+    if (lua_type(L, -1) == LUA_TSTRING)
+        return finding_severity_of(lua_tostring(L, -1));
+    return lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
+}
+
 static int get_severity(loader *ld, lua_State *L, int t, double *out)
 {
-    int ty = lua_getfield(L, t, "severity");
     int rc = 0;
-    if (ty == LUA_TSTRING) {
-        const char *s = lua_tostring(L, -1);
-        *out = strcmp(s, "High") == 0 ? 8 : strcmp(s, "Medium") == 0 ? 5
-             : strcmp(s, "Low") == 0 ? 2 : -1;
-    } else {
-        *out = ty == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
-    }
+    lua_getfield(L, t, "severity");
+    *out = lua_severity(L);
     lua_pop(L, 1);
     if (!(*out >= 1 && *out < 10)) {
         lc_error(&ld->lc, "severity", "severity must be \"High\", \"Medium\", \"Low\" or a number from 1 to below 10");
@@ -545,13 +548,8 @@ static double now_seconds(void)
 static const char *read_overrides(lua_State *L, kg_match *m)
 {
     int ty;
-    if ((ty = lua_getfield(L, -1, "severity")) != LUA_TNIL) {
-        double s = ty == LUA_TNUMBER ? lua_tonumber(L, -1) : -1;
-        if (ty == LUA_TSTRING) {
-            const char *v = lua_tostring(L, -1);
-            s = strcmp(v, "High") == 0 ? 8 : strcmp(v, "Medium") == 0 ? 5
-              : strcmp(v, "Low") == 0 ? 2 : -1;
-        }
+    if (lua_getfield(L, -1, "severity") != LUA_TNIL) {
+        double s = lua_severity(L);
         if (!(s >= 1 && s < 10))
             return "the predicate returned a bad severity";
         m->severity = s;

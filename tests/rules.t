@@ -34,24 +34,6 @@ BAIL_OUT("no fixtures in $ROOT/tests/fixtures/rules") unless @files;
 my %known = map { $_ => 1 } @ALL_TYPES;
 my (%fired, %severity_seen);
 
-sub write_events {
-    my ($fx, $text, $name) = @_;
-    my @raw = map { s/\s*\n\s*/ /gr } raw_array_elements($text, 'events');
-    die "$name: cannot split the events array" unless @raw == @{ $fx->{events} };
-    my $fmt = $fx->{format} // 'jsonl';
-    my $content;
-    if ($fmt eq 'jsonl') {
-        $content = join('', map { "$_\n" } @raw);
-    } elsif ($fmt eq 'eventlist') {
-        $content = '{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[' . join(',', @raw) . "]}\n";
-    } elsif ($fmt eq 'array') {
-        $content = "[\n" . join(",\n", @raw) . "\n]\n";
-    } else {
-        die "$name: unknown format '$fmt'";
-    }
-    my $ext = $fmt eq 'jsonl' ? 'jsonl' : 'json';
-    return write_file($content, "rules/$name.$ext");
-}
 
 for my $file (@files) {
     my $name = basename($file, '.json');
@@ -65,7 +47,7 @@ for my $file (@files) {
         for my $t (@expect, @reject, keys %{ $fx->{count} // {} }, keys %{ $fx->{assert_type} // {} }) {
             ok($known{$t}, "fixture names a known type: $t") or return;
         }
-        my $input = write_events($fx, $text, $name);
+        my $input = fixture_input($fx, $text, $name, 'rules');
         my $r = run_kguard(args => ['scan', '--rules', 'rules.d', std_list_args(%{ $fx->{lists} // {} }),
                                     '--cluster', 'test-cluster', $input],
                            timeout => 60);
