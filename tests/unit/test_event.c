@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include "kguard/event.h"
 #include "kguard/finding.h"
+#include "kguard/timefmt.h"
 #include "kguard/workload.h"
 #include "tap.h"
 
@@ -117,14 +118,14 @@ static void test_times(void)
 {
     long long ms = 0;
     char buf[32];
-    ok(finding_parse_time("2024-03-12T10:15:30.123456Z", &ms) == 0, "RFC 3339 with micros parses");
-    is_str(finding_format_time(ms, buf), "2024-03-12T10:15:30.123Z", "and formats with millis");
-    ok(finding_parse_time("2024-03-12T12:15:30+02:00", &ms) == 0, "an offset parses");
-    is_str(finding_format_time(ms, buf), "2024-03-12T10:15:30.000Z", "and is converted to UTC");
-    ok(finding_parse_time("2022-11-29 00:09:04.38", &ms) == 0, "a space separator parses");
-    is_str(finding_format_time(ms, buf), "2022-11-29T00:09:04.380Z", "short fractions pad");
-    ok(finding_parse_time("yesterday", &ms) == -1, "garbage does not parse");
-    ok(finding_parse_time("2024-03-12T10:15:30Q", &ms) == -1, "a bad zone does not parse");
+    ok(timefmt_parse("2024-03-12T10:15:30.123456Z", &ms) == 0, "RFC 3339 with micros parses");
+    is_str(timefmt_format(ms, buf), "2024-03-12T10:15:30.123Z", "and formats with millis");
+    ok(timefmt_parse("2024-03-12T12:15:30+02:00", &ms) == 0, "an offset parses");
+    is_str(timefmt_format(ms, buf), "2024-03-12T10:15:30.000Z", "and is converted to UTC");
+    ok(timefmt_parse("2022-11-29 00:09:04.38", &ms) == 0, "a space separator parses");
+    is_str(timefmt_format(ms, buf), "2022-11-29T00:09:04.380Z", "short fractions pad");
+    ok(timefmt_parse("yesterday", &ms) == -1, "garbage does not parse");
+    ok(timefmt_parse("2024-03-12T10:15:30Q", &ms) == -1, "a bad zone does not parse");
 }
 
 static void test_bodies(void)
