@@ -154,7 +154,7 @@ static void reload(run_ctx *r, const char *why)
     kg_setup s = {0};
     char err[512] = "";
     unsigned long long ok, failed;
-    int rc = cli_setup(r->cli, &s);
+    int rc = setup_load(r->cli, &s);
 
     if (rc == 0) {
         /* watch what this attempt read, before the engine takes the lists:
@@ -173,7 +173,7 @@ static void reload(run_ctx *r, const char *why)
         fprintf(stderr, "kguard: reload (%s) failed: %s; the running rules stay "
                 "(%llu reloads, %llu failed)\n", why, err, ok, failed);
     }
-    cli_setup_free(&s);
+    setup_free(&s);
 }
 
 /* ---- inputs ----------------------------------------------------------- */
@@ -447,7 +447,7 @@ int cmd_run(const kg_cli *c)
         cli_warn("run takes no file arguments: use --follow FILE");
         return 2;
     }
-    if (open_signals(&r) < 0 || cli_setup(c, &s) < 0)
+    if (open_signals(&r) < 0 || setup_load(c, &s) < 0)
         goto cleanup;
     if (c->output_path && !(r.out = open_output(c->output_path)))
         goto cleanup;
@@ -490,6 +490,6 @@ cleanup:
         fclose(r.out);
     free(r.sbuf);
     free(r.archive_path);
-    cli_setup_free(&s);
+    setup_free(&s);
     return rc;
 }

@@ -311,9 +311,9 @@ static int run_fixture(const kg_cli *base, const char *file, const cJSON *fx, re
         fail(r, "a fixture needs \"events\" and \"expect\" lists; ");
         return -1;
     }
-    if (fixture_cli(base, fx, &c, r) < 0 || cli_setup(&c, &s) < 0) {
+    if (fixture_cli(base, fx, &c, r) < 0 || setup_load(&c, &s) < 0) {
         fail(r, "cannot set up (see above); ");
-        cli_setup_free(&s);
+        setup_free(&s);
         return -1;
     }
     mem = open_memstream(&out, &outlen);
@@ -343,7 +343,7 @@ cleanup:
     if (mem)
         fclose(mem);
     free(out);
-    cli_setup_free(&s);
+    setup_free(&s);
     return r->len ? -1 : 0;
 }
 
