@@ -27,7 +27,7 @@ typedef struct cli_list {
 typedef struct kg_cli {
     const char *cmd;
     const char *rules_dir, *lualib_dir, *config_path, *state_path;
-    const char *archive_path, *trusted_path, *output_path;
+    const char *archive_path, *output_path;
     const char *cluster, *account_id, *region;
     cli_list lists[CLI_MAX_LISTS];
     size_t n_lists;

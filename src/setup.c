@@ -105,16 +105,16 @@ static void plan(list_plan *p, kg_list_kind kind, const char *name, const char *
     p->config_key[p->n++] = config_key;
 }
 
-/* The single lists (Tor, malicious, trusted): the command line's, else the
- * config's. */
-static void plan_single(list_plan *p, const kg_cli *c, kg_list_kind kind, const char *name,
-                        const char *cfg_path, const char *cfg_key)
+/* A single list (Tor, malicious, trusted) by its option: the command
+ * line's file, else the one the config names under the option's key. */
+static void plan_single(list_plan *p, const kg_cli *c, const char *option, const char *cfg_path)
 {
-    const cli_list *l = cli_kind(c, kind);
+    const kg_option *o = options_find(option);
+    const cli_list *l = cli_kind(c, (kg_list_kind)o->extra);
     if (l)
-        plan(p, kind, name, l->path, NULL);
+        plan(p, l->kind, o->name, l->path, NULL);
     else if (cfg_path)
-        plan(p, kind, name, cfg_path, cfg_key);
+        plan(p, (kg_list_kind)o->extra, o->name, cfg_path, o->config_key);
 }
 
 static int load_lists(const kg_cli *c, kg_setup *s)
@@ -130,15 +130,13 @@ static int load_lists(const kg_cli *c, kg_setup *s)
         cli_warn("out of memory");
         return -1;
     }
-    plan_single(p, c, KG_LIST_TOR, "tor-exits", cfg ? cfg->tor_exits : NULL, "tor_exits");
-    plan_single(p, c, KG_LIST_MALICIOUS, "malicious-ips", cfg ? cfg->malicious_ips : NULL,
-                "malicious_ips");
-    plan_single(p, c, KG_LIST_TRUSTED, "trusted-ips", cfg ? cfg->trusted_ips : NULL,
-                "trusted_ips");
+    plan_single(p, c, "tor-exits", cfg ? cfg->tor_exits : NULL);
+    plan_single(p, c, "malicious-ips", cfg ? cfg->malicious_ips : NULL);
+    plan_single(p, c, "trusted-ips", cfg ? cfg->trusted_ips : NULL);
     for (size_t i = 0; cfg && i < cfg->n_threat_lists; i++)
         if (!cli_has_custom(c, cfg->threat_lists[i].name))
             plan(p, KG_LIST_CUSTOM, cfg->threat_lists[i].name, cfg->threat_lists[i].path,
-                 "threat_lists");
+                 options_find("threat-list")->config_key);
     for (size_t i = 0; i < c->n_lists && nc < CLI_MAX_LISTS; i++) {
         if (c->lists[i].kind != KG_LIST_CUSTOM)
             continue;
