@@ -148,11 +148,7 @@ static void test_file_full(void)
     reported rep = {0};
     kg_sink *s = sink_file_open("/dev/full", KG_SINK_FINDINGS, err, sizeof err);
 
-    if (!s) {
-        ok(1, "# skip: no /dev/full (%s)", err);
-        sinks_free(set);
-        return;
-    }
+    ok(s != NULL, "/dev/full opens (%s)", err);
     sinks_add(set, s);
     sinks_set_report(set, on_report, &rep);
     sinks_write(set, "{\"n\":1}", false);
