@@ -376,8 +376,7 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     e->sink.progress = on_progress;
     e->sink.ud = e;
     e->sink.max_line = opts->max_line;
-    if (e->opts.sinks)
-        sinks_set_report(e->opts.sinks, on_sink_error, e);
+    sinks_set_report(e->opts.sinks, on_sink_error, e);
     e->start = now_mono();
     return e;
 fail:
@@ -389,8 +388,7 @@ void engine_free(kg_engine *e)
 {
     if (!e)
         return;
-    if (e->opts.sinks)
-        sinks_set_report(e->opts.sinks, NULL, NULL);
+    sinks_set_report(e->opts.sinks, NULL, NULL);
     ruleset_free(e->rules);
     agg_free(e->agg);
     state_free(e->state);

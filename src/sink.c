@@ -82,16 +82,18 @@ int sinks_add(kg_sinks *set, kg_sink *s)
 
 size_t sinks_count(const kg_sinks *set)
 {
-    return set->n;
+    return set ? set->n : 0;
 }
 
 kg_sink *sinks_get(const kg_sinks *set, size_t i)
 {
-    return i < set->n ? set->v[i] : NULL;
+    return set && i < set->n ? set->v[i] : NULL;
 }
 
 void sinks_set_report(kg_sinks *set, kg_sink_report report, void *ud)
 {
+    if (!set)
+        return;
     set->report = report;
     set->ud = ud;
 }
@@ -115,7 +117,7 @@ static unsigned wanted(bool archived)
 int sinks_write(kg_sinks *set, const char *line, bool archived)
 {
     int failed = 0;
-    for (size_t i = 0; i < set->n; i++) {
+    for (size_t i = 0; i < sinks_count(set); i++) {
         kg_sink *s = set->v[i];
         if (!(s->takes & wanted(archived)))
             continue;
@@ -129,7 +131,7 @@ int sinks_write(kg_sinks *set, const char *line, bool archived)
 
 bool sinks_take(const kg_sinks *set, bool archived)
 {
-    for (size_t i = 0; i < set->n; i++)
+    for (size_t i = 0; i < sinks_count(set); i++)
         if (set->v[i]->takes & wanted(archived))
             return true;
     return false;
@@ -138,7 +140,7 @@ bool sinks_take(const kg_sinks *set, bool archived)
 int sinks_flush(kg_sinks *set)
 {
     int failed = 0;
-    for (size_t i = 0; i < set->n; i++) {
+    for (size_t i = 0; i < sinks_count(set); i++) {
         kg_sink *s = set->v[i];
         if (s->ops->flush)
             failed += check(set, s, s->ops->flush(s), "flush");
@@ -156,5 +158,5 @@ int sinks_reopen_one(kg_sinks *set, size_t i)
 
 unsigned long long sinks_errors(const kg_sinks *set)
 {
-    return set->errors;
+    return set ? set->errors : 0;
 }

@@ -78,6 +78,7 @@ typedef struct kg_sinks kg_sinks;
  * on which sink; s->err says why. */
 typedef void (*kg_sink_report)(void *ud, const kg_sink *s, const char *what);
 
+/* A NULL set is an empty one (kguard check writes nothing). */
 kg_sinks *sinks_new(void);
 /* Close and free every sink, then the set.  NULL is fine. */
 void sinks_free(kg_sinks *set);

@@ -57,6 +57,8 @@ static void test_routing(void)
     reported rep = {0};
 
     ok(!sinks_take(set, false) && !sinks_take(set, true), "an empty set takes nothing");
+    ok(sinks_write(NULL, "{}", false) == 0 && sinks_flush(NULL) == 0 && sinks_count(NULL) == 0,
+       "no set at all (kguard check) is an empty one");
     sinks_add(set, sink_new(&mem_ops, &out, "out", KG_SINK_FINDINGS));
     sinks_add(set, sink_new(&mem_ops, &arch, "archive", KG_SINK_ARCHIVED));
     sinks_set_report(set, on_report, &rep);
