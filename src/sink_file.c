@@ -37,12 +37,13 @@ static int file_reopen(kg_sink *s)
 {
     file_sink *f = s->impl;
     FILE *fp = fopen(f->path, "a");
+    int rc;
     if (!fp)
         return sink_fail(s, "cannot reopen %s: %s", f->path, strerror(errno));
-    file_flush(s);  /* whatever the old file still held */
+    rc = file_flush(s);  /* what the old file still held: its loss is reported */
     fclose(f->fp);
     f->fp = fp;
-    return 0;
+    return rc;
 }
 
 static void file_close(kg_sink *s)

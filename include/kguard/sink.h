@@ -35,8 +35,9 @@ typedef struct kg_sink_ops {
     int (*write)(kg_sink *s, const char *line, bool archived);
     /* Push out what write buffered.  Optional. */
     int (*flush)(kg_sink *s);
-    /* Reopen the destination (SIGUSR1, after logrotate moved a file); on
-     * failure the old destination stays in use.  Optional. */
+    /* Reopen the destination (SIGUSR1, after logrotate moved a file); when
+     * it cannot be reopened the old destination stays in use.  -1 also
+     * when lines still buffered for the old one were lost.  Optional. */
     int (*reopen)(kg_sink *s);
     /* Flush and release everything; the sink is freed by the caller. */
     void (*close)(kg_sink *s);
