@@ -418,16 +418,14 @@ static int open_archive(const kg_cli *c, kg_setup *s, bool flush_each)
 static int open_output(const kg_cli *c, kg_setup *s, bool flush_each)
 {
     unsigned takes = KG_SINK_FINDINGS;
-    char err[256];
+    char err[256] = "out of memory";
     kg_sink *sink;
     if (!s->drop_archived && !sinks_take(s->sinks, true))
         takes |= KG_SINK_ARCHIVED;
-    if (c->output_path && !(sink = sink_file_open(c->output_path, takes, err, sizeof err))) {
-        cli_warn("cannot open --output %s: %s", c->output_path, err);
-        return -1;
-    }
-    if (!c->output_path && !(sink = sink_file_stream(stdout, "stdout", takes))) {
-        cli_warn("out of memory");
+    sink = c->output_path ? sink_file_open(c->output_path, takes, err, sizeof err)
+                          : sink_file_stream(stdout, "stdout", takes);
+    if (!sink) {
+        cli_warn("cannot open --output %s: %s", c->output_path ? c->output_path : "stdout", err);
         return -1;
     }
     sink->flush_each = flush_each;
