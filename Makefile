@@ -41,8 +41,13 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%)
 .PHONY: all test unit clean install uninstall
 all: $(BIN)
 
-$(OBJDIR)/%.o: src/%.c $(wildcard include/kguard/*.h src/*.h) | $(OBJDIR)
-	$(CC) $(CFLAGS) -c $< -o $@
+# -MMD -MP: each object (and unit binary) gets a .d file of the headers it
+# includes, read back below, so a changed header rebuilds what uses it (and
+# a changed Makefile rebuilds everything: flags, or objects from before .d).
+DEPFLAGS := -MMD -MP
+
+$(OBJDIR)/%.o: src/%.c Makefile | $(OBJDIR)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
@@ -50,13 +55,15 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(OBJDIR)/main.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OBJDIR)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB) | $(OBJDIR)/tests
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+$(OBJDIR)/tests/%: tests/unit/%.c $(LIB) Makefile | $(OBJDIR)/tests
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 $(OBJDIR) $(OBJDIR)/tests:
 	mkdir -p $@
 
 unit: $(UNIT_BIN)
+
+-include $(LIB_OBJ:.o=.d) $(OBJDIR)/main.d $(UNIT_BIN:=.d)
 
 # Unit binaries and the end-to-end scripts (Perl, Test::More) under one prove.
 test: $(BIN) $(UNIT_BIN)

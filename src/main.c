@@ -44,7 +44,8 @@ static int cmd_scan(const kg_cli *c)
     char **files = c->nargs ? c->args : stdin_only;
     int nfiles = c->nargs ? c->nargs : 1, rc = EXIT_RUNTIME;
 
-    if (check_inputs(files, nfiles) < 0 || setup_load(c, &s) < 0)
+    if (check_inputs(files, nfiles) < 0 || setup_load(c, &s) < 0 ||
+        setup_open_sinks(c, &s, false) < 0)
         goto cleanup;
     s.eo.progress = isatty(STDERR_FILENO);
     if (!(eng = engine_new(&s.eo, &s.lists, &s.config, err, sizeof err))) {

@@ -9,6 +9,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <lua-lpeg.h>
+#include "lua_urlquery.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -298,12 +299,14 @@ static void build_globals(lua_State *L)
     }
     lua_pop(L, 1);
 
-    /* modules already loaded: lpeg is require-able */
+    /* modules already loaded: lpeg and urlquery are require-able */
     lua_newtable(L);
     lua_getfield(L, LUA_REGISTRYINDEX, GLOBALS_KEY);
     lua_getfield(L, -1, "lpeg");
     lua_setfield(L, -3, "lpeg");
     lua_pop(L, 1);
+    luaopen_urlquery(L);
+    lua_setfield(L, -2, "urlquery");
     lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
 }
 

@@ -165,18 +165,50 @@ done:
     return rc;
 }
 
-static int open_archive(const kg_cli *c, kg_setup *s)
+/* The archive of suppressed findings: the only sink that takes them. */
+static int open_archive(const kg_cli *c, kg_setup *s, bool flush_each)
 {
     const char *path = pick(c->archive_path, s->config ? s->config->archive_path : NULL, NULL);
-    s->eo.drop_archived = c->drop_archived || (!c->archive_path && s->config &&
-                                                s->config->archive_drop);
-    if (!path || s->eo.drop_archived || !strcmp(c->cmd, "check") || !strcmp(c->cmd, "test"))
-        return 0;   /* check and test write nothing */
-    if (!(s->archive = fopen(path, "a"))) {
-        cli_warn("cannot open the archive %s: %s", path, strerror(errno));
+    char err[256];
+    kg_sink *sink;
+    if (!path || s->drop_archived)
+        return 0;
+    if (!(sink = sink_file_open(path, KG_SINK_ARCHIVED, err, sizeof err))) {
+        cli_warn("cannot open the archive %s: %s", path, err);
         return -1;
     }
-    s->eo.archive = s->archive;
+    sink->flush_each = flush_each;
+    return sinks_add(s->sinks, sink);
+}
+
+/* --output FILE, or stdout; it takes the suppressed findings too (marked)
+ * unless they are dropped or archived apart. */
+static int open_output(const kg_cli *c, kg_setup *s, bool flush_each)
+{
+    unsigned takes = KG_SINK_FINDINGS;
+    char err[256] = "out of memory";
+    kg_sink *sink;
+    if (!s->drop_archived && !sinks_take(s->sinks, true))
+        takes |= KG_SINK_ARCHIVED;
+    sink = c->output_path ? sink_file_open(c->output_path, takes, err, sizeof err)
+                          : sink_file_stream(stdout, "stdout", takes);
+    if (!sink) {
+        cli_warn("cannot open --output %s: %s", c->output_path ? c->output_path : "stdout", err);
+        return -1;
+    }
+    sink->flush_each = flush_each;
+    return sinks_add(s->sinks, sink);
+}
+
+int setup_open_sinks(const kg_cli *c, kg_setup *s, bool flush_each)
+{
+    if (!(s->sinks = sinks_new())) {
+        cli_warn("out of memory");
+        return -1;
+    }
+    s->eo.sinks = s->sinks;
+    if (open_archive(c, s, flush_each) < 0 || open_output(c, s, flush_each) < 0)
+        return -1;
     return 0;
 }
 
@@ -211,16 +243,15 @@ int setup_load(const kg_cli *c, kg_setup *s)
              : cfg && cfg->publish_interval >= 0 ? cfg->publish_interval : 300;
     s->eo.publish_interval_ms = (long long)(interval * 1000);
     s->eo.max_line = c->max_line;
-    s->eo.out = stdout;
     s->eo.diag = stderr;
-    return open_archive(c, s);
+    s->drop_archived = c->drop_archived || (!c->archive_path && cfg && cfg->archive_drop);
+    return 0;
 }
 
 void setup_free(kg_setup *s)
 {
     config_free(s->config);
     lists_free(&s->lists);
-    if (s->archive)
-        fclose(s->archive);
+    sinks_free(s->sinks);
     memset(s, 0, sizeof *s);
 }

@@ -78,6 +78,11 @@ function M.new(opts)
       error("bad module name " .. tostring(name), 2)
     end
     if loaded[name] ~= nil then return loaded[name] end
+    if name == "urlquery" and overrides[name] == nil then
+      -- built into kguard (src/lua_urlquery.c); this copy stands in for it
+      loaded[name] = { values = function(uri, q) return M.query_values(uri, q) end }
+      return loaded[name]
+    end
     local chunk
     local ov = overrides[name]
     if ov == false then
@@ -295,6 +300,11 @@ local function query_values(uri, name)
     if unescape(k) == name then out[#out + 1] = unescape(v) end
   end
   return out
+end
+
+M.query_values = function(uri, name)
+  if type(name) ~= "string" then return {} end
+  return query_values(uri, name)
 end
 
 -- fields.body: the effective object (plain table); pod_spec and workload_kind
