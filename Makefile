@@ -37,6 +37,8 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(OBJDIR)/%.o)
 LIB     := $(OBJDIR)/libkguard.a
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%)
+# Runs tests/lua/*_test.lua inside the real rule sandbox (tests/lualib.t).
+LUA_RUNNER := $(OBJDIR)/tests/lua-runner
 
 .PHONY: all test unit check-includes clean install uninstall
 all: $(BIN)
@@ -54,10 +56,13 @@ $(BIN): $(OBJDIR)/main.o $(LIB)
 $(OBJDIR)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB) | $(OBJDIR)/tests
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
+$(LUA_RUNNER): tests/lua/runner.c $(LIB) | $(OBJDIR)/tests
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 $(OBJDIR) $(OBJDIR)/tests:
 	mkdir -p $@
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(LUA_RUNNER)
 
 # No module may include one that depends on it (tools/include-graph; the
 # graph's cycles are reported with the includes that make them).
@@ -68,8 +73,8 @@ check-includes:
 	tools/include-graph $(INCLUDE_CYCLES_KNOWN) .
 
 # Unit binaries and the end-to-end scripts (Perl, Test::More) under one prove.
-test: check-includes $(BIN) $(UNIT_BIN)
-	KGUARD=$(abspath $(BIN)) KGUARD_ROOT=$(CURDIR) prove $(PROVE_FLAGS) $(UNIT_BIN) tests/*.t
+test: check-includes $(BIN) $(UNIT_BIN) $(LUA_RUNNER)
+	KGUARD=$(abspath $(BIN)) KGUARD_ROOT=$(CURDIR) KGUARD_LUA_RUNNER=$(abspath $(LUA_RUNNER)) prove $(PROVE_FLAGS) $(UNIT_BIN) tests/*.t
 
 clean:
 	rm -rf build kguard
