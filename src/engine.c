@@ -9,6 +9,7 @@
 #include "kguard/engine.h"
 #include "kguard/persist.h"
 #include "kguard/rules.h"
+#include "kguard/workload.h"
 
 #define STAGE_SLOTS (1u << 16)     /* recent auditIDs per set */
 #define MAX_BAD_PRINTED 100        /* malformed-record messages per engine */
@@ -224,6 +225,7 @@ static void on_record(void *ud, const cJSON *rec, const char *file, long line)
         on_bad(e, file, line, err);
         return;
     }
+    workload_resolve(&ev);
     e->stats.events++;
     if (!stage_judged(e, &ev)) {
         event_release(&ev);

@@ -349,6 +349,17 @@ void sandbox_push_globals(kg_sandbox *sb)
     lua_getfield(sb->L, LUA_REGISTRYINDEX, GLOBALS_KEY);
 }
 
+void sandbox_forget_modules(kg_sandbox *sb)
+{
+    lua_State *L = sb->L;
+    lua_newtable(L);
+    sandbox_push_globals(sb);
+    lua_getfield(L, -1, "lpeg");
+    lua_setfield(L, -3, "lpeg");
+    lua_pop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+}
+
 void sandbox_set_global(kg_sandbox *sb, const char *name)
 {
     lua_getfield(sb->L, LUA_REGISTRYINDEX, GLOBALS_KEY);

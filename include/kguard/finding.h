@@ -10,7 +10,6 @@
 #include "kguard/event.h"
 #include "kguard/aggregate.h"
 #include "kguard/rules.h"
-#include "kguard/severity.h"
 
 typedef struct kg_identity {
     const char *cluster;      /* resource.eksClusterDetails.name */
@@ -34,10 +33,5 @@ long long finding_event_time(const kg_event *ev, long long fallback);
  * out must hold 33 bytes. */
 void finding_id(const kg_identity *id, const kg_event *ev, const kg_match *m,
                 char out[33]);
-
-/* Compatibility until the rules_*.c files include kguard/severity.h and
- * call severity_of_name themselves: then delete this block and the
- * severity.h include above. */
-#define finding_severity_of severity_of_name
 
 #endif
