@@ -506,7 +506,7 @@ int engine_finish(kg_engine *e)
 {
     int rc;
     agg_flush(e->agg, now_ms(), true);
-    sinks_flush(e->opts.sinks);
+    sinks_finish(e->opts.sinks);
     e->stats.updates = e->published - e->stats.findings - e->stats.archived;
     rc = engine_save(e);
     return e->stats.output_errors ? -1 : rc;
@@ -523,6 +523,14 @@ void engine_summary(const kg_engine *e)
             s->updates, s->body_missing,
             state_evictions(e->state) + agg_evictions(e->agg), s->archived, s->switched_off,
             e->reloads, e->reload_failures, s->output_errors);
+    for (size_t i = 0; i < sinks_count(e->opts.sinks); i++) {
+        kg_sink *k = sinks_get(e->opts.sinks, i);
+        kg_sink_counts n;
+        if (k->ops->counts && k->ops->counts(k, &n) == 0)
+            fprintf(e->opts.diag, "kguard: output %s: delivered=%llu failed=%llu spooled=%llu "
+                    "spool_bytes=%llu pending=%llu\n", k->name, n.delivered, n.failed,
+                    n.spooled, n.spool_bytes, n.pending);
+    }
 }
 
 static int by_cost(const void *a, const void *b)

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cjson/cJSON.h>
 #include "kguard/sink.h"
 
 struct kg_sinks {
@@ -36,6 +37,13 @@ kg_sink *sink_new(const kg_sink_ops *ops, void *impl, const char *name, unsigned
     snprintf(s->name, sizeof s->name, "%s", name);
     snprintf(s->format, sizeof s->format, "%s", KG_SINK_FORMAT_DEFAULT);
     return s;
+}
+
+void sink_set_format(kg_sink *s, const char *name, kg_sink_render render, const void *ud)
+{
+    snprintf(s->format, sizeof s->format, "%s", name);
+    s->render = render;
+    s->render_ud = ud;
 }
 
 void sink_free(kg_sink *s)
@@ -114,18 +122,37 @@ static unsigned wanted(bool archived)
     return archived ? KG_SINK_ARCHIVED : KG_SINK_FINDINGS;
 }
 
+/* One line to one sink, rendered in its format first when it has one;
+ * *parsed is the line's tree, parsed on first need and shared. */
+static int write_one(kg_sink *s, const char *line, bool archived, cJSON **parsed)
+{
+    char *own;
+    int rc;
+    if (!s->render)
+        return s->ops->write(s, line, archived);
+    if (!*parsed && !(*parsed = cJSON_Parse(line)))
+        return sink_fail(s, "cannot render a finding as %s: not JSON", s->format);
+    if (!(own = s->render(*parsed, s->render_ud)))
+        return sink_fail(s, "cannot render a finding as %s", s->format);
+    rc = s->ops->write(s, own, archived);
+    free(own);
+    return rc;
+}
+
 int sinks_write(kg_sinks *set, const char *line, bool archived)
 {
     int failed = 0;
+    cJSON *parsed = NULL;
     for (size_t i = 0; i < sinks_count(set); i++) {
         kg_sink *s = set->v[i];
         if (!(s->takes & wanted(archived)))
             continue;
-        if (check(set, s, s->ops->write(s, line, archived), "write"))
+        if (check(set, s, write_one(s, line, archived, &parsed), "write"))
             failed++;
         else if (s->flush_each && s->ops->flush)
             failed += check(set, s, s->ops->flush(s), "flush");
     }
+    cJSON_Delete(parsed);
     return failed;
 }
 
@@ -143,6 +170,19 @@ int sinks_flush(kg_sinks *set)
     for (size_t i = 0; i < sinks_count(set); i++) {
         kg_sink *s = set->v[i];
         if (s->ops->flush)
+            failed += check(set, s, s->ops->flush(s), "flush");
+    }
+    return failed;
+}
+
+int sinks_finish(kg_sinks *set)
+{
+    int failed = 0;
+    for (size_t i = 0; i < sinks_count(set); i++) {
+        kg_sink *s = set->v[i];
+        if (s->ops->finish)
+            failed += check(set, s, s->ops->finish(s), "finish");
+        else if (s->ops->flush)
             failed += check(set, s, s->ops->flush(s), "flush");
     }
     return failed;

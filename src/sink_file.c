@@ -61,8 +61,10 @@ static void file_close(kg_sink *s)
     s->impl = NULL;
 }
 
-static const kg_sink_ops file_ops = {"file", file_write, file_flush, file_reopen, file_close};
-static const kg_sink_ops stream_ops = {"file", file_write, file_flush, NULL, file_close};
+static const kg_sink_ops file_ops = {"file", file_write, file_flush, file_reopen, file_close,
+                                     NULL, NULL};
+static const kg_sink_ops stream_ops = {"file", file_write, file_flush, NULL, file_close,
+                                       NULL, NULL};
 
 kg_sink *sink_file_open(const char *path, unsigned takes, char *err, size_t errlen)
 {

@@ -36,7 +36,8 @@ static int mem_reopen(kg_sink *s)
     return 0;
 }
 
-static const kg_sink_ops mem_ops = {"memory", mem_write, mem_flush, mem_reopen, NULL};
+static const kg_sink_ops mem_ops = {"memory", mem_write, mem_flush, mem_reopen, NULL,
+                                    NULL, NULL};
 
 typedef struct reported {
     int n;
