@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "options.h"
+#include "output.h"
 #include "util.h"
 
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
@@ -155,8 +156,34 @@ const kg_option options_table[] = {
      OPT_RUN, set_str, F(token_file), 0},
     {"max-body-bytes", "N", "largest webhook body (default: 33554432)", NULL,
      OPT_RUN, set_size, F(max_body), 1024},
-    {"output", "FILE", "findings to FILE (appended; reopened on SIGUSR1)", NULL,
-     OPT_RUN, set_str, F(output_path), 0},
+    {"metrics-listen", "[HOST:]PORT", "serve GET /metrics here (with --listen: on it)", NULL,
+     OPT_RUN, set_str, F(metrics_listen), 0},
+    {"output", "DEST", "findings to a FILE (appended; reopened on SIGUSR1), - (stdout) or an "
+     "http(s) URL; repeatable", NULL, OPT_ALL, output_opt_output, 0, 0},
+    {"format", "NAME", "line format of the --output options after it (default: guardduty)",
+     NULL, OPT_ALL, set_str, F(next.format), 0},
+    {"archive-format", "NAME", "line format of the --archive file", NULL,
+     OPT_ALL, set_str, F(archive_format), 0},
+    {"http-header", "'NAME: VALUE'", "header of the HTTP --output after it (repeatable)", NULL,
+     OPT_ALL, output_opt_header, 0, 0},
+    {"http-token-file", "FILE", "HTTP --output: Authorization: SCHEME <first line of FILE>",
+     NULL, OPT_ALL, set_str, F(next.http.token_file), 0},
+    {"http-auth-scheme", "WORD", "the token's scheme (default: Bearer; Splunk HEC: Splunk)",
+     NULL, OPT_ALL, set_str, F(next.http.auth_scheme), 0},
+    {"http-ca", "FILE", "HTTP --output: trust this CA (TLS is always verified)", NULL,
+     OPT_ALL, set_str, F(next.http.ca_file), 0},
+    {"http-array", NULL, "HTTP --output: a JSON array per request (default: NDJSON)", NULL,
+     OPT_ALL, set_flag, F(next.http.array), 0},
+    {"http-batch", "N", "HTTP --output: lines per request (default: 500)", NULL,
+     OPT_ALL, set_size, F(next.http.batch), 1},
+    {"http-timeout", "S", "HTTP --output: seconds per request (default: 10)", NULL,
+     OPT_ALL, set_seconds, F(next.http.timeout), 0},
+    {"http-drain", "S", "HTTP --output: seconds to keep trying at the end (default: 30)",
+     NULL, OPT_ALL, set_seconds, F(next.http.drain), 0},
+    {"http-spool", "FILE", "HTTP --output: keep undelivered findings in FILE", NULL,
+     OPT_ALL, set_str, F(next.http.spool_path), 0},
+    {"http-spool-max", "N", "HTTP --output: largest spool in bytes (default: 268435456)", NULL,
+     OPT_ALL, set_size, F(next.http.spool_max), 4096},
     {"help", NULL, "this text", NULL, OPT_HELP, NULL, 0, 0},
 };
 

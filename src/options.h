@@ -12,9 +12,11 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "kguard/lists.h"
+#include "kguard/sink.h"
 
 #define CLI_MAX_LISTS 64
 #define CLI_MAX_FOLLOW 16
+#define CLI_MAX_OUTPUTS 16
 #define OPTIONS_MAX 64       /* entries options_table may have */
 
 typedef struct cli_list {
@@ -24,10 +26,21 @@ typedef struct cli_list {
     const char *path;
 } cli_list;
 
+/* One --output: its destination with the --format and --http-* options
+ * given before it (output.c). */
+typedef struct cli_output {
+    const char *dest;         /* "-" (stdout), a file, an http(s):// URL */
+    const char *format;       /* NULL: the default */
+    kg_http_opts http;
+} cli_output;
+
 typedef struct kg_cli {
     const char *cmd;
     const char *rules_dir, *lualib_dir, *config_path, *state_path;
-    const char *archive_path, *output_path;
+    const char *archive_path, *archive_format;
+    cli_output outputs[CLI_MAX_OUTPUTS];
+    size_t n_outputs;
+    cli_output next;          /* --format, --http-*: for the next --output */
     const char *cluster, *account_id, *region;
     cli_list lists[CLI_MAX_LISTS];
     size_t n_lists;
@@ -40,6 +53,7 @@ typedef struct kg_cli {
     bool from_start;
     const char *listen, *tls_cert, *tls_key, *client_ca, *token_file;
     size_t max_body;
+    const char *metrics_listen;
     /* what is left: input files (scan) or fixture paths (test) */
     char **args;
     int nargs;
