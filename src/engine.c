@@ -35,6 +35,7 @@ struct kg_engine {
     double progress_at, start;
     char *last_load_error;
     kg_input_sink sink;
+    const char *source;            /* engine_set_source */
 };
 
 static double now_mono(void)
@@ -164,6 +165,9 @@ static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
     }
     if (rc != 0)   /* new (or not aggregated for want of memory) */
         filter ? e->stats.archived++ : e->stats.findings++;
+    if (e->opts.observer.finding)
+        e->opts.observer.finding(e->opts.observer.ud, m.rule->type, m.severity, rc != 0,
+                                 filter != NULL);
     if (rc < 0) {
         emit_line(e, line, filter != NULL);
         free(line);
@@ -190,10 +194,17 @@ static void on_rule_error(void *ud, const kg_event *ev, const kg_rule *r,
                                ? "; further errors of this rule are only counted" : "");
 }
 
+static void observe(kg_engine *e, kg_event_outcome what)
+{
+    if (e->opts.observer.event)
+        e->opts.observer.event(e->opts.observer.ud, e->source, what);
+}
+
 static void on_bad(void *ud, const char *file, long line, const char *msg)
 {
     kg_engine *e = ud;
     e->stats.malformed++;
+    observe(e, KG_EV_MALFORMED);
     if (e->bad_printed++ < MAX_BAD_PRINTED)
         diag(e, "%s:%ld: %s", file, line, msg);
     else if (e->bad_printed == MAX_BAD_PRINTED + 1)
@@ -230,9 +241,11 @@ static void on_record(void *ud, const cJSON *rec, const char *file, long line)
     if (!stage_judged(e, &ev)) {
         event_release(&ev);
         e->stats.skipped++;
+        observe(e, KG_EV_SKIPPED);
         return;
     }
     e->stats.judged++;
+    observe(e, KG_EV_JUDGED);
     ruleset_judge(e->rules, &ev, &cb);
     event_release(&ev);
     if ((e->stats.judged & 1023) == 0)
@@ -373,6 +386,7 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
         e->config = *config;
         *config = NULL;
     }
+    e->source = "file";
     e->sink.record = on_record;
     e->sink.bad = on_bad;
     e->sink.progress = on_progress;
@@ -428,6 +442,32 @@ void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
 const kg_stats *engine_stats(const kg_engine *e)
 {
     return &e->stats;
+}
+
+void engine_set_source(kg_engine *e, const char *source)
+{
+    e->source = source;
+}
+
+const kg_ruleset *engine_rules(const kg_engine *e)
+{
+    return e->rules;
+}
+
+const kg_lists *engine_lists(const kg_engine *e)
+{
+    return e->lists;
+}
+
+kg_state *engine_state(const kg_engine *e)
+{
+    return e->state;
+}
+
+void engine_agg_counts(const kg_engine *e, size_t *size, unsigned long long *evictions)
+{
+    *size = agg_size(e->agg);
+    *evictions = agg_evictions(e->agg);
 }
 
 size_t engine_rule_count(const kg_engine *e)

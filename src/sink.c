@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 #include "kguard/sink.h"
 
 struct kg_sinks {

@@ -15,6 +15,7 @@ struct kg_table {
     long long ttl_ms;
     hmap map;
     kg_state *owner;
+    unsigned long long evictions;
 };
 
 struct kg_state {
@@ -94,6 +95,7 @@ static hmap_entry *upsert(kg_table *t, const char *key, size_t klen,
             break;
         hmap_remove(&t->map, old);
         t->owner->evictions++;
+        t->evictions++;
     }
     e = hmap_insert(&t->map, key, klen, created);
     if (e)
@@ -166,6 +168,26 @@ size_t table_size(const kg_table *t)
 unsigned long long state_evictions(const kg_state *st)
 {
     return st->evictions;
+}
+
+size_t state_count(const kg_state *st)
+{
+    return st ? st->n : 0;
+}
+
+const kg_table *state_table_at(const kg_state *st, size_t i)
+{
+    return st && i < st->n ? st->tables[i] : NULL;
+}
+
+const char *table_name(const kg_table *t)
+{
+    return t->name;
+}
+
+unsigned long long table_evictions(const kg_table *t)
+{
+    return t->evictions;
 }
 
 /* ---- persistence ------------------------------------------------------ */

@@ -28,6 +28,19 @@ typedef struct kg_stats {
     unsigned long long output_errors; /* sink callbacks that failed (reported) */
 } kg_stats;
 
+/* What happened to one record. */
+typedef enum kg_event_outcome { KG_EV_JUDGED, KG_EV_SKIPPED, KG_EV_MALFORMED } kg_event_outcome;
+
+/* Told about every record and every finding as it happens (metrics); each
+ * member optional, called on the judging thread.  source is what
+ * engine_set_source last said ("file" until then). */
+typedef struct kg_engine_observer {
+    void (*event)(void *ud, const char *source, kg_event_outcome what);
+    /* A new finding (is_new) or a repeat folded into one. */
+    void (*finding)(void *ud, const char *type, double severity, bool is_new, bool archived);
+    void *ud;
+} kg_engine_observer;
+
 typedef struct kg_engine_opts {
     const char *rules_dir, *lualib_dir;
     kg_identity id;
@@ -38,6 +51,7 @@ typedef struct kg_engine_opts {
     bool progress;        /* show progress on diag (a terminal) */
     const char *state_path;        /* --state FILE, or NULL */
     long long publish_interval_ms; /* between updates of one finding */
+    kg_engine_observer observer;
 } kg_engine_opts;
 
 typedef struct kg_engine kg_engine;
@@ -59,6 +73,17 @@ void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
                  long line);
 
 const kg_stats *engine_stats(const kg_engine *e);
+
+/* Where the records fed from now on come from ("file", "stdin", "follow",
+ * "webhook"): a static string, handed to the observer. */
+void engine_set_source(kg_engine *e, const char *source);
+
+/* For metrics: the current generation's rules, the IP lists, the state
+ * tables, and the finding aggregation's size and evictions. */
+const kg_ruleset *engine_rules(const kg_engine *e);
+const kg_lists *engine_lists(const kg_engine *e);
+kg_state *engine_state(const kg_engine *e);
+void engine_agg_counts(const kg_engine *e, size_t *size, unsigned long long *evictions);
 
 /* Number of rules in the current generation. */
 size_t engine_rule_count(const kg_engine *e);

@@ -42,6 +42,12 @@ size_t table_size(const kg_table *t);
 
 unsigned long long state_evictions(const kg_state *st);
 
+/* The tables, for metrics: how many, the i-th, its name and evictions. */
+size_t state_count(const kg_state *st);
+const kg_table *state_table_at(const kg_state *st, size_t i);
+const char *table_name(const kg_table *t);
+unsigned long long table_evictions(const kg_table *t);
+
 cJSON *state_to_json(const kg_state *st);
 /* Replace the tables with those in j.  -1 with a message on a bad shape. */
 int state_from_json(kg_state *st, const cJSON *j, char *err, size_t errlen);
