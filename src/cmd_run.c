@@ -179,6 +179,7 @@ static void on_follow_line(void *ud, const char *path, long lineno, const char *
                            size_t len)
 {
     run_ctx *r = ud;
+    engine_set_source(r->eng, "follow");
     engine_feed(r->eng, line, len, path, lineno);
 }
 
@@ -214,6 +215,7 @@ static void poll_follows(run_ctx *r, size_t max_bytes)
 static void drain_queue(run_ctx *r, size_t max_items)
 {
     kg_queue_item it;
+    engine_set_source(r->eng, "webhook");
     for (size_t n = 0; (max_items == 0 || n < max_items) && queue_pop(r->queue, &it); n++) {
         engine_feed(r->eng, it.data, it.len, it.origin, 1);
         free(it.data);
@@ -229,6 +231,7 @@ static void read_stdin(run_ctx *r)
     if (!nb)
         return;
     r->sbuf = nb;
+    engine_set_source(r->eng, "stdin");
     got = read(STDIN_FILENO, r->sbuf + r->slen, STDIN_CHUNK);
     if (got < 0 && errno == EINTR)
         return;

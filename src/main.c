@@ -54,6 +54,7 @@ static int cmd_scan(const kg_cli *c)
     }
     rc = 0;
     for (int i = 0; i < nfiles; i++) {
+        engine_set_source(eng, strcmp(files[i], "-") == 0 ? "stdin" : "file");
         if (engine_scan_path(eng, files[i], err, sizeof err) < 0) {
             cli_warn("%s", err);
             rc = EXIT_RUNTIME;
