@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "options.h"
-#include "output.h"
 #include "util.h"
 
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
@@ -103,6 +102,43 @@ static int set_list(kg_cli *c, const kg_option *o, const char *arg, char *err, s
     return 0;
 }
 
+/* --output DEST: with the --format and --http-* options seen so far. */
+static int set_output(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
+{
+    cli_output *out;
+    if (c->n_outputs == CLI_MAX_OUTPUTS) {
+        util_set_err(err, n, "at most %d --%s destinations", CLI_MAX_OUTPUTS, o->name);
+        return -1;
+    }
+    if (!*arg) {
+        util_set_err(err, n, "--%s wants a file, - or an http(s) URL", o->name);
+        return -1;
+    }
+    out = &c->outputs[c->n_outputs++];
+    *out = c->next;
+    out->dest = arg;
+    out->http.url = arg;
+    return 0;
+}
+
+/* --http-header 'Name: value' */
+static int set_header(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
+{
+    kg_http_opts *h = &c->next.http;
+    const char *colon = strchr(arg, ':');
+    if (!colon || colon == arg || strpbrk(arg, "\r\n") ||
+        strcspn(arg, " \t") < (size_t)(colon - arg)) {
+        util_set_err(err, n, "--%s wants 'Name: value', got '%s'", o->name, arg);
+        return -1;
+    }
+    if (h->n_headers == KG_HTTP_MAX_HEADERS) {
+        util_set_err(err, n, "at most %d --%s", KG_HTTP_MAX_HEADERS, o->name);
+        return -1;
+    }
+    h->headers[h->n_headers++] = arg;
+    return 0;
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 #define F(m) offsetof(kg_cli, m)
@@ -159,13 +195,13 @@ const kg_option options_table[] = {
     {"metrics-listen", "[HOST:]PORT", "serve GET /metrics here (with --listen: on it)", NULL,
      OPT_RUN, set_str, F(metrics_listen), 0},
     {"output", "DEST", "findings to a FILE (appended; reopened on SIGUSR1), - (stdout) or an "
-     "http(s) URL; repeatable", NULL, OPT_ALL, output_opt_output, 0, 0},
+     "http(s) URL; repeatable", NULL, OPT_ALL, set_output, 0, 0},
     {"format", "NAME", "line format of the --output options after it (default: guardduty)",
      NULL, OPT_ALL, set_str, F(next.format), 0},
     {"archive-format", "NAME", "line format of the --archive file", NULL,
      OPT_ALL, set_str, F(archive_format), 0},
     {"http-header", "'NAME: VALUE'", "header of the HTTP --output after it (repeatable)", NULL,
-     OPT_ALL, output_opt_header, 0, 0},
+     OPT_ALL, set_header, 0, 0},
     {"http-token-file", "FILE", "HTTP --output: Authorization: SCHEME <first line of FILE>",
      NULL, OPT_ALL, set_str, F(next.http.token_file), 0},
     {"http-auth-scheme", "WORD", "the token's scheme (default: Bearer; Splunk HEC: Splunk)",

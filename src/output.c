@@ -8,42 +8,6 @@
 #include "output.h"
 #include "util.h"
 
-/* ---- setters ---------------------------------------------------------- */
-
-int output_opt_output(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
-{
-    cli_output *out;
-    if (c->n_outputs == CLI_MAX_OUTPUTS) {
-        util_set_err(err, n, "at most %d --%s destinations", CLI_MAX_OUTPUTS, o->name);
-        return -1;
-    }
-    if (!*arg) {
-        util_set_err(err, n, "--%s wants a file, - or an http(s) URL", o->name);
-        return -1;
-    }
-    out = &c->outputs[c->n_outputs++];
-    *out = c->next;
-    out->dest = arg;
-    out->http.url = arg;
-    return 0;
-}
-
-int output_opt_header(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
-{
-    kg_http_opts *h = &c->next.http;
-    const char *colon = strchr(arg, ':');
-    if (!colon || colon == arg || strpbrk(arg, "\r\n") || strcspn(arg, " \t") < (size_t)(colon - arg)) {
-        util_set_err(err, n, "--%s wants 'Name: value', got '%s'", o->name, arg);
-        return -1;
-    }
-    if (h->n_headers == KG_HTTP_MAX_HEADERS) {
-        util_set_err(err, n, "at most %d --%s", KG_HTTP_MAX_HEADERS, o->name);
-        return -1;
-    }
-    h->headers[h->n_headers++] = arg;
-    return 0;
-}
-
 /* ---- formats ---------------------------------------------------------- */
 
 const char *output_format_names(void)

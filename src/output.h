@@ -1,9 +1,8 @@
 /*
  * output: the sinks a command writes findings to — every --output (a file,
  * stdout or an HTTP receiver) in its own format, stdout when none is given,
- * and the archive of suppressed findings in its format — and the command-line
- * setters that collect them (--output, --http-header; --format and the other
- * --http-* options apply to the --output options given after them).
+ * and the archive of suppressed findings in its format.  The options that
+ * describe them are collected by options.c into kg_cli's cli_output list.
  */
 #ifndef KGUARD_OUTPUT_H
 #define KGUARD_OUTPUT_H
@@ -12,10 +11,6 @@
 #include <stddef.h>
 #include "kguard/sink.h"
 #include "options.h"
-
-/* opt_setters for options_table. */
-int output_opt_output(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n);
-int output_opt_header(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n);
 
 /* Add the archive (when archive_path is set and archived findings are not
  * dropped) and the outputs to set.  -1 after a message on stderr. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cJSON.h>
+#include "arena.h"
 #include "kguard/sink.h"
 
 struct kg_sinks {
@@ -122,17 +123,27 @@ static unsigned wanted(bool archived)
     return archived ? KG_SINK_ARCHIVED : KG_SINK_FINDINGS;
 }
 
-/* One line to one sink, rendered in its format first when it has one;
- * *parsed is the line's tree, parsed on first need and shared. */
-static int write_one(kg_sink *s, const char *line, bool archived, cJSON **parsed)
+/* What rendering a line takes: its tree, parsed once for every sink that
+ * renders, with cJSON on malloc (formats' output is freed with free). */
+typedef struct render_ctx {
+    cJSON *parsed;
+    bool suspended, arena_was;
+} render_ctx;
+
+/* One line to one sink, rendered in its format first when it has one. */
+static int write_one(kg_sink *s, const char *line, bool archived, render_ctx *rc_)
 {
     char *own;
     int rc;
     if (!s->render)
         return s->ops->write(s, line, archived);
-    if (!*parsed && !(*parsed = cJSON_Parse(line)))
+    if (!rc_->suspended) {
+        rc_->arena_was = arena_suspend();
+        rc_->suspended = true;
+    }
+    if (!rc_->parsed && !(rc_->parsed = cJSON_Parse(line)))
         return sink_fail(s, "cannot render a finding as %s: not JSON", s->format);
-    if (!(own = s->render(*parsed, s->render_ud)))
+    if (!(own = s->render(rc_->parsed, s->render_ud)))
         return sink_fail(s, "cannot render a finding as %s", s->format);
     rc = s->ops->write(s, own, archived);
     free(own);
@@ -142,17 +153,19 @@ static int write_one(kg_sink *s, const char *line, bool archived, cJSON **parsed
 int sinks_write(kg_sinks *set, const char *line, bool archived)
 {
     int failed = 0;
-    cJSON *parsed = NULL;
+    render_ctx rc = {NULL, false, false};
     for (size_t i = 0; i < sinks_count(set); i++) {
         kg_sink *s = set->v[i];
         if (!(s->takes & wanted(archived)))
             continue;
-        if (check(set, s, write_one(s, line, archived, &parsed), "write"))
+        if (check(set, s, write_one(s, line, archived, &rc), "write"))
             failed++;
         else if (s->flush_each && s->ops->flush)
             failed += check(set, s, s->ops->flush(s), "flush");
     }
-    cJSON_Delete(parsed);
+    cJSON_Delete(rc.parsed);
+    if (rc.suspended)
+        arena_resume(rc.arena_was);
     return failed;
 }
 
