@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kguard/gunzip.h"
 #include "kguard/input.h"
 #include "arena.h"
 
@@ -519,21 +520,26 @@ int input_read_path(const char *path, const kg_input_sink *sink, char *err,
 {
     reader r = {0};
     int rc;
-    bool is_stdin = strcmp(path, "-") == 0;
+    bool is_stdin = strcmp(path, "-") == 0, gz = false;
+    char gz_err[200] = "";
+    FILE *raw = is_stdin ? stdin : fopen(path, "rb");
 
-    r.fp = is_stdin ? stdin : fopen(path, "rb");
-    if (!r.fp) {
+    if (!raw || !(r.fp = gunzip_wrap(raw, is_stdin, &gz, gz_err, sizeof gz_err))) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (raw && !is_stdin)
+            fclose(raw);
         return -1;
     }
     r.file = is_stdin ? "<stdin>" : path;
     r.sink = sink;
     r.max_line = sink->max_line ? sink->max_line : KG_INPUT_DEFAULT_MAX_LINE;
     rc = read_stream(&r, sink);
-    if (rc < 0)
+    if (rc < 0 && gz_err[0])
+        snprintf(err, errlen, "%s: %s", r.file, gz_err);
+    else if (rc < 0)
         snprintf(err, errlen, "%s: read error: %s", r.file,
                  errno ? strerror(errno) : "out of memory");
-    if (!is_stdin)
+    if (gz || !is_stdin)
         fclose(r.fp);
     free(r.buf);
     return rc;
