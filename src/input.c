@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kguard/aks.h"
+#include "kguard/eks.h"
+#include "kguard/gke.h"
 #include "kguard/gunzip.h"
 #include "kguard/input.h"
 #include "arena.h"
@@ -131,7 +134,7 @@ static long split_embedded(const cJSON *str, const char *file, long line,
 
 /* The envelope's array of wrapped events, or NULL when root is none:
  * CloudWatch Logs subscription payloads (EKS: logEvents[].message) and Azure
- * diagnostic exports (AKS: records[].properties.log, object or string). */
+ * diagnostic exports (AKS: records[], each a record split_cloud opens). */
 static const cJSON *envelope_items(const cJSON *root, const char **field)
 {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "logEvents");
@@ -141,7 +144,7 @@ static const cJSON *envelope_items(const cJSON *root, const char **field)
     }
     a = cJSON_GetObjectItemCaseSensitive(root, "records");
     if (cJSON_IsArray(a)) {
-        *field = "properties";
+        *field = NULL;     /* each an AKS record: split_cloud */
         return a;
     }
     return NULL;
@@ -149,10 +152,93 @@ static const cJSON *envelope_items(const cJSON *root, const char **field)
 
 static const cJSON *unwrap(const cJSON *item, const char *field)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, field);
-    if (strcmp(field, "properties") == 0 && cJSON_IsObject(v))
-        v = cJSON_GetObjectItemCaseSensitive(v, "log");
-    return v;
+    return cJSON_GetObjectItemCaseSensitive(item, field);
+}
+
+/* ---- managed clouds' records (gke.c, aks.c, eks.c) -------------------- */
+
+static size_t max_doc(const kg_input_sink *s)
+{
+    return s->max_doc ? s->max_doc : KG_INPUT_DEFAULT_MAX_DOC;
+}
+
+/* A JSON text an envelope carried (decoded, decompressed). */
+static long split_text(const char *text, size_t len, const char *what,
+                       const char *file, long line, const kg_input_sink *s, int depth)
+{
+    cJSON *inner = parse_checked(text, len, file, line, s, true);
+    long n;
+    if (!inner) {
+        report(s, file, line, "%s is not valid JSON", what);
+        return 0;
+    }
+    n = split_records(inner, file, line, s, depth + 1);
+    cJSON_Delete(inner);
+    return n;
+}
+
+static long split_gke(const cJSON *root, const char *file, long line,
+                      const kg_input_sink *s)
+{
+    char err[256];
+    kg_origin origin;
+    cJSON *ev = gke_event(root, &origin, err, sizeof err);
+    if (!ev) {
+        report(s, file, line, "%s", err);
+        return 0;
+    }
+    s->record(s->ud, ev, file, line);
+    cJSON_Delete(ev);
+    return 1;
+}
+
+static long split_aks(const cJSON *root, const char *file, long line,
+                      const kg_input_sink *s, int depth)
+{
+    char err[256];
+    const cJSON *log = aks_log(root, err, sizeof err);
+    if (!log) {
+        report(s, file, line, "%s", err);
+        return 0;
+    }
+    if (cJSON_IsString(log))
+        return split_embedded(log, file, line, s, depth);
+    return split_records(log, file, line, s, depth + 1);
+}
+
+/* Pub/Sub push (GKE) and Lambda (EKS) envelopes: a payload to decode. */
+static long split_payload(const cJSON *root, bool pubsub, const char *file,
+                          long line, const kg_input_sink *s, int depth)
+{
+    char err[256];
+    size_t len = 0;
+    long n;
+    char *text = pubsub ? gke_push_data(root, max_doc(s), &len, err, sizeof err)
+                        : eks_lambda_payload(root, max_doc(s), &len, err, sizeof err);
+    if (!text) {
+        report(s, file, line, "%s", err);
+        return 0;
+    }
+    n = split_text(text, len, pubsub ? "the Pub/Sub message data" : "the awslogs payload",
+                   file, line, s, depth);
+    free(text);
+    return n;
+}
+
+/* The records in a managed cloud's record or envelope, or -1 when root is
+ * none of them. */
+static long split_cloud(const cJSON *root, const char *file, long line,
+                        const kg_input_sink *s, int depth)
+{
+    if (gke_is_push(root))
+        return split_payload(root, true, file, line, s, depth);
+    if (gke_is_entry(root))
+        return split_gke(root, file, line, s);
+    if (eks_is_lambda(root))
+        return split_payload(root, false, file, line, s, depth);
+    if (aks_is_record(root))
+        return split_aks(root, file, line, s, depth);
+    return -1;
 }
 
 static long split_list(const cJSON *items, const char *field, const char *file,
@@ -180,6 +266,7 @@ static long split_records(const cJSON *root, const char *file, long line,
 {
     const cJSON *kind, *items;
     const char *field = NULL;
+    long n;
     if (depth > 4) {
         report(s, file, line, "batches nested too deep");
         return 0;
@@ -201,8 +288,13 @@ static long split_records(const cJSON *root, const char *file, long line,
         }
         return split_list(items, NULL, file, line, s, depth);
     }
-    if (!kind && (items = envelope_items(root, &field)) != NULL)
+    if (!kind && (items = envelope_items(root, &field)) != NULL) {
+        if (eks_is_control(root))
+            return 0; /* CloudWatch checking the destination */
         return split_list(items, field, file, line, s, depth);
+    }
+    if (!kind && (n = split_cloud(root, file, line, s, depth)) >= 0)
+        return n;
     s->record(s->ud, root, file, line);
     return 1;
 }
