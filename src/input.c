@@ -410,10 +410,34 @@ static cJSON *parse_checked(const char *text, size_t len, const char *file,
     return root;
 }
 
+/* A gzip-compressed text (a webhook body a forwarder compressed). */
+static long feed_gzip(const char *text, size_t len, const char *file, long line,
+                      const kg_input_sink *s)
+{
+    char err[200], *plain = NULL;
+    size_t plen = 0;
+    long n;
+    if (gunzip_mem(text, len, max_doc(s), &plain, &plen, err, sizeof err) < 0) {
+        report(s, file, line, "%s", err);
+        return 0;
+    }
+    if (gunzip_magic(plain, plen)) {
+        report(s, file, line, "gzip data inside gzip data");
+        n = 0;
+    } else {
+        n = input_feed(plain, plen, file, line, s);
+    }
+    free(plain);
+    return n;
+}
+
 long input_feed(const char *text, size_t len, const char *file, long line,
                 const kg_input_sink *s)
 {
-    arena_mark m = arena_begin();   /* the record's tree dies at arena_end */
+    arena_mark m;
+    if (gunzip_magic(text, len))
+        return feed_gzip(text, len, file, line, s);
+    m = arena_begin();              /* the record's tree dies at arena_end */
     cJSON *root = parse_checked(text, len, file, line, s, false);
     long n = root ? split_records(root, file, line, s, 0) : 0;
     if (!arena_end(m))
@@ -607,16 +631,29 @@ static int read_stream(reader *r, const kg_input_sink *s)
     return r->failed ? -1 : 0;
 }
 
+/* raw, or raw decompressed: once, or twice (Firehose compressing records
+ * CloudWatch Logs had compressed already).  err[0] is the outer stream's
+ * message, err[1] the inner's. */
+static FILE *open_layers(FILE *raw, bool is_stdin, bool *gz, char err[2][200])
+{
+    bool inner = false;
+    FILE *fp = gunzip_wrap(raw, is_stdin, gz, err[0], sizeof err[0]), *fp2;
+    if (!fp || !*gz)
+        return fp;
+    fp2 = gunzip_wrap(fp, false, &inner, err[1], sizeof err[1]);
+    return fp2 ? fp2 : fp;
+}
+
 int input_read_path(const char *path, const kg_input_sink *sink, char *err,
                     size_t errlen)
 {
     reader r = {0};
     int rc;
     bool is_stdin = strcmp(path, "-") == 0, gz = false;
-    char gz_err[200] = "";
+    char gz_err[2][200] = {"", ""};
     FILE *raw = is_stdin ? stdin : fopen(path, "rb");
 
-    if (!raw || !(r.fp = gunzip_wrap(raw, is_stdin, &gz, gz_err, sizeof gz_err))) {
+    if (!raw || !(r.fp = open_layers(raw, is_stdin, &gz, gz_err))) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         if (raw && !is_stdin)
             fclose(raw);
@@ -626,8 +663,8 @@ int input_read_path(const char *path, const kg_input_sink *sink, char *err,
     r.sink = sink;
     r.max_line = sink->max_line ? sink->max_line : KG_INPUT_DEFAULT_MAX_LINE;
     rc = read_stream(&r, sink);
-    if (rc < 0 && gz_err[0])
-        snprintf(err, errlen, "%s: %s", r.file, gz_err);
+    if (rc < 0 && (gz_err[0][0] || gz_err[1][0]))
+        snprintf(err, errlen, "%s: %s", r.file, gz_err[0][0] ? gz_err[0] : gz_err[1]);
     else if (rc < 0)
         snprintf(err, errlen, "%s: read error: %s", r.file,
                  errno ? strerror(errno) : "out of memory");

@@ -3,7 +3,9 @@
  *
  * A source is a file or stdin holding one Event per line (the API server's
  * log backend), or one JSON document holding an EventList or an array of
- * events (the webhook's batches), on one line or pretty-printed.  Every
+ * events (the webhook's batches), on one line or pretty-printed; or the
+ * managed clouds' records and envelopes of them (GKE, AKS, EKS: gke.h,
+ * aks.h, eks.h); gzip-compressed or not (gunzip.h).  Every
  * record is parsed once with cJSON and handed to the sink; every bad record
  * (bad JSON, invalid UTF-8, too deep, over the size limit) is handed to the
  * sink's `bad` callback with its file:line, and reading goes on.
@@ -35,8 +37,9 @@ typedef struct kg_input_sink {
 int input_read_path(const char *path, const kg_input_sink *sink, char *err,
                     size_t errlen);
 
-/* Feed one complete JSON text (a line, or a webhook body) that starts at
- * file:line.  Returns the number of records handed to sink->record. */
+/* Feed one complete JSON text (a line, or a webhook body, which may be
+ * gzip-compressed) that starts at file:line.  Returns the number of records
+ * handed to sink->record. */
 long input_feed(const char *text, size_t len, const char *file, long line,
                 const kg_input_sink *sink);
 
