@@ -82,6 +82,16 @@ static bool is_version(const char *t)
     return *p == '\0';
 }
 
+/* The verbs of non-resource requests (/healthz, /version, /metrics). */
+static bool is_http_verb(const char *v)
+{
+    static const char *const verbs[] = {"get", "post", "put", "patch", "delete", "head", "options"};
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (strcmp(v, verbs[i]) == 0)
+            return true;
+    return false;
+}
+
 static int split(char *buf, char sep, const char **tok, int max)
 {
     int n = 0;
@@ -112,8 +122,11 @@ static int parse_method(method *m, const char *name, char *err, size_t errlen)
             m->version = i;
             break;
         }
-    if (m->version < 0)
-        return 0; /* a non-resource request: io.k8s.get */
+    if (m->version < 0) { /* a non-resource request (io.k8s.get) */
+        if (m->n == 1 && is_http_verb(m->verb))
+            return 0;
+        goto bad;
+    }
     m->version_s = m->tok[m->version];
     after = m->n - 1 - (m->version + 1); /* tokens between version and verb */
     if (after < 1 || after > 2)
@@ -362,7 +375,9 @@ cJSON *gke_event(const cJSON *entry, kg_origin *origin, char *err, size_t errlen
         parse_method(&m, str(pp, "methodName"), err, errlen) < 0)
         return NULL;
     rname = str(pp, "resourceName");
-    parse_target(&t, &m, rname);
+    memset(&t, 0, sizeof t);
+    if (m.version >= 0)
+        parse_target(&t, &m, rname);
     if (t.group)
         snprintf(group, sizeof group, "%s", t.group);
     else if (m.version >= 0)

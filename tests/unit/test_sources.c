@@ -182,6 +182,18 @@ static void test_gke_users(void)
     cJSON_Delete(in);
 }
 
+static void test_gke_nonresource(void)
+{
+    cJSON *in = entry("\"methodName\":\"io.k8s.get\",\"resourceName\":\"/healthz\",\"status\":{}", "");
+    char err[256] = "";
+    cJSON *ev = gke_event(in, NULL, err, sizeof err);
+    is_str(path_str(ev, "verb"), "get", "non-resource request: verb");
+    is_str(path_str(ev, "requestURI"), "/healthz", "non-resource request: the path");
+    ok(ev && !cJSON_GetObjectItemCaseSensitive(ev, "objectRef"), "non-resource request: no objectRef");
+    cJSON_Delete(ev);
+    cJSON_Delete(in);
+}
+
 static void test_gke_rejects(void)
 {
     static const struct {
@@ -198,6 +210,10 @@ static void test_gke_rejects(void)
          "\"authenticationInfo\":{\"principalEmail\":\"a@b\"}}}", "not an AuditLog"},
         {"{\"protoPayload\":{\"methodName\":\"io.k8s.core.v1.a.b.c.d.get\","
          "\"authenticationInfo\":{\"principalEmail\":\"a@b\"}}}", "not a Kubernetes API method"},
+        {"{\"protoPayload\":{\"methodName\":\"io.k8s.core\",\"resourceName\":\"core/v1/pods\","
+         "\"authenticationInfo\":{\"principalEmail\":\"a@b\"}}}", "not a Kubernetes API method"},
+        {"{\"protoPayload\":{\"methodName\":\"io.k8s.ge\",\"authenticationInfo\":{\"principalEmail\":\"a@b\"}}}",
+         "not a Kubernetes API method"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cJSON *in = cJSON_Parse(cases[i].json);
@@ -308,6 +324,7 @@ int main(void)
     test_gke_forbidden_rbac();
     test_gke_codes_and_groups();
     test_gke_users();
+    test_gke_nonresource();
     test_gke_rejects();
     test_push();
     test_aks();
