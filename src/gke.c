@@ -3,7 +3,8 @@
  * rebuilt as an audit.k8s.io/v1 Event.
  *
  * methodName (io.k8s.<group>.<version>.<resource>[.<subresource>].<verb>)
- * gives the verb, resource and subresource; resourceName
+ * gives the verb, resource and subresource (io.k8s.readyz: a non-resource
+ * GET of /readyz); resourceName
  * (<group>/<version>[/namespaces/<ns>]/<resource>[/<name>[/<sub>]]) the
  * group, version, namespace, name and the request path; the google.rpc
  * status code maps back to the HTTP code the API server answered.  What
@@ -82,16 +83,6 @@ static bool is_version(const char *t)
     return *p == '\0';
 }
 
-/* The verbs of non-resource requests (/healthz, /version, /metrics). */
-static bool is_http_verb(const char *v)
-{
-    static const char *const verbs[] = {"get", "post", "put", "patch", "delete", "head", "options"};
-    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-        if (strcmp(v, verbs[i]) == 0)
-            return true;
-    return false;
-}
-
 static int split(char *buf, char sep, const char **tok, int max)
 {
     int n = 0;
@@ -115,6 +106,9 @@ static int parse_method(method *m, const char *name, char *err, size_t errlen)
     strcpy(m->buf, name + 7);
     if ((m->n = split(m->buf, '.', m->tok, MAX_TOKENS)) < 1)
         goto bad;
+    for (int i = 0; i < m->n; i++)
+        if (!m->tok[i][0])
+            goto bad;
     m->verb = m->tok[m->n - 1];
     m->version = -1;
     for (int i = 0; i < m->n - 1; i++)
@@ -122,10 +116,9 @@ static int parse_method(method *m, const char *name, char *err, size_t errlen)
             m->version = i;
             break;
         }
-    if (m->version < 0) { /* a non-resource request (io.k8s.get) */
-        if (m->n == 1 && is_http_verb(m->verb))
-            return 0;
-        goto bad;
+    if (m->version < 0) { /* a non-resource request: io.k8s.readyz, io.k8s.livez.ping */
+        m->verb = "get";
+        return 0;
     }
     m->version_s = m->tok[m->version];
     after = m->n - 1 - (m->version + 1); /* tokens between version and verb */
@@ -266,19 +259,22 @@ static void add_object_ref(cJSON *ev, const method *m, const target *t, const ch
         cJSON_AddStringToObject(ref, "subresource", m->subresource);
 }
 
+/* The request path: from resourceName, else spelled by methodName (the
+ * path's segments for a non-resource request). */
 static void add_uri(cJSON *ev, const method *m, const target *t, const char *group,
                     const char *rname)
 {
     char uri[1400];
+    size_t used = 0;
     const char *version = t->version ? t->version : m->version_s;
-    if (m->version < 0)
-        snprintf(uri, sizeof uri, "%s%s", rname && rname[0] == '/' ? "" : "/", rname ? rname : "");
-    else if (t->path)
-        snprintf(uri, sizeof uri, "%s%s/%s/%s", group[0] ? "/apis/" : "/api", group,
-                 version, t->path);
+    if (m->version < 0 && rname && rname[0] == '/')
+        snprintf(uri, sizeof uri, "%s", rname);
+    else if (m->version < 0)
+        for (int i = 0; i < m->n && used < sizeof uri; i++)
+            used += (size_t)snprintf(uri + used, sizeof uri - used, "/%s", m->tok[i]);
     else
-        snprintf(uri, sizeof uri, "%s%s/%s/%s", group[0] ? "/apis/" : "/api", group,
-                 version, m->resource);
+        snprintf(uri, sizeof uri, "%s%s/%s/%s", group[0] ? "/apis/" : "/api", group, version,
+                 t->path ? t->path : m->resource);
     cJSON_AddStringToObject(ev, "requestURI", uri);
 }
 

@@ -110,7 +110,7 @@ subtest 'every malformed envelope is reported with FILE:LINE and skipped' => sub
         gke_other_service => { %$gke, protoPayload => { %{ $gke->{protoPayload} },
             serviceName => 'container.googleapis.com', methodName => 'google.container.v1.ClusterManager.CreateCluster' } },
         gke_no_principal => { %$gke, protoPayload => { %{ $gke->{protoPayload} }, authenticationInfo => {} } },
-        gke_bad_method => { %$gke, protoPayload => { %{ $gke->{protoPayload} }, methodName => 'io.k8s.core' } },
+        gke_bad_method => { %$gke, protoPayload => { %{ $gke->{protoPayload} }, methodName => 'io.k8s.core.v1.pods' } },
         pubsub_bad_base64 => { message => { data => '%%%not-base64%%%', messageId => '1' }, subscription => 'projects/p/subscriptions/s' },
         pubsub_not_json => { message => { data => encode_base64('not json at all', ''), messageId => '2' }, subscription => 'projects/p/subscriptions/s' },
         aks_other_category => { category => 'kube-apiserver', properties => { log => "I1130 10:00:00.000000 1 server.go:1] started\n" } },

@@ -184,12 +184,17 @@ static void test_gke_users(void)
 
 static void test_gke_nonresource(void)
 {
-    cJSON *in = entry("\"methodName\":\"io.k8s.get\",\"resourceName\":\"/healthz\",\"status\":{}", "");
+    cJSON *in = entry("\"methodName\":\"io.k8s.readyz\",\"resourceName\":\"/readyz\",\"status\":{}", "");
     char err[256] = "";
     cJSON *ev = gke_event(in, NULL, err, sizeof err);
-    is_str(path_str(ev, "verb"), "get", "non-resource request: verb");
-    is_str(path_str(ev, "requestURI"), "/healthz", "non-resource request: the path");
+    is_str(path_str(ev, "verb"), "get", "non-resource request: verb get");
+    is_str(path_str(ev, "requestURI"), "/readyz", "non-resource request: the path from resourceName");
     ok(ev && !cJSON_GetObjectItemCaseSensitive(ev, "objectRef"), "non-resource request: no objectRef");
+    cJSON_Delete(ev);
+    cJSON_Delete(in);
+    in = entry("\"methodName\":\"io.k8s.livez.ping\",\"status\":{}", "");
+    ev = gke_event(in, NULL, err, sizeof err);
+    is_str(path_str(ev, "requestURI"), "/livez/ping", "non-resource request: the path from methodName");
     cJSON_Delete(ev);
     cJSON_Delete(in);
 }
@@ -210,9 +215,9 @@ static void test_gke_rejects(void)
          "\"authenticationInfo\":{\"principalEmail\":\"a@b\"}}}", "not an AuditLog"},
         {"{\"protoPayload\":{\"methodName\":\"io.k8s.core.v1.a.b.c.d.get\","
          "\"authenticationInfo\":{\"principalEmail\":\"a@b\"}}}", "not a Kubernetes API method"},
-        {"{\"protoPayload\":{\"methodName\":\"io.k8s.core\",\"resourceName\":\"core/v1/pods\","
+        {"{\"protoPayload\":{\"methodName\":\"io.k8s.core.v1.create\",\"resourceName\":\"core/v1/pods\","
          "\"authenticationInfo\":{\"principalEmail\":\"a@b\"}}}", "not a Kubernetes API method"},
-        {"{\"protoPayload\":{\"methodName\":\"io.k8s.ge\",\"authenticationInfo\":{\"principalEmail\":\"a@b\"}}}",
+        {"{\"protoPayload\":{\"methodName\":\"io.k8s.\",\"authenticationInfo\":{\"principalEmail\":\"a@b\"}}}",
          "not a Kubernetes API method"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
