@@ -1,7 +1,8 @@
 /*
  * lua_state: `kguard.table(name, opts)` and the `kguard.table` userdata that
- * give rules the C state tables (state.h).  A handle holds only a pointer
- * into the state, which outlives every rule generation.
+ * give rules the C state tables (state.h).  A handle holds only pointers
+ * into the state, which outlives every rule generation; keys are kept apart
+ * per cluster by the state's scope (state_set_scope).
  */
 #ifndef KGUARD_LUA_STATE_H
 #define KGUARD_LUA_STATE_H
