@@ -1,5 +1,6 @@
 /*
- * input: the line reader and record splitter behind kg_input_sink.
+ * input: framing — the line reader and record splitter behind
+ * kg_input_sink.  Which envelopes a batch can come in is input_decode.c's.
  *
  * Lines are read into a growing buffer; a line longer than the limit is
  * drained without being kept.  When the first non-blank line of a source is
@@ -15,12 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kguard/aks.h"
-#include "kguard/eks.h"
-#include "kguard/gke.h"
 #include "kguard/gunzip.h"
 #include "kguard/input.h"
 #include "arena.h"
+#include "input_decode.h"
 
 #define CHUNK (64u << 10)
 
@@ -111,192 +110,128 @@ static long line_of_offset(const char *text, size_t off, long first)
     return line;
 }
 
-static long split_records(const cJSON *root, const char *file, long line,
-                          const kg_input_sink *s, int depth);
+/* Where the records being split come from: the source position, the
+ * sink, the nesting depth and what the enclosing envelopes said. */
+typedef struct split_ctx {
+    const char *file;
+    long line;
+    const kg_input_sink *s;
+    int depth;
+    kg_input_meta meta;
+} split_ctx;
+
+static long split_records(const cJSON *root, const split_ctx *c);
 static cJSON *parse_checked(const char *text, size_t len, const char *file,
                             long line, const kg_input_sink *s, bool quiet);
 
-/* An event carried as a JSON string inside a managed service's envelope. */
-static long split_embedded(const cJSON *str, const char *file, long line,
-                           const kg_input_sink *s, int depth)
+/* An event carried as JSON text inside an envelope. */
+static long split_text(const kg_input_item *it, const split_ctx *c)
 {
     cJSON *inner;
     long n;
-    const char *text = str->valuestring;
-    if (!(inner = parse_checked(text, strlen(text), file, line, s, true))) {
-        report(s, file, line, "the embedded event is not valid JSON");
+    if (!(inner = parse_checked(it->text, it->len, c->file, c->line, c->s, true))) {
+        report(c->s, c->file, c->line, "the embedded event is not valid JSON");
         return 0;
     }
-    n = split_records(inner, file, line, s, depth + 1);
+    n = split_records(inner, c);
     cJSON_Delete(inner);
     return n;
 }
 
-/* The envelope's array of wrapped events, or NULL when root is none:
- * CloudWatch Logs subscription payloads (EKS: logEvents[].message) and Azure
- * diagnostic exports (AKS: records[], each a record split_cloud opens). */
-static const cJSON *envelope_items(const cJSON *root, const char **field)
+/* Each item of a batch, unwrapped by the envelope's decoder (or as a plain
+ * object); inner records are one level deeper and inherit meta. */
+static long split_items(const cJSON *items, int (*unwrap)(const cJSON *, kg_input_item *),
+                        const split_ctx *outer)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "logEvents");
-    if (cJSON_IsArray(a) && cJSON_GetObjectItemCaseSensitive(root, "logGroup")) {
-        *field = "message";
-        return a;
+    const cJSON *v;
+    split_ctx c = *outer;
+    long n = 0, i = 0;
+    c.depth++;
+    cJSON_ArrayForEach(v, items) {
+        kg_input_item it = {.meta = outer->meta};
+        i++;
+        if (unwrap(v, &it) < 0) {
+            report(c.s, c.file, c.line, "item %ld of the batch is not an event", i);
+            continue;
+        }
+        c.meta = it.meta;
+        n += it.value ? split_records(it.value, &c) : split_text(&it, &c);
+        free(it.owned);
     }
-    a = cJSON_GetObjectItemCaseSensitive(root, "records");
-    if (cJSON_IsArray(a)) {
-        *field = NULL;     /* each an AKS record: split_cloud */
-        return a;
-    }
-    return NULL;
+    return n;
 }
-
-static const cJSON *unwrap(const cJSON *item, const char *field)
-{
-    return cJSON_GetObjectItemCaseSensitive(item, field);
-}
-
-/* ---- managed clouds' records (gke.c, aks.c, eks.c) -------------------- */
 
 static size_t max_doc(const kg_input_sink *s)
 {
     return s->max_doc ? s->max_doc : KG_INPUT_DEFAULT_MAX_DOC;
 }
 
-/* A JSON text an envelope carried (decoded, decompressed). */
-static long split_text(const char *text, size_t len, const char *what,
-                       const char *file, long line, const kg_input_sink *s, int depth)
+/* An envelope that holds one record (a cloud's record, a push message):
+ * what it unwraps to, one level deeper, with what it says about it. */
+static long split_one(const cJSON *root, const kg_input_decoder *d, const split_ctx *outer)
 {
-    cJSON *inner = parse_checked(text, len, file, line, s, true);
-    long n;
-    if (!inner) {
-        report(s, file, line, "%s is not valid JSON", what);
-        return 0;
+    split_ctx c = *outer;
+    kg_input_item it = {.meta = outer->meta};
+    char err[256] = "";
+    long n = 0;
+    it.meta.source = d->name;
+    c.depth++;
+    if (d->one(root, &it, max_doc(c.s), err, sizeof err) < 0) {
+        report(c.s, c.file, c.line, "%s", err[0] ? err : "not an event");
+    } else {
+        c.meta = it.meta;
+        n = it.value ? split_records(it.value, &c) : split_text(&it, &c);
     }
-    n = split_records(inner, file, line, s, depth + 1);
-    cJSON_Delete(inner);
+    free(it.owned);
+    cJSON_Delete(it.tree);
     return n;
 }
 
-static long split_gke(const cJSON *root, const char *file, long line,
-                      const kg_input_sink *s)
+/* An envelope's items, with what it says about them. */
+static long split_envelope(const cJSON *root, const kg_input_decoder *d, const split_ctx *outer)
 {
-    char err[256];
-    kg_origin origin;
-    cJSON *ev = gke_event(root, &origin, err, sizeof err);
-    if (!ev) {
-        report(s, file, line, "%s", err);
-        return 0;
-    }
-    s->record(s->ud, ev, file, line);
-    cJSON_Delete(ev);
-    return 1;
+    split_ctx c = *outer;
+    const char *why = NULL;
+    const cJSON *items;
+    if (d->one)
+        return split_one(root, d, outer);
+    c.meta.source = d->name;
+    items = d->items(root, &c.meta, &why);
+    if (why)
+        report(c.s, c.file, c.line, "%s", why);
+    return items ? split_items(items, d->unwrap, &c) : 0;
 }
 
-static long split_aks(const cJSON *root, const char *file, long line,
-                      const kg_input_sink *s, int depth)
+/* A JSON array's elements, the events inside an envelope (input_decode.c),
+ * or the object itself. */
+static long split_records(const cJSON *root, const split_ctx *c)
 {
-    char err[256];
-    const cJSON *log = aks_log(root, err, sizeof err);
-    if (!log) {
-        report(s, file, line, "%s", err);
-        return 0;
-    }
-    if (cJSON_IsString(log))
-        return split_embedded(log, file, line, s, depth);
-    return split_records(log, file, line, s, depth + 1);
-}
-
-/* Pub/Sub push (GKE) and Lambda (EKS) envelopes: a payload to decode. */
-static long split_payload(const cJSON *root, bool pubsub, const char *file,
-                          long line, const kg_input_sink *s, int depth)
-{
-    char err[256];
-    size_t len = 0;
-    long n;
-    char *text = pubsub ? gke_push_data(root, max_doc(s), &len, err, sizeof err)
-                        : eks_lambda_payload(root, max_doc(s), &len, err, sizeof err);
-    if (!text) {
-        report(s, file, line, "%s", err);
-        return 0;
-    }
-    n = split_text(text, len, pubsub ? "the Pub/Sub message data" : "the awslogs payload",
-                   file, line, s, depth);
-    free(text);
-    return n;
-}
-
-/* The records in a managed cloud's record or envelope, or -1 when root is
- * none of them. */
-static long split_cloud(const cJSON *root, const char *file, long line,
-                        const kg_input_sink *s, int depth)
-{
-    if (gke_is_push(root))
-        return split_payload(root, true, file, line, s, depth);
-    if (gke_is_entry(root))
-        return split_gke(root, file, line, s);
-    if (eks_is_lambda(root))
-        return split_payload(root, false, file, line, s, depth);
-    if (aks_is_record(root))
-        return split_aks(root, file, line, s, depth);
-    return -1;
-}
-
-static long split_list(const cJSON *items, const char *field, const char *file,
-                       long line, const kg_input_sink *s, int depth)
-{
-    const cJSON *it;
-    long n = 0, i = 0;
-    cJSON_ArrayForEach(it, items) {
-        const cJSON *v = field ? unwrap(it, field) : it;
-        i++;
-        if (field && cJSON_IsString(v))
-            n += split_embedded(v, file, line, s, depth);
-        else if (cJSON_IsObject(v))
-            n += split_records(v, file, line, s, depth + 1);
-        else
-            report(s, file, line, "item %ld of the batch is not an event", i);
-    }
-    return n;
-}
-
-/* An EventList's items, a JSON array's elements, the events inside a
- * managed service's envelope, or the object itself. */
-static long split_records(const cJSON *root, const char *file, long line,
-                          const kg_input_sink *s, int depth)
-{
-    const cJSON *kind, *items;
-    const char *field = NULL;
-    long n;
-    if (depth > 4) {
-        report(s, file, line, "batches nested too deep");
+    const kg_input_decoder *d;
+    if (c->depth > 4) {
+        report(c->s, c->file, c->line, "batches nested too deep");
         return 0;
     }
     if (cJSON_IsArray(root))
-        return split_list(root, NULL, file, line, s, depth);
+        return split_items(root, input_unwrap_object, c);
     if (!cJSON_IsObject(root)) {
-        report(s, file, line, "not an audit Event (a JSON scalar)");
+        report(c->s, c->file, c->line, "not an audit Event (a JSON scalar)");
         return 0;
     }
-    kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
-    if (cJSON_IsString(kind) && strcmp(kind->valuestring, "EventList") == 0) {
-        items = cJSON_GetObjectItemCaseSensitive(root, "items");
-        if (!items || cJSON_IsNull(items))
-            return 0; /* an empty list */
-        if (!cJSON_IsArray(items)) {
-            report(s, file, line, "EventList items must be an array");
-            return 0;
-        }
-        return split_list(items, NULL, file, line, s, depth);
-    }
-    if (!kind && (items = envelope_items(root, &field)) != NULL) {
-        if (eks_is_control(root))
-            return 0; /* CloudWatch checking the destination */
-        return split_list(items, field, file, line, s, depth);
-    }
-    if (!kind && (n = split_cloud(root, file, line, s, depth)) >= 0)
-        return n;
-    s->record(s->ud, root, file, line);
+    if ((d = input_decoder_find(root)) != NULL)
+        return split_envelope(root, d, c);
+    c->s->record(c->s->ud, root, &c->meta, c->file, c->line);
     return 1;
+}
+
+/* The records of a top-level JSON value from file:line; base (or nothing)
+ * is what is known of them before any envelope speaks. */
+static long split_top(const cJSON *root, const char *file, long line, const kg_input_sink *s,
+                      const kg_input_meta *base)
+{
+    split_ctx c = {file, line, s, 0, {0}};
+    if (base)
+        c.meta = *base;
+    return split_records(root, &c);
 }
 
 /* Parse text[0..len) (not NUL-terminated necessarily).  Returns the tree or
@@ -412,37 +347,41 @@ static cJSON *parse_checked(const char *text, size_t len, const char *file,
 
 /* A gzip-compressed text (a webhook body a forwarder compressed). */
 static long feed_gzip(const char *text, size_t len, const char *file, long line,
-                      const kg_input_sink *s)
+                      const kg_input_meta *base, const kg_input_sink *s)
 {
     char err[200], *plain = NULL;
     size_t plen = 0;
-    long n;
-    if (gunzip_mem(text, len, max_doc(s), &plain, &plen, err, sizeof err) < 0) {
+    long n = 0;
+    if (gunzip_mem(text, len, max_doc(s), &plain, &plen, err, sizeof err) < 0)
         report(s, file, line, "%s", err);
-        return 0;
-    }
-    if (gunzip_magic(plain, plen)) {
+    else if (gunzip_magic(plain, plen))
         report(s, file, line, "gzip data inside gzip data");
-        n = 0;
-    } else {
-        n = input_feed(plain, plen, file, line, s);
-    }
+    else
+        n = input_feed_from(plain, plen, file, line, base, s);
     free(plain);
+    return n;
+}
+
+long input_feed_from(const char *text, size_t len, const char *file, long line,
+                     const kg_input_meta *base, const kg_input_sink *s)
+{
+    arena_mark m;
+    cJSON *root;
+    long n;
+    if (gunzip_magic(text, len))
+        return feed_gzip(text, len, file, line, base, s);
+    m = arena_begin();              /* the record's tree dies at arena_end */
+    root = parse_checked(text, len, file, line, s, false);
+    n = root ? split_top(root, file, line, s, base) : 0;
+    if (!arena_end(m))
+        cJSON_Delete(root);
     return n;
 }
 
 long input_feed(const char *text, size_t len, const char *file, long line,
                 const kg_input_sink *s)
 {
-    arena_mark m;
-    if (gunzip_magic(text, len))
-        return feed_gzip(text, len, file, line, s);
-    m = arena_begin();              /* the record's tree dies at arena_end */
-    cJSON *root = parse_checked(text, len, file, line, s, false);
-    long n = root ? split_records(root, file, line, s, 0) : 0;
-    if (!arena_end(m))
-        cJSON_Delete(root);
-    return n;
+    return input_feed_from(text, len, file, line, NULL, s);
 }
 
 /* ---- the reader ------------------------------------------------------- */
@@ -580,7 +519,7 @@ static bool try_document(reader *r, long first_line, const kg_input_sink *s,
     m = arena_begin();
     root = parse_checked(r->buf + r->pos, r->len - r->pos, r->file, first_line, s, true);
     if (root)
-        split_records(root, r->file, first_line, s, 0);
+        split_top(root, r->file, first_line, s, NULL);
     if (!arena_end(m))
         cJSON_Delete(root);
     if (!root)
@@ -612,7 +551,7 @@ static int read_stream(reader *r, const kg_input_sink *s)
                 arena_mark m = arena_begin();
                 probe = parse_checked(line, len, r->file, r->line, s, true);
                 if (probe)
-                    split_records(probe, r->file, r->line, s, 0);
+                    split_top(probe, r->file, r->line, s, NULL);
                 if (!arena_end(m))
                     cJSON_Delete(probe);
                 if (probe)

@@ -15,14 +15,24 @@
 
 #include <stddef.h>
 #include <cJSON.h>
+#include "kguard/origin.h"
 
 #define KG_INPUT_DEFAULT_MAX_LINE (16u << 20)   /* one event line */
 #define KG_INPUT_DEFAULT_MAX_DOC  (256u << 20)  /* one multi-line document */
 
+/* What is known of a record beyond its own fields: the envelope that
+ * carried it and what that envelope said of its cluster (origin.cluster ""
+ * when nothing named one).  Inherited by the records of nested envelopes. */
+typedef struct kg_input_meta {
+    const char *source;    /* the decoder that unwrapped the record; NULL: bare */
+    kg_origin origin;
+} kg_input_meta;
+
 typedef struct kg_input_sink {
-    /* One event record (an object; not yet checked to be an Event).  The
-     * tree is freed when the callback returns. */
-    void (*record)(void *ud, const cJSON *rec, const char *file, long line);
+    /* One event record (an object; not yet checked to be an Event) and
+     * what is known of it.  The tree is freed when the callback returns. */
+    void (*record)(void *ud, const cJSON *rec, const kg_input_meta *meta,
+                   const char *file, long line);
     /* A record that was reported and skipped. */
     void (*bad)(void *ud, const char *file, long line, const char *msg);
     /* Optional: called as reading goes on, with the bytes read so far. */
@@ -42,6 +52,11 @@ int input_read_path(const char *path, const kg_input_sink *sink, char *err,
  * handed to sink->record. */
 long input_feed(const char *text, size_t len, const char *file, long line,
                 const kg_input_sink *sink);
+
+/* input_feed with what is known of the text's records beforehand (the
+ * cluster a webhook path names); an envelope's own word replaces it. */
+long input_feed_from(const char *text, size_t len, const char *file, long line,
+                     const kg_input_meta *base, const kg_input_sink *sink);
 
 /* Is buf valid UTF-8 (no overlongs, no surrogates)?  On failure *bad_at is
  * the offset of the first bad byte. */
