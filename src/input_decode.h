@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <cJSON.h>
-#include "kguard/input.h"
+#include "kguard/input_meta.h"
 
 /* One wrapped item, unwrapped: an event (or a nested batch) as a tree, or
  * as JSON text to parse. */

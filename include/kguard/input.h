@@ -15,18 +15,10 @@
 
 #include <stddef.h>
 #include <cJSON.h>
-#include "kguard/origin.h"
+#include "kguard/input_meta.h"
 
 #define KG_INPUT_DEFAULT_MAX_LINE (16u << 20)   /* one event line */
 #define KG_INPUT_DEFAULT_MAX_DOC  (256u << 20)  /* one multi-line document */
-
-/* What is known of a record beyond its own fields: the envelope that
- * carried it and what that envelope said of its cluster (origin.cluster ""
- * when nothing named one).  Inherited by the records of nested envelopes. */
-typedef struct kg_input_meta {
-    const char *source;    /* the decoder that unwrapped the record; NULL: bare */
-    kg_origin origin;
-} kg_input_meta;
 
 typedef struct kg_input_sink {
     /* One event record (an object; not yet checked to be an Event) and
