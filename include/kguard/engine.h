@@ -33,9 +33,10 @@ typedef enum kg_event_outcome { KG_EV_JUDGED, KG_EV_SKIPPED, KG_EV_MALFORMED } k
 
 /* Told about every record and every finding as it happens (metrics); each
  * member optional, called on the judging thread.  source is what
- * engine_set_source last said ("file" until then). */
+ * engine_set_source last said ("file" until then); cluster the event's
+ * (NULL: the default cluster, and for a malformed record). */
 typedef struct kg_engine_observer {
-    void (*event)(void *ud, const char *source, kg_event_outcome what);
+    void (*event)(void *ud, const char *source, const char *cluster, kg_event_outcome what);
     /* A new finding (is_new) or a repeat folded into one. */
     void (*finding)(void *ud, const char *type, double severity, bool is_new, bool archived);
     void *ud;
@@ -71,6 +72,11 @@ int engine_scan_path(kg_engine *e, const char *path, char *err, size_t errlen);
 /* Judge one JSON text (a line or a webhook body) from file:line. */
 void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
                  long line);
+
+/* engine_feed for a text from a named cluster (POST /k8s-audit/CLUSTER):
+ * its records are that cluster's unless their envelope names another. */
+void engine_feed_cluster(kg_engine *e, const char *text, size_t len, const char *file,
+                         long line, const char *cluster);
 
 const kg_stats *engine_stats(const kg_engine *e);
 
