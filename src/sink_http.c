@@ -564,6 +564,12 @@ static int open_spool(http_sink *h, char *err, size_t errlen)
         return -1;
     }
     h->spool_end = st.st_size;   /* left by an earlier run: delivered first */
+    if (h->spool_end > 0) {      /* a run that died mid-line: end that line */
+        char last;
+        if (pread(h->spool_fd, &last, 1, h->spool_end - 1) == 1 && last != '\n' &&
+            write(h->spool_fd, "\n", 1) == 1)
+            h->spool_end++;
+    }
     return 0;
 }
 
