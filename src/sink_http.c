@@ -51,6 +51,7 @@ typedef struct http_sink {
     int spool_fd;               /* -1: no spool */
     off_t spool_read, spool_end; /* undelivered bytes: [read, end) */
     bool busy;                  /* the sender holds a batch */
+    bool healthy;               /* the last request was delivered */
     bool stop;
     kg_sink_counts n;
     unsigned long long retries;
@@ -285,6 +286,7 @@ static void *sender(void *arg)
         h->busy = false;
         if (ok != 0)
             consume(h, &b);
+        h->healthy = ok > 0;
         if (ok > 0) {
             h->n.delivered += b.lines;
             backoff = BACKOFF_FIRST;
@@ -362,6 +364,16 @@ count:
 
 /* ---- callbacks ------------------------------------------------------------ */
 
+/* Without a spool, a full queue and a receiver that is keeping up: wait
+ * (at most a request's timeout) for the sender to make room. */
+static void wait_for_room(http_sink *h, size_t len)
+{
+    double until = now_s() + h->timeout;
+    while (h->spool_fd < 0 && h->healthy && h->q_bytes && h->q_bytes + len > h->queue_max &&
+           now_s() < until)
+        wait_for(&h->progress, &h->mu, until - now_s());
+}
+
 static int http_write(kg_sink *s, const char *line, bool archived)
 {
     http_sink *h = s->impl;
@@ -369,6 +381,7 @@ static int http_write(kg_sink *s, const char *line, bool archived)
     int rc = 0;
     (void)archived;
     pthread_mutex_lock(&h->mu);
+    wait_for_room(h, len);
     if (h->spool_end > h->spool_read || h->q_bytes + len > h->queue_max) {
         if (h->spool_fd < 0)
             rc = sink_fail(s, "%s: queue full (receiver: %s) and no spool: finding dropped",
@@ -605,6 +618,7 @@ kg_sink *sink_http_open(const kg_http_opts *o, unsigned takes, char *err, size_t
         return NULL;
     }
     h->spool_fd = -1;
+    h->healthy = true;          /* until a request says otherwise */
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->work, NULL);
     pthread_cond_init(&h->progress, NULL);
