@@ -191,6 +191,33 @@ static void test_array(void)
     receiver_stop(&r);
 }
 
+/* No spool and a queue of one line: the writer waits for a receiver that
+ * keeps up instead of dropping. */
+static void test_backpressure(void)
+{
+    static const int codes[] = {200};
+    receiver r;
+    kg_http_opts o = {0};
+    kg_sink_counts n;
+    char err[256];
+    kg_sink *s;
+    receiver_start(&r, codes, 1);
+    o.queue_max = 12;
+    o.drain = 10;
+    s = open_at(r.port, &o, err, sizeof err);
+    write_all(s, 5);
+    is_int(s->ops->finish(s), 0, "a one-line queue: delivered");
+    s->ops->counts(s, &n);
+    ok(n.delivered == 5 && n.failed == 0, "all 5 delivered, none dropped (%llu, %llu)", n.delivered,
+       n.failed);
+    for (char *p = r.got; *p; p++)
+        *p = *p == '|' ? '\n' : *p;
+    is_str(r.got, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"c\"}\n{\"id\":\"d\"}\n{\"id\":\"e\"}\n",
+           "in order");
+    sink_free(s);
+    receiver_stop(&r);
+}
+
 static void test_down(void)
 {
     kg_http_opts o = {0};
@@ -273,6 +300,7 @@ int main(void)
     test_refused();
     test_retry_and_order();
     test_array();
+    test_backpressure();
     test_down();
     test_spool();
     return done_testing();
