@@ -3,10 +3,15 @@
 -- The Service in front of the Kubernetes Dashboard was created or changed to
 -- type LoadBalancer, which asks the cloud provider for an external load
 -- balancer (usually with a public address) pointing at the dashboard.
--- Recognised by name, labels or selector (lualib/dashboards.lua); a patch
--- that carries only spec.type is matched by the name in the request URI.
+-- Recognised by name, labels or selector (lualib/dashboards.lua), v2 and the
+-- v7 Helm chart (Kong's proxy kubernetes-dashboard-kong-proxy, the web and
+-- API Services); a patch that carries only spec.type is matched by the name
+-- in the request URI.  Not exposed: internal load balancers (per-cloud
+-- annotations) and ones whose loadBalancerSourceRanges are all private
+-- (dashboards.internet_facing).  Dry runs are not judged.
 
 local dashboards = require("dashboards")
+local paths = require("paths")
 
 return {
   type = "Policy:Kubernetes/ExposedDashboard",
@@ -33,6 +38,7 @@ return {
     body = true,
   },
   predicate = function(ev)
+    if paths.is_dry_run(ev.request_uri) then return nil end -- changes nothing
     local detail = dashboards.exposed(dashboards.KUBERNETES, ev.body, ev.name, ev.namespace)
     if detail == nil then return nil end
     return { detail = detail }
