@@ -320,6 +320,42 @@ function dashboards.exposed(which, body, name, namespace)
     describe_service(body, name, namespace), why, which.label)
 end
 
+-- ---- Dashboard v7 releases -------------------------------------------------
+--
+-- The v7 chart labels its own Services app.kubernetes.io/part-of=
+-- kubernetes-dashboard and app.kubernetes.io/instance=<release>; its Kong
+-- proxy carries only app.kubernetes.io/name=kong and the same instance.
+--     dashboards.remember_release(ev, tbl): a write of such a Service records
+--         (namespace, release) in the state table tbl
+--     dashboards.exposed_kong(ev, tbl) -> detail | nil: the Service is the
+--         Kong proxy of a recorded release and faces the internet
+
+local function release_key(ev, ns, instance)
+  return require("scope").key(ev, "kubernetes-dashboard", ns, instance)
+end
+
+function dashboards.remember_release(ev, tbl)
+  local labels = get(ev.body, "metadata", "labels")
+  local instance = str(get(labels, "app.kubernetes.io/instance"))
+  local ns = str(get(ev.body, "metadata", "namespace")) or str(ev.namespace)
+  if instance and ns and get(labels, "app.kubernetes.io/part-of") == "kubernetes-dashboard" then
+    tbl:add(release_key(ev, ns, instance))
+  end
+end
+
+function dashboards.exposed_kong(ev, tbl)
+  local body = ev.body
+  local labels = get(body, "metadata", "labels")
+  local instance = str(get(labels, "app.kubernetes.io/instance"))
+  local ns = str(get(body, "metadata", "namespace")) or str(ev.namespace)
+  if not (instance and ns and get(labels, "app.kubernetes.io/name") == "kong") then return nil end
+  if not tbl:has(release_key(ev, ns, instance)) then return nil end
+  if not dashboards.internet_facing(body) then return nil end
+  return string.format("%s (Kong proxy of Dashboard release %s) is of type LoadBalancer facing the "
+    .. "internet; it serves the %s", describe_service(body, ev.name, ev.namespace), text(instance, 63),
+    dashboards.KUBERNETES.label)
+end
+
 function dashboards.is_kubernetes_dashboard(body, name)
   return dashboards.identify(dashboards.KUBERNETES, body, name) ~= nil
 end
