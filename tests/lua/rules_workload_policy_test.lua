@@ -482,7 +482,7 @@ do
   local d = check(k8s, { verb = "create", resource = "services", namespace = "kubernetes-dashboard", body = lb },
     true, "dashboard: LoadBalancer fires")
   T.is(d, 'Service "kubernetes-dashboard/kubernetes-dashboard" (name "kubernetes-dashboard") is of type '
-    .. "LoadBalancer; it serves the Kubernetes Dashboard", "dashboard: detail")
+    .. "LoadBalancer facing the internet; it serves the Kubernetes Dashboard", "dashboard: detail")
   check(kf, { verb = "create", resource = "services", body = lb }, false, "dashboard: not Kubeflow's")
   check(k8s, { verb = "create", resource = "services", body = svc("kubernetes-dashboard", "kubernetes-dashboard",
     "ClusterIP", { ["k8s-app"] = "kubernetes-dashboard" }) }, false, "dashboard: ClusterIP does not fire")
