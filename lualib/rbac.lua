@@ -255,6 +255,7 @@ end
 -- rule; what it leaves out is unknown); deletecollection is not followed.
 function rbac.remember(ev)
   local res, body = ev.resource, ev.body
+  if body == nil and ev.verb ~= "delete" then return end -- Metadata level: nothing seen
   if res == "roles" or res == "clusterroles" then
     local name = object_name(ev, body)
     if name == nil then return end
