@@ -10,9 +10,12 @@
 --
 --     dashboards.KUBERNETES, dashboards.KUBEFLOW
 --         {label = "...", names = {...}, labels = {{key, value}, ...}}
---         Kubernetes Dashboard: service kubernetes-dashboard, labels/selector
+--         Kubernetes Dashboard v2: service kubernetes-dashboard, labels/selector
 --         k8s-app=kubernetes-dashboard (recommended manifests) or
---         app.kubernetes.io/name=kubernetes-dashboard (Helm chart).
+--         app.kubernetes.io/name=kubernetes-dashboard (Helm chart); v7 (Helm):
+--         kubernetes-dashboard-kong-proxy (the entry point), -web, -api, -auth,
+--         part-of/instance labels, a Kong proxy in namespace
+--         kubernetes-dashboard.
 --         Kubeflow central dashboard: service centraldashboard, labels/selector
 --         app=centraldashboard or app.kubernetes.io/name=centraldashboard.
 --     dashboards.identify(which, body, name) -> reason string | nil
@@ -20,8 +23,17 @@
 --         'selector app=centraldashboard'
 --     dashboards.is_load_balancer(body)     -> spec.type == "LoadBalancer"
 --     dashboards.exposed(which, body, name[, namespace]) -> detail | nil
---         a sentence when the Service is of type LoadBalancer and is the
---         dashboard's (name and namespace: ev.name, ev.namespace)
+--         a sentence when the Service is an internet-facing LoadBalancer and
+--         is the dashboard's (name and namespace: ev.name, ev.namespace)
+--     dashboards.internet_facing(body) -> true | false, why not: type
+--         LoadBalancer, no internal-load-balancer annotation
+--         (dashboards.internal), and loadBalancerSourceRanges not all private
+--     dashboards.internal(body) -> reason | nil
+--     dashboards.is_private_cidr(cidr) -> the range is not globally reachable
+--     dashboards.source_ranges(body) -> list of the admitted ranges
+--     dashboards.ISTIO_GATEWAY  Istio's ingress gateway (Kubeflow's way in)
+--     dashboards.remember_release / exposed_kong: Dashboard v7 releases under
+--         other names (see below)
 --     dashboards.is_kubernetes_dashboard(body, name),
 --     dashboards.is_kubeflow_dashboard(body, name) -> boolean
 --

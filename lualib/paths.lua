@@ -29,6 +29,12 @@
 -- Persistence:Kubernetes/ContainerWithSensitiveMount uses it through
 --     paths.normalize(path)    -> the canonical absolute form, or nil
 --     paths.is_sensitive(path) -> true, the list entry that covers it | false
+--     paths.is_runtime_socket(path) -> true, entry | false: a container runtime
+--                                 socket, its directory, or a directory holding
+--                                 one (paths.runtime_sockets,
+--                                 paths.runtime_socket_dirs); sensitive even
+--                                 when mounted read-only
+--     paths.is_dry_run(request_uri) -> true for ?dryRun=All (nothing persisted)
 -- Coverage: an entry covers itself and everything below it ("/etc" covers
 -- "/etc/kubernetes/pki", not "/etcd"), except "/" which covers only "/" (a
 -- container that mounts "/" sees the whole node; one that mounts "/data" does

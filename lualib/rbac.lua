@@ -23,9 +23,11 @@
 --                                   cluster-admin.
 --     rbac.subjects(body)           -> list of subject objects
 --     rbac.is_default_sa(subject)   -> true, description | false
---         kind ServiceAccount named "default" (any namespace), or kind User
+--         kind ServiceAccount named "default" (any namespace), kind User
 --         named "system:serviceaccount:<namespace>:default" (the user name the
---         service account's tokens authenticate as)
+--         service account's tokens authenticate as), or kind Group
+--         system:serviceaccounts / system:serviceaccounts:<namespace> (groups
+--         every default service account belongs to)
 --     rbac.is_anonymous(subject)    -> true, description | false
 --         kind User named "system:anonymous", or kind Group named
 --         "system:unauthenticated"
@@ -38,6 +40,19 @@
 --
 --     rbac.writes()                 -> a fresh match.api list: create, update and
 --                                   patch on rolebindings and clusterrolebindings
+--     rbac.memory_api()             -> the same plus delete, and for roles and
+--                                   clusterroles too (what rbac.remember follows)
+--     rbac.is_bootstrap(ev, body)   -> the API server (system:apiserver) writing
+--                                   one of its built-in system:* bindings
+--     rbac.is_admin_rules(rules)    -> a PolicyRule grants every verb on every
+--                                   resource of "*" or the core group, without
+--                                   resourceNames
+--     rbac.remember(ev)             -> records a role's admin-ness or a binding's
+--                                   roleRef in the RBAC memory (state tables
+--                                   rbac_roles, rbac_bindings; deletes remove)
+--     rbac.admin_role_of(ev, body)  -> description of the admin role a binding
+--                                   write grants (roleRef from the body, else
+--                                   from the memory), or nil
 --
 -- Kinds and names are compared exactly (Kubernetes treats them
 -- case-sensitively).
