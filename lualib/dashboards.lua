@@ -348,6 +348,7 @@ end
 
 function dashboards.remember_release(ev, tbl)
   local labels = get(ev.body, "metadata", "labels")
+  if get(labels, "app.kubernetes.io/part-of") ~= "kubernetes-dashboard" then return end
   local instance = str(get(labels, "app.kubernetes.io/instance"))
   local ns = str(get(ev.body, "metadata", "namespace")) or str(ev.namespace)
   if instance and ns and get(labels, "app.kubernetes.io/part-of") == "kubernetes-dashboard" then
@@ -357,6 +358,7 @@ end
 
 function dashboards.exposed_kong(ev, tbl)
   local body = ev.body
+  if not dashboards.is_load_balancer(body) then return nil end
   local labels = get(body, "metadata", "labels")
   local instance = str(get(labels, "app.kubernetes.io/instance"))
   local ns = str(get(body, "metadata", "namespace")) or str(ev.namespace)

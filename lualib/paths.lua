@@ -269,6 +269,8 @@ function paths.is_runtime_socket(p)
     if covers(e, n) then return false end
   end
   n = run_spelling(n)
+  local top = n:match("^/[^/]*")
+  if top ~= "/run" and top ~= "/var" then return false end -- every entry lies under these
   for _, list in ipairs({ paths.runtime_sockets, paths.runtime_socket_dirs }) do
     for _, e in ipairs(list) do
       if covers(e, n) or holds(n, e) then return true, e end
@@ -285,6 +287,7 @@ end
 -- nothing.  It accepts no other value (dryRun=foo is a 400), so a request is a
 -- dry run when it has the parameter and every value is "All".
 function paths.is_dry_run(uri)
+  if type(uri) ~= "string" or not uri:find("dryRun=", 1, true) then return false end -- the usual case
   local v = paths.query(uri, "dryRun")
   if #v == 0 then return false end
   for _, x in ipairs(v) do

@@ -53,6 +53,7 @@
 --     rbac.admin_role_of(ev, body)  -> description of the admin role a binding
 --                                   write grants (roleRef from the body, else
 --                                   from the memory), or nil
+--     rbac.binding_write(ev)        -> admin_role_of and remember in one pass
 --
 -- Kinds and names are compared exactly (Kubernetes treats them
 -- case-sensitively).
@@ -227,10 +228,12 @@ end
 local roles_t = kguard.table("rbac_roles", { max_entries = 100000, ttl = 0 })
 local bindings_t = kguard.table("rbac_bindings", { max_entries = 100000, ttl = 0 })
 
+local byte = string.byte
+
 local function hash53(s)
   local h = 0xcbf29ce484222325
   for i = 1, #s do
-    h = (h ~ s:byte(i)) * 0x100000001b3
+    h = (h ~ byte(s, i)) * 0x100000001b3
   end
   return h & 0x1FFFFFFFFFFFFF
 end
@@ -240,7 +243,7 @@ local function role_hash(kind, ns, name)
 end
 
 local function role_key(ev, h)
-  return scope.key(ev, "role", string.format("%x", h))
+  return scope.key(ev, "role", h)
 end
 
 local function object_name(ev, body)
@@ -312,6 +315,21 @@ local function judge_role(ev, kind, ns, name, h)
   end
   if flag == nil and rbac.ADMIN_ROLES[name] then return text(kind, 63) .. " " .. text(name) end
   return nil
+end
+
+-- rbac.binding_write(ev) -> rbac.admin_role_of(ev, ev.body), and the binding's
+-- roleRef recorded (what rbac.remember does), with the roleRef read and
+-- hashed once.
+function rbac.binding_write(ev)
+  local body = ev.body
+  if body == nil then return nil end
+  local kind, name = rbac.role_ref(body)
+  if not (kind and name) then return rbac.admin_role_of(ev, body) end
+  local ns = object_ns(ev, body)
+  local h = role_hash(kind, ns, name)
+  local key = binding_key(ev, body)
+  if key then bindings_t:set(key, h) end
+  return judge_role(ev, kind, ns, name, h)
 end
 
 function rbac.admin_role_of(ev, body)

@@ -2,10 +2,11 @@
 -- tables (kguard.table): privileged images, the RBAC memory, Kubeflow.
 --
 --     scope.key(ev, part1, part2, ...) -> string
---         the parts (strings; nil reads as "") joined with a tab, which no
---         Kubernetes name, namespace or image reference can contain.  One
---         part is returned as it is, so single-part keys written before this
---         module existed (privileged_images) stay valid.
+--         the parts (strings or numbers; nil reads as "", trailing nils are
+--         left out) joined with a tab, which no Kubernetes name, namespace or
+--         image reference can contain.  One part is returned as it is, so
+--         single-part keys written before this module existed
+--         (privileged_images) stay valid.
 --
 -- Today one kguard process watches one cluster (--cluster), so a key names
 -- no cluster.  When events carry their cluster, prefix it here (the event is
@@ -13,15 +14,21 @@
 
 local scope = {}
 
-function scope.key(ev, ...) -- luacheck: ignore ev (reserved for the cluster)
+local function part(x) return x == nil and "" or tostring(x) end
+
+function scope.key(ev, a, b, c, d, ...) -- luacheck: ignore ev (reserved for the cluster)
   local n = select("#", ...)
-  if n == 1 then return tostring((...) or "") end
-  local parts = {}
-  for i = 1, n do
-    local p = select(i, ...)
-    parts[i] = p == nil and "" or tostring(p)
+  if n == 0 then -- up to four parts: the usual case, without a table
+    if d ~= nil then return part(a) .. "\t" .. part(b) .. "\t" .. part(c) .. "\t" .. part(d) end
+    if c ~= nil then return part(a) .. "\t" .. part(b) .. "\t" .. part(c) end
+    if b ~= nil then return part(a) .. "\t" .. part(b) end
+    return part(a)
   end
-  return table.concat(parts, "\t")
+  local parts = { a, b, c, d, ... }
+  n = n + 4
+  while n > 1 and parts[n] == nil do n = n - 1 end
+  for i = 1, n do parts[i] = part(parts[i]) end
+  return table.concat(parts, "\t", 1, n)
 end
 
 return scope

@@ -54,10 +54,9 @@ return {
       rbac.remember(ev)
       return nil
     end
-    local body = ev.body
-    local role = rbac.admin_role_of(ev, body)
-    rbac.remember(ev)
+    local role = rbac.binding_write(ev) -- judged on what was known before, then recorded
     if role == nil then return nil end
+    local body = ev.body
     local who = rbac.default_sa_subjects(body, ev.namespace)
     if #who == 0 then return nil end
     return {
