@@ -27,7 +27,8 @@
 --         is the dashboard's (name and namespace: ev.name, ev.namespace)
 --     dashboards.internet_facing(body) -> true | false, why not: type
 --         LoadBalancer, no internal-load-balancer annotation
---         (dashboards.internal), and loadBalancerSourceRanges not all private
+--         (dashboards.internal), requested addresses (loadBalancerIP, MetalLB)
+--         not all private, and loadBalancerSourceRanges not all private
 --     dashboards.internal(body) -> reason | nil
 --     dashboards.is_private_cidr(cidr) -> the range is not globally reachable
 --     dashboards.source_ranges(body) -> list of the admitted ranges
@@ -298,6 +299,23 @@ function dashboards.source_ranges(body)
   return out
 end
 
+-- The addresses a Service asks its load balancer for: spec.loadBalancerIP,
+-- or MetalLB's metallb.universe.tf/loadBalancerIPs (and metallb.io/...),
+-- comma-separated.
+function dashboards.requested_ips(body)
+  local out = {}
+  local ip = str(get(body, "spec", "loadBalancerIP"))
+  if ip and ip ~= "" then out[1] = ip end
+  local ann = get(body, "metadata", "annotations")
+  for _, k in ipairs({ "metallb.universe.tf/loadBalancerIPs", "metallb.io/loadBalancerIPs" }) do
+    local v = str(get(ann, k))
+    if v then
+      for x in v:gmatch("[^,%s]+") do out[#out + 1] = x end
+    end
+  end
+  return out
+end
+
 -- dashboards.internet_facing(body) -> true | false, why not
 -- A Service of type LoadBalancer is taken to face the internet unless an
 -- annotation makes its load balancer internal, or it admits only source
@@ -306,6 +324,16 @@ function dashboards.internet_facing(body)
   if not dashboards.is_load_balancer(body) then return false, "not of type LoadBalancer" end
   local why = dashboards.internal(body)
   if why then return false, "internal load balancer (" .. why .. ")" end
+  -- an address asked for up front (spec.loadBalancerIP, MetalLB's annotations)
+  -- that is private: the load balancer sits in a private network
+  local ips = dashboards.requested_ips(body)
+  if #ips > 0 then
+    local all = true
+    for _, ip in ipairs(ips) do
+      if not dashboards.is_private_cidr(ip) then all = false end
+    end
+    if all then return false, "requested load-balancer addresses are all private" end
+  end
   local ranges = dashboards.source_ranges(body)
   if #ranges > 0 then
     for _, r in ipairs(ranges) do

@@ -262,7 +262,16 @@ end
 -- of the node's root is how node-exporter and host scanners read the node, and
 -- ContainerWithSensitiveMount counts write access only (GuardDuty's
 -- definition); a writable "/" is reported anyway.
+-- Windows nodes: the runtimes listen on named pipes, mounted as hostPath
+-- \\.\pipe\docker_engine or \\.\pipe\containerd-containerd (also after
+-- paths.normalize has put a "/" in front).
+local PIPES = { ["docker_engine"] = true, ["containerd-containerd"] = true }
+
 function paths.is_runtime_socket(p)
+  if type(p) == "string" and p:find("\\", 1, true) then
+    local pipe = p:lower():match("^/?[\\/][\\/][.?][\\/]pipe[\\/]([^\\/]+)$")
+    if pipe and PIPES[pipe] then return true, "\\\\.\\pipe\\" .. pipe end
+  end
   local n = paths.normalize(p)
   if n == nil or n == "/" then return false end
   for _, e in ipairs(paths.exempt) do

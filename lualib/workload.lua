@@ -127,6 +127,8 @@ end
 
 -- The host path a mount exposes: the volume's path, plus subPath when given.
 local function effective_host_path(host_path, mount)
+  -- a Windows path (C:\..., \\.\pipe\...) is judged as written
+  if host_path:find("\\", 1, true) then return host_path end
   local sub = str(get(mount, "subPath"))
   if sub and sub ~= "" then
     return paths.normalize(host_path .. "/" .. sub)

@@ -23,6 +23,10 @@ for _, p in ipairs({ "/", "/var/log", "/run/udev", "/run/systemd/journal", "/var
   T.ok(not paths.is_runtime_socket(p), "not a runtime socket: " .. tostring(p))
 end
 
+T.ok(paths.is_runtime_socket("\\\\.\\pipe\\docker_engine"), "Windows: docker's named pipe")
+T.ok(paths.is_runtime_socket("\\\\.\\pipe\\containerd-containerd"), "Windows: containerd's named pipe")
+T.ok(not paths.is_runtime_socket("\\\\.\\pipe\\csi-proxy-filesystem-v1"), "Windows: csi-proxy's pipe")
+
 -- ---- dry runs ----
 T.ok(paths.is_dry_run("/api/v1/namespaces/a/pods?dryRun=All&fieldManager=kubectl-run"), "dryRun=All")
 T.ok(paths.is_dry_run("/apis/apps/v1/namespaces/a/deployments?fieldManager=x&dryRun=All"), "dryRun=All later in the query")
@@ -99,6 +103,8 @@ for what, body in pairs({
   ["private source ranges"] = lb(nil, { loadBalancerSourceRanges = { "10.0.0.0/8", "192.168.0.0/16" } }),
   ["private ranges annotation"] = lb({ ["service.beta.kubernetes.io/load-balancer-source-ranges"] = "10.0.0.0/8,fd00::/8" }),
   ["ClusterIP"] = { spec = { type = "ClusterIP" } },
+  ["private loadBalancerIP"] = lb(nil, { loadBalancerIP = "10.20.30.40" }),
+  ["MetalLB private addresses"] = lb({ ["metallb.universe.tf/loadBalancerIPs"] = "192.168.10.5,fd00::5" }),
 }) do
   T.ok(not dashboards.internet_facing(body), "not internet-facing: " .. what)
 end
@@ -109,6 +115,8 @@ for what, body in pairs({
   ["Azure internal false"] = lb({ ["service.beta.kubernetes.io/azure-load-balancer-internal"] = "false" }),
   ["one public range"] = lb(nil, { loadBalancerSourceRanges = { "10.0.0.0/8", "81.2.69.160/32" } }),
   ["junk range"] = lb(nil, { loadBalancerSourceRanges = { "10.0.0.0/8", "office" } }),
+  ["public loadBalancerIP"] = lb(nil, { loadBalancerIP = "81.2.69.161" }),
+  ["MetalLB with one public address"] = lb({ ["metallb.io/loadBalancerIPs"] = "10.0.0.5, 81.2.69.162" }),
 }) do
   T.ok(dashboards.internet_facing(body), "internet-facing: " .. what)
 end
