@@ -26,7 +26,7 @@ return {
   severity = "High",
   title = "Admin role bound to a default service account",
   description = "A role binding now gives a namespace's default service account the cluster-admin "
-    .. "or admin role. Kubernetes creates that account in every namespace and hands it to any pod "
+    .. "or admin role, or a role with the same unlimited rules. Kubernetes creates that account in every namespace and hands it to any pod "
     .. "that does not name another one, so every such pod, including ones created later by people "
     .. "who only meant to run an application, carries an administrator token. Anyone who gets code "
     .. "running in one of those pods controls the namespace or the whole cluster. This is either a "
