@@ -217,8 +217,8 @@ end
 -- ---- RBAC memory ---------------------------------------------------------
 --
 -- What the log shows of Roles, ClusterRoles and bindings, kept in two state
--- tables (bounded, no expiry, saved with --state; keys from scope.key, so
--- per cluster once events name their cluster):
+-- tables (bounded, no expiry, saved with --state; per cluster, as every
+-- state table is):
 --   rbac_roles     role id hash -> 1 (admin-equivalent rules) | 0 (not)
 --   rbac_bindings  binding (kind, namespace, name) -> hash of its roleRef
 -- A role is identified as "ClusterRole//NAME" or "Role/NAMESPACE/NAME"; the

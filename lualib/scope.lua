@@ -1,5 +1,6 @@
 -- scope.lua: the keys under which rules keep facts about a cluster in state
--- tables (kguard.table): privileged images, the RBAC memory, Kubeflow.
+-- tables (kguard.table): privileged images, the RBAC memory, Kubeflow, the
+-- Dashboard releases.
 --
 --     scope.key(ev, part1, part2, ...) -> string
 --         the parts (strings or numbers; nil reads as "", trailing nils are
@@ -8,9 +9,10 @@
 --         single-part keys written before this module existed
 --         (privileged_images) stay valid.
 --
--- Today one kguard process watches one cluster (--cluster), so a key names
--- no cluster.  When events carry their cluster, prefix it here (the event is
--- passed for that reason) and every table becomes per cluster at once.
+-- Keys need no cluster: the engine keeps every state-table key apart per
+-- cluster (kguard.table scopes it by the event's cluster), so each cluster
+-- kguard judges has its own memory.  ev is passed so that a key could depend
+-- on the event later without touching the callers.
 
 local scope = {}
 

@@ -4,7 +4,7 @@
 -- balancers and private source ranges (dashboards), state keys (scope).
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 local T = dofile(dir .. "/lib/tap.lua")
-local sandbox = dofile(dir .. "/lib/sandbox.lua")
+local sandbox = dofile(dir .. "/lib/harness.lua")
 
 local env = sandbox.new { modules = { paths_local = false } }
 local paths, workload = env.require("paths"), env.require("workload")
