@@ -46,14 +46,14 @@ const char *format_severity_word(double s)
 char *format_guardduty_render(const cJSON *f, const kg_format_opts *o)
 {
     (void)o;
-    if (!fmt_str(f, "id") || !fmt_str(f, "type"))
+    if (!format_str(f, "id") || !format_str(f, "type"))
         return NULL;
     return cJSON_PrintUnformatted(f);
 }
 
 /* ---- readers ----------------------------------------------------------- */
 
-const cJSON *fmt_get(const cJSON *f, const char *path)
+const cJSON *format_get(const cJSON *f, const char *path)
 {
     char key[128];
     while (f && *path) {
@@ -68,44 +68,44 @@ const cJSON *fmt_get(const cJSON *f, const char *path)
     return f;
 }
 
-const char *fmt_str(const cJSON *f, const char *path)
+const char *format_str(const cJSON *f, const char *path)
 {
-    const cJSON *v = fmt_get(f, path);
+    const cJSON *v = format_get(f, path);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-double fmt_num(const cJSON *f, const char *path, double dflt)
+double format_num(const cJSON *f, const char *path, double dflt)
 {
-    const cJSON *v = fmt_get(f, path);
+    const cJSON *v = format_get(f, path);
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
-long long fmt_time_ms(const cJSON *f, const char *path)
+long long format_time_ms(const cJSON *f, const char *path)
 {
     long long ms;
-    return finding_parse_time(fmt_str(f, path), &ms) == 0 ? ms : -1;
+    return finding_parse_time(format_str(f, path), &ms) == 0 ? ms : -1;
 }
 
-const char *fmt_caller_ip(const cJSON *f)
+const char *format_caller_ip(const cJSON *f)
 {
-    const char *ip = fmt_str(f, "service.action.kubernetesApiCallAction.remoteIpDetails.ipAddressV4");
+    const char *ip = format_str(f, "service.action.kubernetesApiCallAction.remoteIpDetails.ipAddressV4");
     const cJSON *ips;
     if (!ip)
-        ip = fmt_str(f, "service.action.kubernetesApiCallAction.remoteIpDetails.ipAddressV6");
+        ip = format_str(f, "service.action.kubernetesApiCallAction.remoteIpDetails.ipAddressV6");
     if (ip)
         return ip;
-    ips = fmt_get(f, "service.action.kubernetesApiCallAction.sourceIPs");
+    ips = format_get(f, "service.action.kubernetesApiCallAction.sourceIPs");
     ips = cJSON_IsArray(ips) ? cJSON_GetArrayItem(ips, 0) : NULL;
     return cJSON_IsString(ips) ? ips->valuestring : NULL;
 }
 
-bool fmt_is_update(const cJSON *f)
+bool format_is_update(const cJSON *f)
 {
-    return fmt_num(f, "service.count", 1) > 1 ||
-           fmt_time_ms(f, "updatedAt") > fmt_time_ms(f, "createdAt");
+    return format_num(f, "service.count", 1) > 1 ||
+           format_time_ms(f, "updatedAt") > format_time_ms(f, "createdAt");
 }
 
-char *fmt_truncate(const char *s, size_t max)
+char *format_truncate(const char *s, size_t max)
 {
     size_t chars = 0, i = 0, cut = 0, len = strlen(s);
     char *out;
@@ -128,29 +128,29 @@ char *fmt_truncate(const char *s, size_t max)
     return out;
 }
 
-void fmt_add_str(cJSON *o, const char *k, const char *v)
+void format_add_str(cJSON *o, const char *k, const char *v)
 {
     if (v)
         cJSON_AddStringToObject(o, k, v);
 }
 
-void fmt_add_cut(cJSON *o, const char *k, const char *s, size_t max)
+void format_add_cut(cJSON *o, const char *k, const char *s, size_t max)
 {
     char *c;
-    if (!s || !(c = fmt_truncate(s, max)))
+    if (!s || !(c = format_truncate(s, max)))
         return;
     cJSON_AddStringToObject(o, k, c);
     free(c);
 }
 
-char *fmt_print(cJSON *o)
+char *format_print(cJSON *o)
 {
     char *s = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     return s;
 }
 
-const char *fmt_tactic(const char *type, char *buf, size_t n)
+const char *format_tactic(const char *type, char *buf, size_t n)
 {
     size_t len = type ? strcspn(type, ":") : 0;
     if (!type || type[len] != ':' || len >= n)

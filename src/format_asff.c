@@ -41,7 +41,7 @@ static void add_types(cJSON *o, const char *type)
     const char *category = "Unusual Behaviors/Application";
     char tactic[64], buf[512], *p;
 
-    fmt_tactic(type, tactic, sizeof tactic);
+    format_tactic(type, tactic, sizeof tactic);
     for (size_t i = 0; i < sizeof type_map / sizeof type_map[0]; i++)
         if (strcmp(type_map[i].tactic, tactic) == 0)
             category = type_map[i].category;
@@ -76,23 +76,23 @@ static cJSON *cluster_resource(const cJSON *f)
 {
     cJSON *r = cJSON_CreateObject(), *d;
     cJSON_AddStringToObject(r, "Type", "AwsEksCluster");
-    fmt_add_str(r, "Id", fmt_str(f, "resource.eksClusterDetails.arn"));
-    fmt_add_str(r, "Partition", fmt_str(f, "partition"));
-    fmt_add_str(r, "Region", fmt_str(f, "region"));
+    format_add_str(r, "Id", format_str(f, "resource.eksClusterDetails.arn"));
+    format_add_str(r, "Partition", format_str(f, "partition"));
+    format_add_str(r, "Region", format_str(f, "region"));
     d = cJSON_AddObjectToObject(cJSON_AddObjectToObject(r, "Details"), "AwsEksCluster");
-    fmt_add_str(d, "Name", fmt_str(f, "resource.eksClusterDetails.name"));
-    fmt_add_str(d, "Arn", fmt_str(f, "resource.eksClusterDetails.arn"));
+    format_add_str(d, "Name", format_str(f, "resource.eksClusterDetails.name"));
+    format_add_str(d, "Arn", format_str(f, "resource.eksClusterDetails.arn"));
     return r;
 }
 
 /* The Kubernetes object the request was about, as an "Other" resource. */
 static cJSON *object_resource(const cJSON *f)
 {
-    const char *res = fmt_str(f, "service.action.kubernetesApiCallAction.resource");
-    const char *ns = fmt_str(f, "service.action.kubernetesApiCallAction.namespace");
-    const char *name = fmt_str(f, "service.action.kubernetesApiCallAction.resourceName");
-    const char *sub = fmt_str(f, "service.action.kubernetesApiCallAction.subresource");
-    const char *cluster = fmt_str(f, "resource.eksClusterDetails.name");
+    const char *res = format_str(f, "service.action.kubernetesApiCallAction.resource");
+    const char *ns = format_str(f, "service.action.kubernetesApiCallAction.namespace");
+    const char *name = format_str(f, "service.action.kubernetesApiCallAction.resourceName");
+    const char *sub = format_str(f, "service.action.kubernetesApiCallAction.subresource");
+    const char *cluster = format_str(f, "resource.eksClusterDetails.name");
     cJSON *r, *other;
     char id[ASFF_ID_MAX + 1];
 
@@ -105,32 +105,32 @@ static cJSON *object_resource(const cJSON *f)
     r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "Type", "Other");
     cJSON_AddStringToObject(r, "Id", id);
-    fmt_add_str(r, "Partition", fmt_str(f, "partition"));
-    fmt_add_str(r, "Region", fmt_str(f, "region"));
+    format_add_str(r, "Partition", format_str(f, "partition"));
+    format_add_str(r, "Region", format_str(f, "region"));
     other = cJSON_AddObjectToObject(cJSON_AddObjectToObject(r, "Details"), "Other");
-    fmt_add_cut(other, "resource", res, ASFF_OTHER_VALUE_MAX);
-    fmt_add_cut(other, "subresource", sub, ASFF_OTHER_VALUE_MAX);
-    fmt_add_cut(other, "namespace", ns, ASFF_OTHER_VALUE_MAX);
-    fmt_add_cut(other, "name", name, ASFF_OTHER_VALUE_MAX);
+    format_add_cut(other, "resource", res, ASFF_OTHER_VALUE_MAX);
+    format_add_cut(other, "subresource", sub, ASFF_OTHER_VALUE_MAX);
+    format_add_cut(other, "namespace", ns, ASFF_OTHER_VALUE_MAX);
+    format_add_cut(other, "name", name, ASFF_OTHER_VALUE_MAX);
     return r;
 }
 
 static cJSON *access_key_resource(const cJSON *f)
 {
-    const cJSON *ak = fmt_get(f, "resource.accessKeyDetails");
-    const char *key = fmt_str(ak, "accessKeyId"), *principal = fmt_str(ak, "principalId");
+    const cJSON *ak = format_get(f, "resource.accessKeyDetails");
+    const char *key = format_str(ak, "accessKeyId"), *principal = format_str(ak, "principalId");
     cJSON *r, *d;
     if (!key && !principal)
         return NULL;
     r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "Type", "AwsIamAccessKey");
     cJSON_AddStringToObject(r, "Id", key ? key : principal);
-    fmt_add_str(r, "Partition", fmt_str(f, "partition"));
-    fmt_add_str(r, "Region", fmt_str(f, "region"));
+    format_add_str(r, "Partition", format_str(f, "partition"));
+    format_add_str(r, "Region", format_str(f, "region"));
     d = cJSON_AddObjectToObject(cJSON_AddObjectToObject(r, "Details"), "AwsIamAccessKey");
-    fmt_add_str(d, "PrincipalId", principal);
-    fmt_add_str(d, "PrincipalName", fmt_str(ak, "userName"));
-    fmt_add_str(d, "PrincipalType", fmt_str(ak, "userType"));
+    format_add_str(d, "PrincipalId", principal);
+    format_add_str(d, "PrincipalName", format_str(ak, "userName"));
+    format_add_str(d, "PrincipalType", format_str(ak, "userType"));
     return r;
 }
 
@@ -147,7 +147,7 @@ static void add_resources(cJSON *o, const cJSON *f)
 static void pf_add(cJSON *pf, const char *k, const char *v)
 {
     if (v && cJSON_GetArraySize(pf) < ASFF_PF_MAX && strlen(k) <= ASFF_PF_KEY_MAX)
-        fmt_add_cut(pf, k, v, ASFF_PF_VALUE_MAX);
+        format_add_cut(pf, k, v, ASFF_PF_VALUE_MAX);
 }
 
 static void pf_add_joined(cJSON *pf, const char *k, const cJSON *arr)
@@ -177,46 +177,46 @@ static void add_product_fields(cJSON *o, const cJSON *f, const kg_format_opts *o
         {"resource", "resource"}, {"subresource", "subresource"}, {"namespace", "namespace"},
         {"resourceName", "resourceName"},
     };
-    pf_add(pf, "kguard/type", fmt_str(f, "type"));
-    pf_add(pf, "kguard/findingId", fmt_str(f, "id"));
-    pf_add(pf, "kguard/guardDutyArn", fmt_str(f, "arn"));
-    snprintf(buf, sizeof buf, "%.0f", fmt_num(f, "service.count", 1));
+    pf_add(pf, "kguard/type", format_str(f, "type"));
+    pf_add(pf, "kguard/findingId", format_str(f, "id"));
+    pf_add(pf, "kguard/guardDutyArn", format_str(f, "arn"));
+    snprintf(buf, sizeof buf, "%.0f", format_num(f, "service.count", 1));
     pf_add(pf, "kguard/count", buf);
-    pf_add(pf, "kguard/username", fmt_str(f, "resource.kubernetesDetails.kubernetesUserDetails.username"));
-    pf_add_joined(pf, "kguard/groups", fmt_get(f, "resource.kubernetesDetails.kubernetesUserDetails.groups"));
-    pf_add_joined(pf, "kguard/sourceIPs", fmt_get(f, "service.action.kubernetesApiCallAction.sourceIPs"));
+    pf_add(pf, "kguard/username", format_str(f, "resource.kubernetesDetails.kubernetesUserDetails.username"));
+    pf_add_joined(pf, "kguard/groups", format_get(f, "resource.kubernetesDetails.kubernetesUserDetails.groups"));
+    pf_add_joined(pf, "kguard/sourceIPs", format_get(f, "service.action.kubernetesApiCallAction.sourceIPs"));
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         char key[64];
         snprintf(path, sizeof path, "%s%s", api, fields[i][1]);
         snprintf(key, sizeof key, "kguard/%s", fields[i][0]);
-        pf_add(pf, key, fmt_str(f, path));
+        pf_add(pf, key, format_str(f, path));
     }
-    if (cJSON_IsNumber(fmt_get(f, "service.action.kubernetesApiCallAction.statusCode"))) {
-        snprintf(buf, sizeof buf, "%.0f", fmt_num(f, "service.action.kubernetesApiCallAction.statusCode", 0));
+    if (cJSON_IsNumber(format_get(f, "service.action.kubernetesApiCallAction.statusCode"))) {
+        snprintf(buf, sizeof buf, "%.0f", format_num(f, "service.action.kubernetesApiCallAction.statusCode", 0));
         pf_add(pf, "kguard/statusCode", buf);
     }
-    pf_add(pf, "kguard/threatListName", fmt_str(f, "service.additionalInfo.threatListName"));
-    pf_add(pf, "kguard/detail", fmt_str(f, "kguard.detail"));
-    pf_add(pf, "kguard/rule", fmt_str(f, "kguard.rule"));
-    pf_add(pf, "kguard/auditID", fmt_str(f, "kguard.auditID"));
-    pf_add(pf, "kguard/source", fmt_str(f, "kguard.source"));
-    pf_add(pf, "kguard/team", fmt_str(f, "kguard.team"));
-    pf_add(pf, "kguard/suppressedBy", fmt_str(f, "kguard.suppressedBy"));
+    pf_add(pf, "kguard/threatListName", format_str(f, "service.additionalInfo.threatListName"));
+    pf_add(pf, "kguard/detail", format_str(f, "kguard.detail"));
+    pf_add(pf, "kguard/rule", format_str(f, "kguard.rule"));
+    pf_add(pf, "kguard/auditID", format_str(f, "kguard.auditID"));
+    pf_add(pf, "kguard/source", format_str(f, "kguard.source"));
+    pf_add(pf, "kguard/team", format_str(f, "kguard.team"));
+    pf_add(pf, "kguard/suppressedBy", format_str(f, "kguard.suppressedBy"));
     pf_add(pf, "kguard/version", opt && opt->version ? opt->version : "unknown");
 }
 
 /* The caller's address, and for threat-list hits the indicator. */
 static void add_network(cJSON *o, const cJSON *f)
 {
-    const char *v4 = fmt_str(f, "service.action.kubernetesApiCallAction.remoteIpDetails.ipAddressV4");
-    const char *v6 = fmt_str(f, "service.action.kubernetesApiCallAction.remoteIpDetails.ipAddressV6");
-    const char *list = fmt_str(f, "service.additionalInfo.threatListName");
+    const char *v4 = format_str(f, "service.action.kubernetesApiCallAction.remoteIpDetails.ipAddressV4");
+    const char *v6 = format_str(f, "service.action.kubernetesApiCallAction.remoteIpDetails.ipAddressV6");
+    const char *list = format_str(f, "service.additionalInfo.threatListName");
     cJSON *n, *ti;
     if (!v4 && !v6)
         return;
     n = cJSON_AddObjectToObject(o, "Network");
     cJSON_AddStringToObject(n, "Direction", "IN");
-    fmt_add_str(n, v4 ? "SourceIpV4" : "SourceIpV6", v4 ? v4 : v6);
+    format_add_str(n, v4 ? "SourceIpV4" : "SourceIpV6", v4 ? v4 : v6);
     if (!list)
         return;
     ti = cJSON_CreateObject();
@@ -228,9 +228,9 @@ static void add_network(cJSON *o, const cJSON *f)
 
 static void add_identity(cJSON *o, const cJSON *f)
 {
-    const char *account = fmt_str(f, "accountId"), *region = fmt_str(f, "region");
-    const char *partition = fmt_str(f, "partition"), *cluster = fmt_str(f, "resource.eksClusterDetails.name");
-    const char *id = fmt_str(f, "id"), *type = fmt_str(f, "type");
+    const char *account = format_str(f, "accountId"), *region = format_str(f, "region");
+    const char *partition = format_str(f, "partition"), *cluster = format_str(f, "resource.eksClusterDetails.name");
+    const char *id = format_str(f, "id"), *type = format_str(f, "type");
     char buf[ASFF_ID_MAX + 64];
 
     cJSON_AddStringToObject(o, "SchemaVersion", "2018-10-08");
@@ -245,36 +245,36 @@ static void add_identity(cJSON *o, const cJSON *f)
     cJSON_AddStringToObject(o, "CompanyName", "kguard");
     cJSON_AddStringToObject(o, "Region", region);
     snprintf(buf, sizeof buf, "kguard/%s", type);
-    fmt_add_cut(o, "GeneratorId", buf, ASFF_ID_MAX);
+    format_add_cut(o, "GeneratorId", buf, ASFF_ID_MAX);
     cJSON_AddStringToObject(o, "AwsAccountId", account);
 }
 
 char *format_asff_render(const cJSON *f, const kg_format_opts *opt)
 {
     cJSON *o;
-    const char *type = fmt_str(f, "type"), *remediation = fmt_str(f, "kguard.remediation");
-    const char *title = fmt_str(f, "title"), *desc = fmt_str(f, "description");
+    const char *type = format_str(f, "type"), *remediation = format_str(f, "kguard.remediation");
+    const char *title = format_str(f, "title"), *desc = format_str(f, "description");
 
-    if (!fmt_str(f, "id") || !type || !fmt_str(f, "accountId") || !fmt_str(f, "region") ||
+    if (!format_str(f, "id") || !type || !format_str(f, "accountId") || !format_str(f, "region") ||
         !(o = cJSON_CreateObject()))
         return NULL;
     add_identity(o, f);
     add_types(o, type);
-    fmt_add_str(o, "FirstObservedAt", fmt_str(f, "service.eventFirstSeen"));
-    fmt_add_str(o, "LastObservedAt", fmt_str(f, "service.eventLastSeen"));
-    fmt_add_str(o, "CreatedAt", fmt_str(f, "createdAt"));
-    fmt_add_str(o, "UpdatedAt", fmt_str(f, "updatedAt"));
-    add_severity(o, fmt_num(f, "severity", 0));
-    fmt_add_cut(o, "Title", title ? title : type, ASFF_TITLE_MAX);
-    fmt_add_cut(o, "Description", desc ? desc : title ? title : type, ASFF_DESCRIPTION_MAX);
+    format_add_str(o, "FirstObservedAt", format_str(f, "service.eventFirstSeen"));
+    format_add_str(o, "LastObservedAt", format_str(f, "service.eventLastSeen"));
+    format_add_str(o, "CreatedAt", format_str(f, "createdAt"));
+    format_add_str(o, "UpdatedAt", format_str(f, "updatedAt"));
+    add_severity(o, format_num(f, "severity", 0));
+    format_add_cut(o, "Title", title ? title : type, ASFF_TITLE_MAX);
+    format_add_cut(o, "Description", desc ? desc : title ? title : type, ASFF_DESCRIPTION_MAX);
     if (remediation)
-        fmt_add_cut(cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "Remediation"),
+        format_add_cut(cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "Remediation"),
                                             "Recommendation"), "Text", remediation,
                     ASFF_REMEDIATION_MAX);
     add_product_fields(o, f, opt);
     add_resources(o, f);
     add_network(o, f);
     cJSON_AddStringToObject(o, "RecordState",
-                            cJSON_IsTrue(fmt_get(f, "service.archived")) ? "ARCHIVED" : "ACTIVE");
-    return fmt_print(o);
+                            cJSON_IsTrue(format_get(f, "service.archived")) ? "ARCHIVED" : "ACTIVE");
+    return format_print(o);
 }

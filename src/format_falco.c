@@ -76,33 +76,33 @@ static void field_list(cJSON *of, const char *k, const cJSON *arr)
 
 static cJSON *output_fields(const cJSON *f)
 {
-    const cJSON *a = fmt_get(f, "service.action.kubernetesApiCallAction");
-    const cJSON *u = fmt_get(f, "resource.kubernetesDetails.kubernetesUserDetails");
+    const cJSON *a = format_get(f, "service.action.kubernetesApiCallAction");
+    const cJSON *u = format_get(f, "resource.kubernetesDetails.kubernetesUserDetails");
     cJSON *of = cJSON_CreateObject();
     char code[16];
 
-    field(of, "ka.auditid", fmt_str(f, "kguard.auditID"));
-    field(of, "ka.user.name", fmt_str(u, "username"));
-    field_list(of, "ka.user.groups", fmt_get(u, "groups"));
-    field(of, "ka.impuser.name", fmt_str(u, "impersonatedUser.username"));
-    field(of, "ka.verb", fmt_str(a, "verb"));
-    field(of, "ka.uri", fmt_str(a, "requestUri"));
-    field(of, "ka.target.resource", fmt_str(a, "resource"));
-    field(of, "ka.target.subresource", fmt_str(a, "subresource"));
-    field(of, "ka.target.namespace", fmt_str(a, "namespace"));
-    field(of, "ka.target.name", fmt_str(a, "resourceName"));
-    snprintf(code, sizeof code, "%.0f", fmt_num(a, "statusCode", 0));
-    field(of, "ka.response.code", cJSON_IsNumber(fmt_get(a, "statusCode")) ? code : NULL);
-    field(of, "ka.useragent", fmt_str(a, "userAgent"));
-    field_list(of, "ka.sourceips", fmt_get(a, "sourceIPs"));
-    field(of, "kguard.finding.id", fmt_str(f, "id"));
-    field(of, "kguard.finding.type", fmt_str(f, "type"));
-    cJSON_AddNumberToObject(of, "kguard.finding.severity", fmt_num(f, "severity", 0));
-    cJSON_AddNumberToObject(of, "kguard.finding.count", fmt_num(f, "service.count", 1));
-    field(of, "kguard.cluster", fmt_str(f, "resource.eksClusterDetails.name"));
-    field(of, "kguard.threat_list", fmt_str(f, "service.additionalInfo.threatListName"));
-    field(of, "kguard.detail", fmt_str(f, "kguard.detail"));
-    field(of, "kguard.source", fmt_str(f, "kguard.source"));
+    field(of, "ka.auditid", format_str(f, "kguard.auditID"));
+    field(of, "ka.user.name", format_str(u, "username"));
+    field_list(of, "ka.user.groups", format_get(u, "groups"));
+    field(of, "ka.impuser.name", format_str(u, "impersonatedUser.username"));
+    field(of, "ka.verb", format_str(a, "verb"));
+    field(of, "ka.uri", format_str(a, "requestUri"));
+    field(of, "ka.target.resource", format_str(a, "resource"));
+    field(of, "ka.target.subresource", format_str(a, "subresource"));
+    field(of, "ka.target.namespace", format_str(a, "namespace"));
+    field(of, "ka.target.name", format_str(a, "resourceName"));
+    snprintf(code, sizeof code, "%.0f", format_num(a, "statusCode", 0));
+    field(of, "ka.response.code", cJSON_IsNumber(format_get(a, "statusCode")) ? code : NULL);
+    field(of, "ka.useragent", format_str(a, "userAgent"));
+    field_list(of, "ka.sourceips", format_get(a, "sourceIPs"));
+    field(of, "kguard.finding.id", format_str(f, "id"));
+    field(of, "kguard.finding.type", format_str(f, "type"));
+    cJSON_AddNumberToObject(of, "kguard.finding.severity", format_num(f, "severity", 0));
+    cJSON_AddNumberToObject(of, "kguard.finding.count", format_num(f, "service.count", 1));
+    field(of, "kguard.cluster", format_str(f, "resource.eksClusterDetails.name"));
+    field(of, "kguard.threat_list", format_str(f, "service.additionalInfo.threatListName"));
+    field(of, "kguard.detail", format_str(f, "kguard.detail"));
+    field(of, "kguard.source", format_str(f, "kguard.source"));
     return of;
 }
 
@@ -115,14 +115,14 @@ static const char *na(const cJSON *of, const char *k)
 /* "09:05:03.140000000: Warning <title> (user=... verb=... ...)" */
 static char *output_text(const char *tod, const char *prio, const cJSON *f, const cJSON *of)
 {
-    const char *title = fmt_str(f, "title");
+    const char *title = format_str(f, "title");
     const char *fmt = "%s: %s %s (user=%s verb=%s uri=%s resource=%s ns=%s name=%s "
                       "sourceips=%s code=%s type=%s count=%.0f)";
     const char *args[] = {na(of, "ka.user.name"), na(of, "ka.verb"), na(of, "ka.uri"),
                           na(of, "ka.target.resource"), na(of, "ka.target.namespace"),
                           na(of, "ka.target.name"), na(of, "ka.sourceips"),
                           na(of, "ka.response.code"), na(of, "kguard.finding.type")};
-    double count = fmt_num(f, "service.count", 1);
+    double count = format_num(f, "service.count", 1);
     int n = snprintf(NULL, 0, fmt, tod, prio, title ? title : args[8], args[0], args[1], args[2],
                      args[3], args[4], args[5], args[6], args[7], args[8], count);
     char *s = n < 0 ? NULL : malloc((size_t)n + 1);
@@ -140,7 +140,7 @@ static cJSON *tags_of(const char *type)
     size_t n = strlen(mitre);
     cJSON_AddItemToArray(tags, cJSON_CreateString("k8s"));
     cJSON_AddItemToArray(tags, cJSON_CreateString("kguard"));
-    fmt_tactic(type, tactic, sizeof tactic);
+    format_tactic(type, tactic, sizeof tactic);
     if (!tactic[0] || strcmp(tactic, "Policy") == 0)
         return tags;
     for (const char *p = tactic; *p && n < sizeof mitre - 2; p++) {
@@ -155,17 +155,17 @@ static cJSON *tags_of(const char *type)
 
 char *format_falco_render(const cJSON *f, const kg_format_opts *opt)
 {
-    const char *type = fmt_str(f, "type");
-    const char *prio = priority_of(fmt_num(f, "severity", 0));
+    const char *type = format_str(f, "type");
+    const char *prio = priority_of(format_num(f, "severity", 0));
     char iso[48], tod[32], host[256] = "";
-    long long ms = fmt_time_ms(f, "service.eventLastSeen");
+    long long ms = format_time_ms(f, "service.eventLastSeen");
     cJSON *o, *of;
     char *out;
 
-    if (!fmt_str(f, "id") || !type || !(o = cJSON_CreateObject()))
+    if (!format_str(f, "id") || !type || !(o = cJSON_CreateObject()))
         return NULL;
     if (ms < 0)
-        ms = fmt_time_ms(f, "updatedAt");
+        ms = format_time_ms(f, "updatedAt");
     falco_times(ms, iso, tod);
     if (opt && opt->hostname)
         snprintf(host, sizeof host, "%s", opt->hostname);
@@ -182,5 +182,5 @@ char *format_falco_render(const cJSON *f, const kg_format_opts *opt)
     cJSON_AddItemToObject(o, "tags", tags_of(type));
     cJSON_AddStringToObject(o, "time", iso);
     cJSON_AddItemToObject(o, "output_fields", of);
-    return fmt_print(o);
+    return format_print(o);
 }

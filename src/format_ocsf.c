@@ -30,9 +30,9 @@ static void add_time(cJSON *o, const char *k, long long ms)
 
 static void add_class(cJSON *o, const cJSON *f)
 {
-    int activity = fmt_is_update(f) ? OCSF_ACTIVITY_UPDATE : OCSF_ACTIVITY_CREATE;
-    double sev = fmt_num(f, "severity", 0);
-    int archived = cJSON_IsTrue(fmt_get(f, "service.archived"));
+    int activity = format_is_update(f) ? OCSF_ACTIVITY_UPDATE : OCSF_ACTIVITY_CREATE;
+    double sev = format_num(f, "severity", 0);
+    int archived = cJSON_IsTrue(format_get(f, "service.archived"));
 
     cJSON_AddNumberToObject(o, "activity_id", activity);
     cJSON_AddStringToObject(o, "activity_name", activity == OCSF_ACTIVITY_CREATE ? "Create" : "Update");
@@ -47,11 +47,11 @@ static void add_class(cJSON *o, const cJSON *f)
     cJSON_AddStringToObject(o, "severity", format_severity_word(sev));
     cJSON_AddNumberToObject(o, "status_id", archived ? OCSF_STATUS_SUPPRESSED : OCSF_STATUS_NEW);
     cJSON_AddStringToObject(o, "status", archived ? "Suppressed" : "New");
-    add_time(o, "time", fmt_time_ms(f, "updatedAt"));
-    add_time(o, "start_time", fmt_time_ms(f, "service.eventFirstSeen"));
-    add_time(o, "end_time", fmt_time_ms(f, "service.eventLastSeen"));
-    cJSON_AddNumberToObject(o, "count", fmt_num(f, "service.count", 1));
-    fmt_add_str(o, "message", fmt_str(f, "title"));
+    add_time(o, "time", format_time_ms(f, "updatedAt"));
+    add_time(o, "start_time", format_time_ms(f, "service.eventFirstSeen"));
+    add_time(o, "end_time", format_time_ms(f, "service.eventLastSeen"));
+    cJSON_AddNumberToObject(o, "count", format_num(f, "service.count", 1));
+    format_add_str(o, "message", format_str(f, "title"));
     cJSON_AddBoolToObject(o, "is_alert", !archived);
 }
 
@@ -67,26 +67,26 @@ static void add_metadata(cJSON *o, const cJSON *f, const kg_format_opts *opt)
     cJSON_AddItemToArray(cJSON_AddArrayToObject(m, "profiles"), cJSON_CreateString("cloud"));
     cJSON_AddStringToObject(m, "log_name", "kubernetes-audit");
     /* One uid per emitted event: the finding and its occurrence count. */
-    snprintf(uid, sizeof uid, "%s-%.0f", fmt_str(f, "id"), fmt_num(f, "service.count", 1));
+    snprintf(uid, sizeof uid, "%s-%.0f", format_str(f, "id"), format_num(f, "service.count", 1));
     cJSON_AddStringToObject(m, "uid", uid);
-    fmt_add_str(m, "correlation_uid", fmt_str(f, "id"));
-    add_time(m, "logged_time", fmt_time_ms(f, "updatedAt"));
+    format_add_str(m, "correlation_uid", format_str(f, "id"));
+    add_time(m, "logged_time", format_time_ms(f, "updatedAt"));
 }
 
 static void add_finding_info(cJSON *o, const cJSON *f)
 {
     cJSON *fi = cJSON_AddObjectToObject(o, "finding_info"), *a;
-    const char *type = fmt_str(f, "type"), *rule = fmt_str(f, "kguard.rule");
+    const char *type = format_str(f, "type"), *rule = format_str(f, "kguard.rule");
     const char *base = rule ? strrchr(rule, '/') : NULL;
 
-    fmt_add_str(fi, "uid", fmt_str(f, "id"));
-    fmt_add_str(fi, "title", fmt_str(f, "title"));
-    fmt_add_str(fi, "desc", fmt_str(f, "description"));
+    format_add_str(fi, "uid", format_str(f, "id"));
+    format_add_str(fi, "title", format_str(f, "title"));
+    format_add_str(fi, "desc", format_str(f, "description"));
     cJSON_AddItemToArray(cJSON_AddArrayToObject(fi, "types"), cJSON_CreateString(type));
-    add_time(fi, "first_seen_time", fmt_time_ms(f, "service.eventFirstSeen"));
-    add_time(fi, "last_seen_time", fmt_time_ms(f, "service.eventLastSeen"));
-    add_time(fi, "created_time", fmt_time_ms(f, "createdAt"));
-    add_time(fi, "modified_time", fmt_time_ms(f, "updatedAt"));
+    add_time(fi, "first_seen_time", format_time_ms(f, "service.eventFirstSeen"));
+    add_time(fi, "last_seen_time", format_time_ms(f, "service.eventLastSeen"));
+    add_time(fi, "created_time", format_time_ms(f, "createdAt"));
+    add_time(fi, "modified_time", format_time_ms(f, "updatedAt"));
     a = cJSON_AddObjectToObject(fi, "analytic");
     cJSON_AddStringToObject(a, "uid", type);
     cJSON_AddStringToObject(a, "name", base ? base + 1 : rule ? rule : type);
@@ -100,38 +100,38 @@ static void add_cloud(cJSON *o, const cJSON *f)
 {
     cJSON *c = cJSON_AddObjectToObject(o, "cloud"), *acct;
     cJSON_AddStringToObject(c, "provider", "AWS");
-    fmt_add_str(c, "region", fmt_str(f, "region"));
+    format_add_str(c, "region", format_str(f, "region"));
     acct = cJSON_AddObjectToObject(c, "account");
-    fmt_add_str(acct, "uid", fmt_str(f, "accountId"));
+    format_add_str(acct, "uid", format_str(f, "accountId"));
     cJSON_AddNumberToObject(acct, "type_id", OCSF_ACCOUNT_AWS);
     cJSON_AddStringToObject(acct, "type", "AWS Account");
 }
 
 static cJSON *api_obj(const cJSON *f)
 {
-    const cJSON *a = fmt_get(f, "service.action.kubernetesApiCallAction");
-    const char *verb = fmt_str(a, "verb");
+    const cJSON *a = format_get(f, "service.action.kubernetesApiCallAction");
+    const char *verb = format_str(a, "verb");
     cJSON *api = cJSON_CreateObject(), *r;
     cJSON_AddStringToObject(api, "operation", verb ? verb : "unknown");
     cJSON_AddStringToObject(cJSON_AddObjectToObject(api, "service"), "name", "kube-apiserver");
     r = cJSON_AddObjectToObject(api, "request");
-    fmt_add_str(r, "uid", fmt_str(f, "kguard.auditID"));
-    if (cJSON_IsNumber(fmt_get(a, "statusCode")))
+    format_add_str(r, "uid", format_str(f, "kguard.auditID"));
+    if (cJSON_IsNumber(format_get(a, "statusCode")))
         cJSON_AddNumberToObject(cJSON_AddObjectToObject(api, "response"), "code",
-                                fmt_num(a, "statusCode", 0));
+                                format_num(a, "statusCode", 0));
     return api;
 }
 
 static cJSON *actor_obj(const cJSON *f)
 {
-    const cJSON *u = fmt_get(f, "resource.kubernetesDetails.kubernetesUserDetails");
-    const cJSON *groups = fmt_get(u, "groups"), *sess = fmt_get(u, "sessionName"), *g;
-    const char *key = fmt_str(f, "resource.accessKeyDetails.accessKeyId");
+    const cJSON *u = format_get(f, "resource.kubernetesDetails.kubernetesUserDetails");
+    const cJSON *groups = format_get(u, "groups"), *sess = format_get(u, "sessionName"), *g;
+    const char *key = format_str(f, "resource.accessKeyDetails.accessKeyId");
     cJSON *actor = cJSON_CreateObject(), *user = cJSON_AddObjectToObject(actor, "user"), *gs, *s;
 
-    fmt_add_str(user, "name", fmt_str(u, "username"));
-    fmt_add_str(user, "uid", fmt_str(u, "uid"));
-    fmt_add_str(user, "credential_uid", key);
+    format_add_str(user, "name", format_str(u, "username"));
+    format_add_str(user, "uid", format_str(u, "uid"));
+    format_add_str(user, "credential_uid", key);
     gs = cJSON_AddArrayToObject(user, "groups");
     cJSON_ArrayForEach(g, groups) {
         cJSON *go;
@@ -145,16 +145,16 @@ static cJSON *actor_obj(const cJSON *f)
         sess = NULL;
     if (sess || key) {
         s = cJSON_AddObjectToObject(actor, "session");
-        fmt_add_str(s, "uid", sess ? sess->valuestring : NULL);
-        fmt_add_str(s, "credential_uid", key);
+        format_add_str(s, "uid", sess ? sess->valuestring : NULL);
+        format_add_str(s, "credential_uid", key);
     }
     return actor;
 }
 
 static cJSON *src_endpoint_obj(const cJSON *f)
 {
-    const cJSON *ips = fmt_get(f, "service.action.kubernetesApiCallAction.sourceIPs"), *it;
-    const char *ip = fmt_caller_ip(f);
+    const cJSON *ips = format_get(f, "service.action.kubernetesApiCallAction.sourceIPs"), *it;
+    const char *ip = format_caller_ip(f);
     cJSON *ep, *others = NULL;
     if (!ip)
         return NULL;
@@ -173,15 +173,15 @@ static cJSON *src_endpoint_obj(const cJSON *f)
 static void add_evidence(cJSON *o, const cJSON *f)
 {
     cJSON *e = cJSON_CreateObject(), *ep, *req;
-    const char *ua = fmt_str(f, "service.action.kubernetesApiCallAction.userAgent");
-    const char *uri = fmt_str(f, "service.action.kubernetesApiCallAction.requestUri");
+    const char *ua = format_str(f, "service.action.kubernetesApiCallAction.userAgent");
+    const char *uri = format_str(f, "service.action.kubernetesApiCallAction.requestUri");
     cJSON_AddItemToObject(e, "actor", actor_obj(f));
     cJSON_AddItemToObject(e, "api", api_obj(f));
     if ((ep = src_endpoint_obj(f)) != NULL)
         cJSON_AddItemToObject(e, "src_endpoint", ep);
     if (ua || uri) {
         req = cJSON_AddObjectToObject(e, "http_request");
-        fmt_add_str(req, "user_agent", ua);
+        format_add_str(req, "user_agent", ua);
         if (uri) {
             cJSON *url = cJSON_AddObjectToObject(req, "url");
             size_t n = strcspn(uri, "?");
@@ -197,25 +197,25 @@ static void add_evidence(cJSON *o, const cJSON *f)
 
 static void add_resources(cJSON *o, const cJSON *f)
 {
-    const cJSON *a = fmt_get(f, "service.action.kubernetesApiCallAction");
-    const cJSON *w = fmt_get(f, "resource.kubernetesDetails.kubernetesWorkloadDetails");
+    const cJSON *a = format_get(f, "service.action.kubernetesApiCallAction");
+    const cJSON *w = format_get(f, "resource.kubernetesDetails.kubernetesWorkloadDetails");
     cJSON *rs = cJSON_AddArrayToObject(o, "resources"), *c = cJSON_CreateObject(), *r;
-    const char *res = fmt_str(a, "resource");
+    const char *res = format_str(a, "resource");
 
     cJSON_AddStringToObject(c, "type", "EKSCluster");
-    fmt_add_str(c, "name", fmt_str(f, "resource.eksClusterDetails.name"));
-    fmt_add_str(c, "uid", fmt_str(f, "resource.eksClusterDetails.arn"));
-    fmt_add_str(c, "cloud_partition", fmt_str(f, "partition"));
-    fmt_add_str(c, "region", fmt_str(f, "region"));
+    format_add_str(c, "name", format_str(f, "resource.eksClusterDetails.name"));
+    format_add_str(c, "uid", format_str(f, "resource.eksClusterDetails.arn"));
+    format_add_str(c, "cloud_partition", format_str(f, "partition"));
+    format_add_str(c, "region", format_str(f, "region"));
     cJSON_AddItemToArray(rs, c);
     if (!res)
         return;
     r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "type", res);
-    fmt_add_str(r, "name", fmt_str(a, "resourceName") ? fmt_str(a, "resourceName") : fmt_str(w, "name"));
-    fmt_add_str(r, "uid", fmt_str(w, "uid"));
-    if (fmt_str(a, "namespace"))
-        fmt_add_str(cJSON_AddObjectToObject(r, "group"), "name", fmt_str(a, "namespace"));
+    format_add_str(r, "name", format_str(a, "resourceName") ? format_str(a, "resourceName") : format_str(w, "name"));
+    format_add_str(r, "uid", format_str(w, "uid"));
+    if (format_str(a, "namespace"))
+        format_add_str(cJSON_AddObjectToObject(r, "group"), "name", format_str(a, "namespace"));
     cJSON_AddItemToArray(rs, r);
 }
 
@@ -223,18 +223,18 @@ static void add_resources(cJSON *o, const cJSON *f)
 static void add_unmapped(cJSON *o, const cJSON *f)
 {
     cJSON *u = cJSON_AddObjectToObject(o, "unmapped"), *gd = cJSON_AddObjectToObject(u, "guardduty");
-    cJSON *k = (cJSON *)fmt_get(f, "kguard");
+    cJSON *k = (cJSON *)format_get(f, "kguard");
     const cJSON *wl, *rb, *imp;
-    fmt_add_str(gd, "arn", fmt_str(f, "arn"));
-    fmt_add_str(gd, "schemaVersion", fmt_str(f, "schemaVersion"));
-    cJSON_AddNumberToObject(gd, "severity", fmt_num(f, "severity", 0));
-    fmt_add_str(gd, "threatListName", fmt_str(f, "service.additionalInfo.threatListName"));
-    fmt_add_str(gd, "threatName", fmt_str(f, "service.additionalInfo.threatName"));
-    if (cJSON_IsObject(wl = fmt_get(f, "resource.kubernetesDetails.kubernetesWorkloadDetails")))
+    format_add_str(gd, "arn", format_str(f, "arn"));
+    format_add_str(gd, "schemaVersion", format_str(f, "schemaVersion"));
+    cJSON_AddNumberToObject(gd, "severity", format_num(f, "severity", 0));
+    format_add_str(gd, "threatListName", format_str(f, "service.additionalInfo.threatListName"));
+    format_add_str(gd, "threatName", format_str(f, "service.additionalInfo.threatName"));
+    if (cJSON_IsObject(wl = format_get(f, "resource.kubernetesDetails.kubernetesWorkloadDetails")))
         cJSON_AddItemToObject(gd, "kubernetesWorkloadDetails", cJSON_Duplicate(wl, 1));
-    if (cJSON_IsObject(rb = fmt_get(f, "service.action.kubernetesRoleBindingDetails")))
+    if (cJSON_IsObject(rb = format_get(f, "service.action.kubernetesRoleBindingDetails")))
         cJSON_AddItemToObject(gd, "kubernetesRoleBindingDetails", cJSON_Duplicate(rb, 1));
-    if (cJSON_IsObject(imp = fmt_get(f, "resource.kubernetesDetails.kubernetesUserDetails.impersonatedUser")))
+    if (cJSON_IsObject(imp = format_get(f, "resource.kubernetesDetails.kubernetesUserDetails.impersonatedUser")))
         cJSON_AddItemToObject(gd, "impersonatedUser", cJSON_Duplicate(imp, 1));
     if (cJSON_IsObject(k) && (k = cJSON_Duplicate(k, 1)) != NULL) {
         cJSON_DeleteItemFromObjectCaseSensitive(k, "remediation"); /* mapped */
@@ -245,8 +245,8 @@ static void add_unmapped(cJSON *o, const cJSON *f)
 char *format_ocsf_render(const cJSON *f, const kg_format_opts *opt)
 {
     cJSON *o;
-    const char *remediation = fmt_str(f, "kguard.remediation");
-    if (!fmt_str(f, "id") || !fmt_str(f, "type") || !(o = cJSON_CreateObject()))
+    const char *remediation = format_str(f, "kguard.remediation");
+    if (!format_str(f, "id") || !format_str(f, "type") || !(o = cJSON_CreateObject()))
         return NULL;
     add_class(o, f);
     add_metadata(o, f, opt);
@@ -258,5 +258,5 @@ char *format_ocsf_render(const cJSON *f, const kg_format_opts *opt)
     if (remediation)
         cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "remediation"), "desc", remediation);
     add_unmapped(o, f);
-    return fmt_print(o);
+    return format_print(o);
 }

@@ -40,7 +40,7 @@ static void put_word(FILE *out, const char *upper_of)
 /* " in ns/name", " in ns", " name" (cluster-scoped) or " (cluster-wide)". */
 static void put_object(FILE *out, const cJSON *a)
 {
-    const char *ns = fmt_str(a, "namespace"), *name = fmt_str(a, "resourceName");
+    const char *ns = format_str(a, "namespace"), *name = format_str(a, "resourceName");
     if (!ns && !name) {
         fputs(" (cluster-wide)", out);
         return;
@@ -54,26 +54,26 @@ static void put_object(FILE *out, const cJSON *a)
 
 char *format_text_render(const cJSON *f, const kg_format_opts *o)
 {
-    const cJSON *a = fmt_get(f, "service.action.kubernetesApiCallAction");
-    const char *type = fmt_str(f, "type"), *list = fmt_str(f, "service.additionalInfo.threatListName");
-    const char *when = fmt_str(f, "service.eventLastSeen"), *res = fmt_str(a, "resource");
-    const char *sub = fmt_str(a, "subresource"), *ip = fmt_caller_ip(f);
-    double sev = fmt_num(f, "severity", 0);
+    const cJSON *a = format_get(f, "service.action.kubernetesApiCallAction");
+    const char *type = format_str(f, "type"), *list = format_str(f, "service.additionalInfo.threatListName");
+    const char *when = format_str(f, "service.eventLastSeen"), *res = format_str(a, "resource");
+    const char *sub = format_str(a, "subresource"), *ip = format_caller_ip(f);
+    double sev = format_num(f, "severity", 0);
     int colour = o && o->colour;
     char *buf = NULL;
     size_t len = 0;
     FILE *out;
 
-    if (!fmt_str(f, "id") || !type || !(out = open_memstream(&buf, &len)))
+    if (!format_str(f, "id") || !type || !(out = open_memstream(&buf, &len)))
         return NULL;
-    fprintf(out, "%s ", when ? when : fmt_str(f, "updatedAt") ? fmt_str(f, "updatedAt") : "-");
+    fprintf(out, "%s ", when ? when : format_str(f, "updatedAt") ? format_str(f, "updatedAt") : "-");
     fputs(colour ? severity_colour(sev) : "", out);
     put_word(out, format_severity_word(sev));
     fprintf(out, "%s %s", colour ? C_RESET : "", colour ? C_BOLD : "");
     put_clean(out, type);
     fputs(colour ? C_RESET : "", out);
     fputs(" user=", out);
-    put_clean(out, dash(fmt_str(f, "resource.kubernetesDetails.kubernetesUserDetails.username")));
+    put_clean(out, dash(format_str(f, "resource.kubernetesDetails.kubernetesUserDetails.username")));
     fputs(" from=", out);
     put_clean(out, ip ? ip : "-");
     if (list) {
@@ -82,16 +82,16 @@ char *format_text_render(const cJSON *f, const kg_format_opts *o)
         fputc(')', out);
     }
     fputc(' ', out);
-    put_clean(out, dash(fmt_str(a, "verb")));
+    put_clean(out, dash(format_str(a, "verb")));
     fputc(' ', out);
-    put_clean(out, res ? res : dash(fmt_str(a, "requestUri")));
+    put_clean(out, res ? res : dash(format_str(a, "requestUri")));
     if (sub) {
         fputc('/', out);
         put_clean(out, sub);
     }
     put_object(out, a);
-    if (fmt_is_update(f))
-        fprintf(out, " count=%.0f", fmt_num(f, "service.count", 1));
+    if (format_is_update(f))
+        fprintf(out, " count=%.0f", format_num(f, "service.count", 1));
     if (fclose(out) != 0) {
         free(buf);
         return NULL;
@@ -143,7 +143,7 @@ static char *dup_or(const char *s, const char *dflt)
 
 int format_summary_add(kg_summary *s, const cJSON *f)
 {
-    const char *id = fmt_str(f, "id"), *type = fmt_str(f, "type");
+    const char *id = format_str(f, "id"), *type = format_str(f, "type");
     hmap_entry *he;
     entry *e;
     bool created;
@@ -159,10 +159,10 @@ int format_summary_add(kg_summary *s, const cJSON *f)
     free(e->user);
     free(e->ip);
     e->type = dup_or(type, "-");
-    e->user = dup_or(fmt_str(f, "resource.kubernetesDetails.kubernetesUserDetails.username"), "-");
-    e->ip = dup_or(fmt_caller_ip(f), "-");
-    e->severity = fmt_num(f, "severity", 0);
-    e->count = fmt_num(f, "service.count", 1);
+    e->user = dup_or(format_str(f, "resource.kubernetesDetails.kubernetesUserDetails.username"), "-");
+    e->ip = dup_or(format_caller_ip(f), "-");
+    e->severity = format_num(f, "severity", 0);
+    e->count = format_num(f, "service.count", 1);
     return e->type && e->user && e->ip ? 0 : -1;
 }
 
