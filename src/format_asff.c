@@ -166,17 +166,10 @@ static void pf_add_joined(cJSON *pf, const char *k, const cJSON *arr)
     pf_add(pf, k, buf);
 }
 
-/* kguard's extras: string -> string, at most 50, keys <= 128, values <= 2048. */
-static void add_product_fields(cJSON *o, const cJSON *f, const kg_format_opts *opt)
+/* The finding's identity and caller. */
+static void pf_add_identity(cJSON *pf, const cJSON *f)
 {
-    cJSON *pf = cJSON_AddObjectToObject(o, "ProductFields");
-    const char *api = "service.action.kubernetesApiCallAction.";
-    char buf[64], path[128];
-    static const char *const fields[][2] = {
-        {"verb", "verb"}, {"requestUri", "requestUri"}, {"userAgent", "userAgent"},
-        {"resource", "resource"}, {"subresource", "subresource"}, {"namespace", "namespace"},
-        {"resourceName", "resourceName"},
-    };
+    char buf[64];
     pf_add(pf, "kguard/type", format_str(f, "type"));
     pf_add(pf, "kguard/findingId", format_str(f, "id"));
     pf_add(pf, "kguard/guardDutyArn", format_str(f, "arn"));
@@ -185,10 +178,21 @@ static void add_product_fields(cJSON *o, const cJSON *f, const kg_format_opts *o
     pf_add(pf, "kguard/username", format_str(f, "resource.kubernetesDetails.kubernetesUserDetails.username"));
     pf_add_joined(pf, "kguard/groups", format_get(f, "resource.kubernetesDetails.kubernetesUserDetails.groups"));
     pf_add_joined(pf, "kguard/sourceIPs", format_get(f, "service.action.kubernetesApiCallAction.sourceIPs"));
+}
+
+/* kguard's extras: string -> string, at most 50, keys <= 128, values <= 2048. */
+static void add_product_fields(cJSON *o, const cJSON *f, const kg_format_opts *opt)
+{
+    cJSON *pf = cJSON_AddObjectToObject(o, "ProductFields");
+    const char *api = "service.action.kubernetesApiCallAction.";
+    char buf[64], path[128];
+    static const char *const fields[] = {"verb", "requestUri", "userAgent", "resource",
+                                         "subresource", "namespace", "resourceName"};
+    pf_add_identity(pf, f);
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         char key[64];
-        snprintf(path, sizeof path, "%s%s", api, fields[i][1]);
-        snprintf(key, sizeof key, "kguard/%s", fields[i][0]);
+        snprintf(path, sizeof path, "%s%s", api, fields[i]);
+        snprintf(key, sizeof key, "kguard/%s", fields[i]);
         pf_add(pf, key, format_str(f, path));
     }
     if (cJSON_IsNumber(format_get(f, "service.action.kubernetesApiCallAction.statusCode"))) {

@@ -502,6 +502,62 @@ static void test_summary(void)
     format_summary_free(s);
 }
 
+/* ---- bad input ---------------------------------------------------------- */
+
+/* The k-th node (depth first) of root and its parent; k counts down. */
+static cJSON *nth_node(cJSON *node, int *k, cJSON **parent)
+{
+    cJSON *c, *hit;
+    cJSON_ArrayForEach(c, node) {
+        if ((*k)-- == 0) {
+            *parent = node;
+            return c;
+        }
+        if ((hit = nth_node(c, k, parent)) != NULL)
+            return hit;
+    }
+    return NULL;
+}
+
+/* Every node of a finding removed, or given the wrong type, in turn: each
+ * format renders valid JSON or refuses (NULL); nothing crashes. */
+static void test_robust(void)
+{
+    size_t nf = 0;
+    const kg_format *all = format_all(&nf);
+    int tried = 0, bad = 0;
+    for (int pick = 0; pick < 3; pick++) {
+        const cJSON *base = findings[pick == 0 ? 0 : pick == 1 ? 4 : 9];
+        for (int k = 0;; k++) {
+            for (int mode = 0; mode < 2; mode++) {
+                cJSON *f = cJSON_Duplicate(base, 1), *parent = NULL, *node;
+                int left = k;
+                if (!(node = nth_node(f, &left, &parent))) {
+                    cJSON_Delete(f);
+                    goto next_base;
+                }
+                if (mode == 0)
+                    cJSON_Delete(cJSON_DetachItemViaPointer(parent, node));
+                else
+                    cJSON_ReplaceItemViaPointer(parent, node, cJSON_IsNumber(node)
+                                                ? cJSON_CreateString("7") : cJSON_CreateNumber(7));
+                for (size_t i = 0; i < nf; i++) {
+                    char *s = all[i].render(f, &OPTS);
+                    cJSON *j = s && strcmp(all[i].name, "text") != 0 ? cJSON_Parse(s) : NULL;
+                    bad += s && strcmp(all[i].name, "text") != 0 && !j;
+                    tried++;
+                    cJSON_Delete(j);
+                    free(s);
+                }
+                cJSON_Delete(f);
+            }
+        }
+next_base:;
+    }
+    ok(tried > 500, "renderings of damaged findings tried (%d)", tried);
+    is_int(bad, 0, "a damaged finding renders as valid JSON or not at all");
+}
+
 int main(void)
 {
     ok(load_findings() == 0 && nfindings >= 10, "the example gives findings (%d)", nfindings);
@@ -515,6 +571,7 @@ int main(void)
     test_falco();
     test_text();
     test_summary();
+    test_robust();
     for (int i = 0; i < nfindings; i++)
         cJSON_Delete(findings[i]);
     return done_testing();
