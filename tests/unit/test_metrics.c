@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <cjson/cJSON.h>
 #include "kguard/metrics.h"
+#include "util.h"
 #include "tap.h"
 
 /* ---- a parser of the text exposition format ------------------------------ */
@@ -433,6 +435,63 @@ static void test_std(void)
     metrics_free(r);
 }
 
+/* ---- the example dashboard ------------------------------------------------------- */
+
+/* Each kguard_* name in expr: registered in r; marks it in seen. */
+static int check_expr(kg_metrics *r, const char *expr, char seen[][96], int *nseen)
+{
+    int unknown = 0;
+    for (const char *p = strstr(expr, "kguard_"); p; p = strstr(p, "kguard_")) {
+        char name[96];
+        size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        p += n;
+        if (!metrics_find(r, name)) {
+            printf("# the dashboard uses %s, which kguard does not register\n", name);
+            unknown++;
+        } else if (*nseen < 64) {
+            snprintf(seen[(*nseen)++], 96, "%s", name);
+        }
+    }
+    return unknown;
+}
+
+static void test_dashboard(void)
+{
+    const char *root = getenv("KGUARD_ROOT");
+    char path[4096], seen[64][96];
+    int nseen = 0, unknown = 0, exprs = 0, unused = 0, err = 0;
+    size_t len;
+    char *text;
+    cJSON *d, *panel, *target;
+    kg_metrics *r = metrics_new();
+    kg_std_metrics m;
+
+    metrics_register_std(r, &m, "0.2.0", "Lua 5.4");
+    snprintf(path, sizeof path, "%s/examples/grafana/kguard-dashboard.json", root ? root : ".");
+    text = util_read_file(path, 1 << 20, &len, &err);
+    d = text ? cJSON_Parse(text) : NULL;
+    ok(d != NULL, "the example dashboard is JSON (%s)", path);
+    cJSON_ArrayForEach(panel, cJSON_GetObjectItemCaseSensitive(d, "panels"))
+        cJSON_ArrayForEach(target, cJSON_GetObjectItemCaseSensitive(panel, "targets")) {
+            const cJSON *e = cJSON_GetObjectItemCaseSensitive(target, "expr");
+            exprs++;
+            unknown += cJSON_IsString(e) ? check_expr(r, e->valuestring, seen, &nseen) : 1;
+        }
+    ok(exprs >= 17, "the dashboard has queries (%d)", exprs);
+    is_int(unknown, 0, "every metric the dashboard queries is registered");
+    for (kg_metric **f = (kg_metric **)&m; f < (kg_metric **)(&m + 1); f++) {
+        int used = 0;
+        for (int i = 0; i < nseen && !used; i++)
+            used = metrics_find(r, seen[i]) == *f;
+        unused += !used;
+    }
+    is_int(unused, 0, "every metric of kguard's set is on the dashboard");
+    cJSON_Delete(d);
+    free(text);
+    metrics_free(r);
+}
+
 int main(void)
 {
     E.s = calloc(MAX_SAMPLES, sizeof(sample));
@@ -442,6 +501,7 @@ int main(void)
     test_cap();
     test_threads();
     test_std();
+    test_dashboard();
     free(E.s);
     return done_testing();
 }
