@@ -12,7 +12,7 @@ static const kg_format formats[] = {
      format_guardduty_render, NULL},
     {"asff", "AWS Security Finding Format, as Security Hub's BatchImportFindings takes it",
      format_asff_render, NULL},
-    {"ocsf", "OCSF 1.3 Detection Finding (class_uid 2004)", format_ocsf_render, NULL},
+    {"ocsf", "OCSF 1.4 Detection Finding (class_uid 2004)", format_ocsf_render, NULL},
     {"falco", "Falco's JSON alert (falcosidekick and Falco consumers)", format_falco_render, NULL},
     {"text", "one readable line a finding; a summary table at the end",
      format_text_render, format_text_summary},

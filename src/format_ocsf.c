@@ -1,5 +1,5 @@
 /*
- * format_ocsf: a finding as an OCSF 1.3 Detection Finding (category 2
+ * format_ocsf: a finding as an OCSF 1.4 Detection Finding (category 2
  * Findings, class_uid 2004) with the cloud profile: finding_info with the
  * rule as analytic, severity_id and status_id enums, Create/Update
  * activities, evidences (actor, api, src_endpoint), resources, and the
@@ -9,7 +9,7 @@
 #include <string.h>
 #include "format_impl.h"
 
-#define OCSF_VERSION "1.3.0"
+#define OCSF_VERSION "1.4.0" /* is_alert is 1.4 */
 enum { OCSF_CATEGORY_FINDINGS = 2, OCSF_CLASS_DETECTION_FINDING = 2004 };
 enum { OCSF_ACTIVITY_CREATE = 1, OCSF_ACTIVITY_UPDATE = 2 };
 enum { OCSF_STATUS_NEW = 1, OCSF_STATUS_SUPPRESSED = 3 };

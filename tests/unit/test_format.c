@@ -1,7 +1,7 @@
 /*
  * Unit tests for the output formats: the shipped example scanned by kguard,
  * each finding rendered in every format and checked field by field against
- * the documented schemas (ASFF, OCSF 1.3 Detection Finding, Falco's JSON
+ * the documented schemas (ASFF, OCSF 1.4 Detection Finding, Falco's JSON
  * alert), plus the text line and the summary table.
  */
 #include <math.h>
@@ -306,7 +306,7 @@ static int ocsf_ok(const cJSON *o, const cJSON *f)
            gnum(o, "status_id") == 1 && strcmp(str(o, "status"), "New") == 0 &&
            cJSON_IsNumber(get(o, "time")) && gnum(o, "time") == floor(gnum(o, "time")) &&
            gnum(o, "finding_info.created_time") == (double)created &&
-           gnum(o, "count") == count && strcmp(gstr(o, "metadata.version"), "1.3.0") == 0 &&
+           gnum(o, "count") == count && strcmp(gstr(o, "metadata.version"), "1.4.0") == 0 &&
            gstr(o, "metadata.product.name") && gstr(o, "metadata.product.vendor_name") &&
            strcmp(gstr(o, "finding_info.uid"), str(f, "id")) == 0 &&
            strcmp(gstr(o, "finding_info.types.0"), str(f, "type")) == 0 &&
