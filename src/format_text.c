@@ -202,29 +202,43 @@ static int row_cmp(const void *x, const void *y)
     return strcmp(a->key, b->key);
 }
 
+/* The row of key in rows (indexed by idx), added when new; NULL when out
+ * of memory. */
+static row *row_of(hmap *idx, row *rows, size_t *n, const char *key)
+{
+    bool created;
+    hmap_entry *he = hmap_insert(idx, key, strlen(key), &created);
+    if (!he)
+        return NULL;
+    if (created) {
+        he->num = (double)*n;
+        rows[(*n)++].key = key;
+    }
+    return &rows[(size_t)he->num];
+}
+
 /* Rows grouped by the entry field at offset off, sorted by findings. */
 static row *group_by(const kg_summary *s, size_t off, size_t *nrows)
 {
-    row *rows = calloc(s->ids.n ? s->ids.n : 1, sizeof(row));
+    row *rows = calloc(s->ids.n ? s->ids.n : 1, sizeof(row)), *r;
+    hmap idx = {0};
     size_t n = 0;
-    if (!rows)
-        return NULL;
-    for (size_t i = 0; i < s->ids.cap; i++) {
+    for (size_t i = 0; rows && i < s->ids.cap; i++) {
         const entry *e = s->ids.slots[i].key ? s->ids.slots[i].ptr : NULL;
-        const char *key;
-        size_t j;
         if (!e)
             continue;
-        key = *(char *const *)((const char *)e + off);
-        for (j = 0; j < n && strcmp(rows[j].key, key) != 0; j++)
-            ;
-        if (j == n)
-            rows[n++].key = key;
-        rows[j].by_sev[sev_index(e->severity)]++;
-        rows[j].findings++;
-        rows[j].events += e->count;
+        if (!(r = row_of(&idx, rows, &n, *(char *const *)((const char *)e + off)))) {
+            free(rows);
+            rows = NULL;
+            break;
+        }
+        r->by_sev[sev_index(e->severity)]++;
+        r->findings++;
+        r->events += e->count;
     }
-    qsort(rows, n, sizeof(row), row_cmp);
+    hmap_free(&idx, NULL);
+    if (rows)
+        qsort(rows, n, sizeof(row), row_cmp);
     *nrows = n;
     return rows;
 }

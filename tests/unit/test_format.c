@@ -495,6 +495,25 @@ static void test_summary(void)
     ok(t && strstr(t, "top identities") && strstr(t, "system:serviceaccount:kube-system:backup-agent"),
        "top identities");
     ok(t && strstr(t, "top source IPs") && strstr(t, "192.0.2.66"), "top source IPs");
+    {
+        /* legacy-backup's row against a count made here: distinct ids, latest counts. */
+        double want_f = 0, want_e = 0, got_f = -1, got_e = -1;
+        const char *row = t ? strstr(t, "\nlegacy-backup ") : NULL;
+        for (int i = 0; i < nfindings; i++) {
+            int last = 1;
+            if (strcmp(gstr(findings[i], "resource.kubernetesDetails.kubernetesUserDetails.username"),
+                       "legacy-backup") != 0)
+                continue;
+            for (int j = i + 1; j < nfindings; j++)
+                last &= strcmp(str(findings[i], "id"), str(findings[j], "id")) != 0;
+            want_f += last;
+            want_e += last ? gnum(findings[i], "service.count") : 0;
+        }
+        if (row)
+            sscanf(row, " legacy-backup %lf %lf", &got_f, &got_e);
+        ok(got_f == want_f && got_e == want_e, "an identity's findings and events (%.0f %.0f, want %.0f %.0f)",
+           got_f, got_e, want_f, want_e);
+    }
     for (const char *p = t; p && *p; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] != '\0'))
         printf("# %.*s\n", (int)strcspn(p, "\n"), p);
     free(t);
