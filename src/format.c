@@ -20,6 +20,8 @@ static const kg_format formats[] = {
 
 const kg_format *format_find(const char *name)
 {
+    if (name && strcmp(name, "json") == 0)     /* the sinks' name for it */
+        name = "guardduty";
     for (size_t i = 0; name && i < sizeof formats / sizeof formats[0]; i++)
         if (strcmp(formats[i].name, name) == 0)
             return &formats[i];

@@ -30,7 +30,8 @@ typedef struct kg_format {
     char *(*summary)(const kg_summary *s, const kg_format_opts *o);
 } kg_format;
 
-/* The format called name; NULL when there is none. */
+/* The format called name ("json" is guardduty's other name); NULL when
+ * there is none. */
 const kg_format *format_find(const char *name);
 /* The table of formats; *n gets its length. */
 const kg_format *format_all(size_t *n);

@@ -120,6 +120,7 @@ static void test_table(void)
            all[i].name);
     }
     ok(format_find("xml") == NULL && format_find(NULL) == NULL, "no format xml");
+    ok(format_find("json") == format_find("guardduty"), "json is guardduty's other name");
     ok(format_find("text")->summary != NULL && format_find("asff")->summary == NULL,
        "text has a summary, asff none");
     cJSON_Delete(empty);
