@@ -4,7 +4,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "kguard/finding.h"
+#include "kguard/timefmt.h"
 #include "format_impl.h"
 
 static const kg_format formats[] = {
@@ -85,7 +85,7 @@ double format_num(const cJSON *f, const char *path, double dflt)
 long long format_time_ms(const cJSON *f, const char *path)
 {
     long long ms;
-    return finding_parse_time(format_str(f, path), &ms) == 0 ? ms : -1;
+    return timefmt_parse(format_str(f, path), &ms) == 0 ? ms : -1;
 }
 
 const char *format_caller_ip(const cJSON *f)

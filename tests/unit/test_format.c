@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kguard/finding.h"
+#include "kguard/timefmt.h"
 #include "kguard/format.h"
 #include "tap.h"
 
@@ -88,7 +88,7 @@ static long utf8_chars(const char *s)
 static int is_rfc3339(const char *s)
 {
     long long ms;
-    return s && strlen(s) >= 20 && s[10] == 'T' && finding_parse_time(s, &ms) == 0;
+    return s && strlen(s) >= 20 && s[10] == 'T' && timefmt_parse(s, &ms) == 0;
 }
 
 static char *render(const char *name, const cJSON *f, const kg_format_opts *o)
@@ -298,7 +298,7 @@ static int ocsf_ok(const cJSON *o, const cJSON *f)
 {
     double activity = gnum(o, "activity_id"), count = gnum(f, "service.count");
     long long created;
-    finding_parse_time(str(f, "createdAt"), &created);
+    timefmt_parse(str(f, "createdAt"), &created);
     return gnum(o, "class_uid") == 2004 && gnum(o, "category_uid") == 2 &&
            (activity == 1 || activity == 2) && (activity == 2) == (count > 1) &&
            gnum(o, "type_uid") == 2004 * 100 + activity &&
