@@ -1,11 +1,11 @@
 /*
  * format: the table of output formats and the finding readers the format
- * modules share (see format.h, format_impl.h).
+ * modules share (see format.h, format_int.h).
  */
 #include <stdlib.h>
 #include <string.h>
 #include "kguard/timefmt.h"
-#include "format_impl.h"
+#include "format_int.h"
 
 static const kg_format formats[] = {
     {"guardduty", "GuardDuty's finding JSON (lowerCamelCase wire form), one object a line",

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "format_impl.h"
+#include "format_int.h"
 
 /* ASFF's limits (AwsSecurityFinding): characters, and map sizes. */
 enum {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "format_impl.h"
+#include "format_int.h"
 
 #define FALCO_NA "<NA>"
 

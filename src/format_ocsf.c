@@ -7,7 +7,7 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include "format_impl.h"
+#include "format_int.h"
 
 #define OCSF_VERSION "1.4.0" /* is_alert is 1.4 */
 enum { OCSF_CATEGORY_FINDINGS = 2, OCSF_CLASS_DETECTION_FINDING = 2004 };

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hmap.h"
-#include "format_impl.h"
+#include "format_int.h"
 
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"

@@ -1,10 +1,10 @@
 /*
- * format_impl: what the format modules (format_*.c) share privately: the
+ * format_int: what the format modules (format_*.c) share privately: the
  * render functions of the table, and readers of the GuardDuty-shaped
  * finding by dotted path.
  */
-#ifndef KGUARD_FORMAT_IMPL_H
-#define KGUARD_FORMAT_IMPL_H
+#ifndef KGUARD_FORMAT_INT_H
+#define KGUARD_FORMAT_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
