@@ -331,7 +331,7 @@ static void plan(list_plan *p, kg_list_kind kind, const char *name, const char *
 {
     if (p->n == sizeof p->specs / sizeof p->specs[0])
         return;
-    p->specs[p->n] = (kg_list_spec){kind, name, path};
+    p->specs[p->n] = (kg_list_spec){kind, name, path, false};
     p->config_key[p->n++] = config_key;
 }
 
@@ -384,6 +384,7 @@ static int load_lists(const kg_cli *c, kg_setup *s)
             cli_warn("%s", err);
         goto done;
     }
+    lists_report_special(&s->lists, stderr);
     if (cfg && cfg->n_trusted_inline &&
         lists_add_entries(&s->lists, KG_LIST_TRUSTED, "trusted-ips (config)",
                           cfg->trusted_inline, cfg->n_trusted_inline, warn_list_line, s,

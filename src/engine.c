@@ -546,4 +546,5 @@ void engine_rule_stats(const kg_engine *e)
         fprintf(e->opts.diag, "kguard: stats: %-58s %10lu %8lu %7lu %10.1f\n", v[i]->type,
                 v[i]->candidates, v[i]->fired, v[i]->errors, v[i]->seconds * 1e3);
     free(v);
+    lists_stats(e->lists, e->opts.diag);
 }

@@ -641,6 +641,118 @@ static int split_ranges(const range *r, size_t n, v4table *v4, v6table *v6)
     return 0;
 }
 
+/* ---- subtracting ------------------------------------------------------ */
+
+/* A finalized set's tables as sorted, disjoint 128-bit ranges. */
+static range *table_ranges(const kg_ipset *set, size_t *n)
+{
+    size_t total = set->v4.n + set->v6.n, k = 0, j = 0;
+    range *r = malloc((total ? total : 1) * sizeof *r);
+    if (!r)
+        return NULL;
+    for (; j < set->v6.n && below_v4(set->v6.r[j].start); j++)
+        r[k++] = set->v6.r[j];
+    for (size_t i = 0; i < set->v4.n; i++) {
+        range v = { { 0, V4_FIRST.lo | set->v4.r[i].start },
+                    { 0, V4_FIRST.lo | set->v4.r[i].end } };
+        r[k++] = v;
+    }
+    for (; j < set->v6.n; j++)
+        r[k++] = set->v6.r[j];
+    *n = k;
+    return r;
+}
+
+/* Index of the first cut range ending at or after k. */
+static size_t first_ending_after(const range *c, size_t m, u128 k)
+{
+    size_t lo = 0, hi = m;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (u128_lt(c[mid].end, k))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+typedef struct range_buf {
+    range *r;
+    size_t n, cap;
+} range_buf;
+
+static int buf_push(range_buf *b, u128 start, u128 end)
+{
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 64;
+        range *p = realloc(b->r, cap * sizeof *p);
+        if (!p)
+            return -1;
+        b->r = p;
+        b->cap = cap;
+    }
+    b->r[b->n].start = start;
+    b->r[b->n++].end = end;
+    return 0;
+}
+
+/* Push the parts of r outside the cut ranges c; *hit tells whether r
+ * overlapped any.  Returns the number of parts pushed, or -1. */
+static long cut_one(range_buf *b, range r, const range *c, size_t m, bool *hit)
+{
+    long parts = 0;
+    u128 cur = r.start;
+    *hit = false;
+    for (size_t i = first_ending_after(c, m, r.start); i < m && u128_le(c[i].start, r.end); i++) {
+        *hit = true;
+        if (u128_lt(cur, c[i].start)) {
+            if (buf_push(b, cur, u128_dec(c[i].start)) != 0)
+                return -1;
+            parts++;
+        }
+        if (u128_le(r.end, c[i].end))
+            return parts;
+        cur = u128_inc(c[i].end);
+    }
+    if (buf_push(b, cur, r.end) != 0)
+        return -1;
+    return parts + 1;
+}
+
+int ipset_subtract(kg_ipset *set, const kg_ipset *cut, kg_ipset_cut *out)
+{
+    kg_ipset_cut counts = { 0, 0 };
+    range_buf b = { NULL, 0, 0 };
+    size_t m = 0;
+    range *c = table_ranges(cut, &m);
+    int rc = -1;
+
+    if (!c)
+        goto cleanup;
+    for (size_t i = 0; i < set->npending; i++) {
+        bool hit;
+        long parts = cut_one(&b, set->pending[i], c, m, &hit);
+        if (parts < 0)
+            goto cleanup;
+        counts.dropped += hit && parts == 0;
+        counts.clipped += hit && parts > 0;
+    }
+    free(set->pending);
+    set->pending = b.r;
+    set->npending = b.n;
+    set->cappending = b.cap;
+    b.r = NULL;
+    if (out)
+        *out = counts;
+    rc = 0;
+
+cleanup:
+    free(b.r);
+    free(c);
+    return rc;
+}
+
 /* ---- index ----------------------------------------------------------- */
 
 static unsigned index_bits_for(size_t n)
