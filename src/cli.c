@@ -40,6 +40,8 @@ void cli_usage(FILE *to)
           "  --malicious-ips FILE   known-malicious IPs and CIDRs\n"
           "  --threat-list NAME=FILE  your own threat list; hits give the .Custom types\n"
           "  --trusted-ips FILE     addresses never reported by the IP-list types\n"
+          "  --literal-lists        match private, loopback and other special-purpose\n"
+          "                         ranges the threat lists name (default: left out)\n"
           "  --cluster NAME         cluster name in findings (default: kubernetes)\n"
           "  --account-id ID        account id in findings (default: 000000000000)\n"
           "  --region REGION        region in findings (default: local)\n"
@@ -121,6 +123,7 @@ static int parse_seconds(const char *opt, const char *s, double *out)
 enum {
     O_RULES = 256, O_LUALIB, O_CONFIG, O_TOR, O_MAL, O_LIST, O_TRUSTED, O_CLUSTER,
     O_ACCOUNT, O_REGION, O_STATE, O_INTERVAL, O_ARCHIVE, O_DROP, O_MAXLINE, O_STATS,
+    O_LITERAL,
     O_FOLLOW, O_FROM_START, O_LISTEN, O_CERT, O_KEY, O_CA, O_TOKEN, O_MAXBODY,
     O_OUTPUT, O_HELP
 };
@@ -137,6 +140,7 @@ static const struct option longopts[] = {
     {"publish-interval", required_argument, 0, O_INTERVAL},
     {"archive", required_argument, 0, O_ARCHIVE}, {"drop-archived", no_argument, 0, O_DROP},
     {"max-line-bytes", required_argument, 0, O_MAXLINE}, {"stats", no_argument, 0, O_STATS},
+    {"literal-lists", no_argument, 0, O_LITERAL},
     {"follow", required_argument, 0, O_FOLLOW}, {"from-start", no_argument, 0, O_FROM_START},
     {"listen", required_argument, 0, O_LISTEN}, {"tls-cert", required_argument, 0, O_CERT},
     {"tls-key", required_argument, 0, O_KEY}, {"client-ca", required_argument, 0, O_CA},
@@ -171,6 +175,7 @@ static int apply(kg_cli *c, int o, const char *arg)
     case O_DROP: c->drop_archived = true; break;
     case O_MAXLINE: return parse_size("--max-line-bytes", arg, 1024, &c->max_line);
     case O_STATS: c->stats = true; break;
+    case O_LITERAL: c->literal_lists = true; break;
     case O_FOLLOW:
         if (c->n_follow == CLI_MAX_FOLLOW) {
             cli_warn("at most %d --follow files", CLI_MAX_FOLLOW);
@@ -376,6 +381,8 @@ static int load_lists(const kg_cli *c, kg_setup *s)
                  c->lists[i].name);
         plan(p, KG_LIST_CUSTOM, p->names[nc++], c->lists[i].path, NULL);
     }
+    for (size_t i = 0; i < p->n; i++)
+        p->specs[i].literal = c->literal_lists || (cfg && cfg->literal_lists);
     if (lists_load_all(&s->lists, p->specs, p->n, cpus > 1 ? (int)cpus : 1, warn_list_line, s,
                        &failed, err, sizeof err) < 0) {
         if (failed < p->n && p->config_key[failed])

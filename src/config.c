@@ -403,12 +403,19 @@ static int publish_interval(cloader *ld, lua_State *L, int t)
     return 0;
 }
 
+static void literal_lists(cloader *ld, lua_State *L, int t)
+{
+    int v = -1;
+    lc_bool(&ld->lc, L, t, "", "literal_lists", &v);
+    ld->c->literal_lists = v == 1;
+}
+
 static void read_config(cloader *ld, lua_State *L, int t)
 {
     static const char *const keys[] = {
         "cluster", "account_id", "region", "tor_exits", "malicious_ips", "threat_lists",
         "trusted_ips", "rules", "lualib", "state", "archive", "publish_interval",
-        "severity", "teams", "suppress", NULL
+        "literal_lists", "severity", "teams", "suppress", NULL
     };
     kg_config *c = ld->c;
     void *v;
@@ -425,6 +432,7 @@ static void read_config(cloader *ld, lua_State *L, int t)
     path_field(ld, L, t, "state", &c->state_path);
     archive(ld, L, t);
     publish_interval(ld, L, t);
+    literal_lists(ld, L, t);
     severity_map(ld, L, t, "severity", &c->severity, &c->n_severity);
     table_list(ld, L, t, "teams", sizeof(kg_team), &v, &c->n_teams, team_one);
     c->teams = v;
