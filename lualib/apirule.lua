@@ -21,10 +21,12 @@
 -- title, description, remediation, match, and enabled when given).  `match`
 -- is derived from the caller kind:
 --     tor        {api = catalog[tactic], ip_list = "tor"}
---                (anonymous callers from Tor exits do fire)
---     malicious  {api = catalog[tactic], ip_list = "malicious", anonymous = false}
---     custom     {api = catalog[tactic], ip_list = "custom",    anonymous = false}
---                (not reported for anonymous callers)
+--     malicious  {api = catalog[tactic], ip_list = "malicious"}
+--     custom     {api = catalog[tactic], ip_list = "custom"}
+--                (anonymous callers from a listed address fire too, as in
+--                GuardDuty, whose remediation for these types addresses
+--                system:anonymous; they are also SuccessfulAnonymousAccess
+--                when the request succeeded)
 --     anonymous  {api = catalog[tactic], anonymous = true, success = true,
 --                 exclude_paths = paths.health}
 -- Lists are copied, so a rule can never change the catalog or another rule.
@@ -132,12 +134,9 @@ local function build(_, spec)
     fail(spec, "catalog has no entries for tactic %q", spec.tactic)
   end
   local match = { api = copy(api) }
-  if spec.caller == "tor" then
-    match.ip_list = "tor"
-  elseif spec.caller == "malicious" or spec.caller == "custom" then
+  if spec.caller ~= "anonymous" then
     match.ip_list = spec.caller
-    match.anonymous = false
-  else -- anonymous
+  else
     match.anonymous = true
     match.success = true
     match.exclude_paths = copy(paths.health)
