@@ -169,7 +169,17 @@ typedef struct loader {
 
 static bool path_string(const char *s) { return s[0] == '/'; }
 
-/* "verb resource" or "verb resource/subresource". */
+/* A non-resource path: "/a/b", or "/a/" and a final "*": every path below /a. */
+static bool api_path(const char *r)
+{
+    size_t n = strlen(r);
+    size_t ok = strspn(r, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~-/");
+    if (n >= 2 && strcmp(r + n - 2, "/*") == 0)
+        n -= 2;
+    return r[0] == '/' && ok >= n && !strstr(r, "//") && (n == 1 || r[n - 1] != '/');
+}
+
+/* "verb resource", "verb resource/subresource" or "verb /path". */
 static bool api_string(const char *s)
 {
     size_t v = strspn(s, "abcdefghijklmnopqrstuvwxyz*");
@@ -177,8 +187,10 @@ static bool api_string(const char *s)
     if (v == 0 || s[v] != ' ')
         return false;
     r = s + v + 1;
+    if (r[0] == '/')
+        return api_path(r);
     return *r && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789.-/") == strlen(r) &&
-           r[0] != '/' && r[strlen(r) - 1] != '/' && strchr(r, '/') == strrchr(r, '/');
+           r[strlen(r) - 1] != '/' && strchr(r, '/') == strrchr(r, '/');
 }
 
 static int compile_match(loader *ld, lua_State *L, int t, kg_rule *r, size_t id)
@@ -648,8 +660,55 @@ static int cmp_size(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Append the ids of l that out[0, n) does not hold yet; the new count. */
+static size_t add_new_ids(const id_list *l, size_t *out, size_t n, size_t max)
+{
+    for (size_t i = 0; l && i < l->n && n < max; i++) {
+        size_t j = 0;
+        while (j < n && out[j] != l->ids[i])
+            j++;
+        if (j == n)
+            out[n++] = l->ids[i];
+    }
+    return n;
+}
+
+/* Rules for a non-resource request (no objectRef): indexed under "VERB PATH"
+ * (requestURI without its query) or under "VERB PREFIX/" plus "*" for each
+ * prefix of the path that ends before one of its slashes; VERB is the event's
+ * verb or "*".
+ * Unsorted, without duplicates. */
+static size_t path_candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, size_t max)
+{
+    const char *uri = ev->request_uri, *verbs[2] = {ev->verb, "*"};
+    char key[512];
+    size_t plen, n = 0;
+
+    if (!uri || uri[0] != '/' || !ev->verb)
+        return 0;
+    plen = strcspn(uri, "?#");
+    for (int v = 0; v < 2; v++) {
+        size_t vlen = strlen(verbs[v]);
+        if (vlen + plen + 4 > sizeof key)
+            return n;
+        memcpy(key, verbs[v], vlen);
+        key[vlen] = ' ';
+        memcpy(key + vlen + 1, uri, plen);
+        n = add_new_ids(index_get(&rs->index, key, vlen + 1 + plen), out, n, max);
+        for (size_t i = 1; i < plen; i++) {
+            if (uri[i] != '/')
+                continue;
+            memcpy(key + vlen + 1, uri, i);
+            memcpy(key + vlen + 1 + i, "/*", 2);
+            n = add_new_ids(index_get(&rs->index, key, vlen + 3 + i), out, n, max);
+        }
+    }
+    return n;
+}
+
 /* Candidate rules for the event, in load order: those indexed under the
- * event's "verb resource[/sub]" and "* resource[/sub]", and the unindexed. */
+ * event's "verb resource[/sub]" and "* resource[/sub]" (or its path, for a
+ * non-resource request), and the unindexed. */
 static size_t candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, size_t max)
 {
     char key[512];
@@ -657,6 +716,12 @@ static size_t candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, size_t
     size_t n = 0;
     int len;
 
+    if (!ev->resource && (n = path_candidates(rs, ev, out, max)) > 0) {
+        for (size_t i = 0; i < rs->n_always && n < max; i++)
+            out[n++] = rs->always[i];
+        qsort(out, n, sizeof *out, cmp_size);
+        return n;
+    }
     if (ev->resource) {
         len = snprintf(key, sizeof key, "%s %s%s%s", ev->verb, ev->resource,
                        ev->subresource ? "/" : "", ev->subresource ? ev->subresource : "");
