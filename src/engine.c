@@ -430,7 +430,11 @@ int engine_reload(kg_engine *e, const kg_engine_opts *opts, kg_lists *lists,
                   kg_config **config, char *err, size_t errlen)
 {
     kg_lists *heap = NULL;
-    kg_ruleset *rs = load_generation(e, opts, lists, &heap, err, errlen);
+    kg_ruleset *rs = NULL;
+    if (lists_keep_shrunk(lists, e->lists, opts->accept_shrunk_lists, e->opts.diag) < 0)
+        snprintf(err, errlen, "out of memory");
+    else
+        rs = load_generation(e, opts, lists, &heap, err, errlen);
     if (!rs || adopt_identity(e, opts) < 0) {
         if (rs) {
             ruleset_free(rs);

@@ -753,6 +753,29 @@ cleanup:
     return rc;
 }
 
+kg_ipset *ipset_copy(const kg_ipset *src)
+{
+    kg_ipset *set = ipset_new(src->name);
+    size_t n = 0;
+    range *r;
+    if (!set)
+        return NULL;
+    if (!(r = table_ranges(src, &n))) {
+        ipset_free(set);
+        return NULL;
+    }
+    free(set->pending);
+    set->pending = r;
+    set->npending = n;
+    set->cappending = n ? n : 1;
+    set->count = src->count;
+    if (ipset_finalize(set) != 0) {
+        ipset_free(set);
+        return NULL;
+    }
+    return set;
+}
+
 /* ---- index ----------------------------------------------------------- */
 
 static unsigned index_bits_for(size_t n)

@@ -227,6 +227,37 @@ int lists_load_all(kg_lists *ls, const kg_list_spec *specs, size_t n, int thread
     return rc;
 }
 
+/* ---- reload guard ------------------------------------------------------- */
+
+/* Fewer than half the entries of the previous version (none included). */
+static bool shrank(const kg_list *now, const kg_list *before)
+{
+    return before->entries > 0 && now->entries * 2 < before->entries;
+}
+
+int lists_keep_shrunk(kg_lists *fresh, const kg_lists *old, bool accept, FILE *diag)
+{
+    int refused = 0;
+    for (size_t i = 0; fresh && old && !accept && i < fresh->n; i++) {
+        kg_list *l = &fresh->v[i];
+        const kg_list *o = lists_find(old, l->name);
+        kg_ipset *copy;
+        if (!o || !shrank(l, o))
+            continue;
+        if (!(copy = ipset_copy(o->set)))
+            return -1;
+        fprintf(diag, "kguard: list %s (%s) shrank from %zu to %zu entries: refused, the previous "
+                "version stays in use (--accept-shrunk-lists takes it)\n", l->name, l->path,
+                o->entries, l->entries);
+        ipset_free(l->set);
+        l->set = copy;
+        l->entries = o->entries;
+        l->special = o->special;
+        refused++;
+    }
+    return refused;
+}
+
 /* ---- reporting ---------------------------------------------------------- */
 
 void lists_report_special(const kg_lists *ls, FILE *diag)

@@ -76,6 +76,10 @@ typedef struct kg_ipset_cut {
  */
 int ipset_subtract(kg_ipset *set, const kg_ipset *cut, kg_ipset_cut *out);
 
+/* A finalized copy of a finalized set (same name and count); NULL when out
+ * of memory.  Entries pending in src are not copied. */
+kg_ipset *ipset_copy(const kg_ipset *src);
+
 /* Sort and merge the entries; must be called before ipset_contains.
  * Returns 0, or -1 when out of memory. */
 int ipset_finalize(kg_ipset *set);

@@ -68,6 +68,15 @@ int lists_load_all(kg_lists *ls, const kg_list_spec *specs, size_t n, int thread
  * the special-purpose ranges. */
 void lists_report_special(const kg_lists *ls, FILE *diag);
 
+/*
+ * On reload: a list of `fresh` that shrank sharply against the list of the
+ * same name in `old` (to fewer than half its entries, or to none; usually a
+ * truncated download) is refused unless `accept`: it gets a copy of the old
+ * version instead, and a line on diag says so.  Returns the number of lists
+ * refused, or -1 when out of memory (fresh is then partly replaced).
+ */
+int lists_keep_shrunk(kg_lists *fresh, const kg_lists *old, bool accept, FILE *diag);
+
 /* Per list: entries, dropped and clipped (the --stats lines). */
 void lists_stats(const kg_lists *ls, FILE *diag);
 
