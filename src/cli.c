@@ -42,6 +42,8 @@ void cli_usage(FILE *to)
           "  --trusted-ips FILE     addresses never reported by the IP-list types\n"
           "  --literal-lists        match private, loopback and other special-purpose\n"
           "                         ranges the threat lists name (default: left out)\n"
+          "  --accept-shrunk-lists  on reload, take a list that lost more than half its\n"
+          "                         entries (default: keep the previous version)\n"
           "  --cluster NAME         cluster name in findings (default: kubernetes)\n"
           "  --account-id ID        account id in findings (default: 000000000000)\n"
           "  --region REGION        region in findings (default: local)\n"
@@ -123,7 +125,7 @@ static int parse_seconds(const char *opt, const char *s, double *out)
 enum {
     O_RULES = 256, O_LUALIB, O_CONFIG, O_TOR, O_MAL, O_LIST, O_TRUSTED, O_CLUSTER,
     O_ACCOUNT, O_REGION, O_STATE, O_INTERVAL, O_ARCHIVE, O_DROP, O_MAXLINE, O_STATS,
-    O_LITERAL,
+    O_LITERAL, O_SHRUNK,
     O_FOLLOW, O_FROM_START, O_LISTEN, O_CERT, O_KEY, O_CA, O_TOKEN, O_MAXBODY,
     O_OUTPUT, O_HELP
 };
@@ -141,6 +143,7 @@ static const struct option longopts[] = {
     {"archive", required_argument, 0, O_ARCHIVE}, {"drop-archived", no_argument, 0, O_DROP},
     {"max-line-bytes", required_argument, 0, O_MAXLINE}, {"stats", no_argument, 0, O_STATS},
     {"literal-lists", no_argument, 0, O_LITERAL},
+    {"accept-shrunk-lists", no_argument, 0, O_SHRUNK},
     {"follow", required_argument, 0, O_FOLLOW}, {"from-start", no_argument, 0, O_FROM_START},
     {"listen", required_argument, 0, O_LISTEN}, {"tls-cert", required_argument, 0, O_CERT},
     {"tls-key", required_argument, 0, O_KEY}, {"client-ca", required_argument, 0, O_CA},
@@ -176,6 +179,7 @@ static int apply(kg_cli *c, int o, const char *arg)
     case O_MAXLINE: return parse_size("--max-line-bytes", arg, 1024, &c->max_line);
     case O_STATS: c->stats = true; break;
     case O_LITERAL: c->literal_lists = true; break;
+    case O_SHRUNK: c->accept_shrunk_lists = true; break;
     case O_FOLLOW:
         if (c->n_follow == CLI_MAX_FOLLOW) {
             cli_warn("at most %d --follow files", CLI_MAX_FOLLOW);
@@ -451,6 +455,7 @@ int cli_setup(const kg_cli *c, kg_setup *s)
              : cfg && cfg->publish_interval >= 0 ? cfg->publish_interval : 300;
     s->eo.publish_interval_ms = (long long)(interval * 1000);
     s->eo.max_line = c->max_line;
+    s->eo.accept_shrunk_lists = c->accept_shrunk_lists;
     s->eo.out = stdout;
     s->eo.diag = stderr;
     return open_archive(c, s);

@@ -33,6 +33,7 @@ typedef struct kg_cli {
     double publish_interval;   /* seconds; < 0 when not given */
     bool stats, drop_archived;
     bool literal_lists;        /* --literal-lists */
+    bool accept_shrunk_lists;  /* --accept-shrunk-lists */
     /* kguard run */
     const char *follow[CLI_MAX_FOLLOW];
     size_t n_follow;
