@@ -677,78 +677,76 @@ static size_t first_ending_after(const range *c, size_t m, u128 k)
     return lo;
 }
 
-typedef struct range_buf {
-    range *r;
-    size_t n, cap;
-} range_buf;
-
-static int buf_push(range_buf *b, u128 start, u128 end)
+/* Write the parts of r outside the cut ranges c to out (at most cap of
+ * them; out may be NULL with cap 0); *hit tells whether r overlapped any.
+ * Returns the number of parts, also those beyond cap. */
+static size_t cut_one(range r, const range *c, size_t m, range *out, size_t cap, bool *hit)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 64;
-        range *p = realloc(b->r, cap * sizeof *p);
-        if (!p)
-            return -1;
-        b->r = p;
-        b->cap = cap;
-    }
-    b->r[b->n].start = start;
-    b->r[b->n++].end = end;
-    return 0;
-}
-
-/* Push the parts of r outside the cut ranges c; *hit tells whether r
- * overlapped any.  Returns the number of parts pushed, or -1. */
-static long cut_one(range_buf *b, range r, const range *c, size_t m, bool *hit)
-{
-    long parts = 0;
+    size_t parts = 0;
     u128 cur = r.start;
     *hit = false;
     for (size_t i = first_ending_after(c, m, r.start); i < m && u128_le(c[i].start, r.end); i++) {
         *hit = true;
         if (u128_lt(cur, c[i].start)) {
-            if (buf_push(b, cur, u128_dec(c[i].start)) != 0)
-                return -1;
+            if (parts < cap)
+                out[parts] = (range){ cur, u128_dec(c[i].start) };
             parts++;
         }
         if (u128_le(r.end, c[i].end))
             return parts;
         cur = u128_inc(c[i].end);
     }
-    if (buf_push(b, cur, r.end) != 0)
-        return -1;
+    if (parts < cap)
+        out[parts] = (range){ cur, r.end };
     return parts + 1;
+}
+
+/* Replace the pending entries by their parts outside c, into a buffer of
+ * `total` ranges (in place when no entry splits in two). */
+static int cut_pending(kg_ipset *set, const range *c, size_t m, size_t total, bool split)
+{
+    range *dst = set->pending;
+    size_t w = 0;
+    bool hit;
+    if (split && !(dst = malloc((total ? total : 1) * sizeof *dst)))
+        return -1;
+    for (size_t i = 0; i < set->npending; i++)
+        w += cut_one(set->pending[i], c, m, dst + w, total - w, &hit);
+    if (split) {
+        free(set->pending);
+        set->pending = dst;
+        set->cappending = total ? total : 1;
+    }
+    set->npending = w;
+    return 0;
 }
 
 int ipset_subtract(kg_ipset *set, const kg_ipset *cut, kg_ipset_cut *out)
 {
     kg_ipset_cut counts = { 0, 0 };
-    range_buf b = { NULL, 0, 0 };
-    size_t m = 0;
+    size_t m = 0, total = 0;
+    bool split = false;
     range *c = table_ranges(cut, &m);
     int rc = -1;
 
     if (!c)
         goto cleanup;
+    /* First count: most lists have nothing to cut and are left as they are. */
     for (size_t i = 0; i < set->npending; i++) {
         bool hit;
-        long parts = cut_one(&b, set->pending[i], c, m, &hit);
-        if (parts < 0)
-            goto cleanup;
+        size_t parts = cut_one(set->pending[i], c, m, NULL, 0, &hit);
         counts.dropped += hit && parts == 0;
         counts.clipped += hit && parts > 0;
+        split |= parts > 1;
+        total += parts;
     }
-    free(set->pending);
-    set->pending = b.r;
-    set->npending = b.n;
-    set->cappending = b.cap;
-    b.r = NULL;
+    if ((counts.dropped || counts.clipped) && cut_pending(set, c, m, total, split) != 0)
+        goto cleanup;
     if (out)
         *out = counts;
     rc = 0;
 
 cleanup:
-    free(b.r);
     free(c);
     return rc;
 }
