@@ -1,8 +1,9 @@
 /*
  * test_ipspecial.c: unit tests for leaving special-purpose ranges out of a
  * threat list: ipset_subtract (dropped and clipped entries, range edges in
- * IPv4 and IPv6, v4-mapped spellings) with the set of ipspecial.h, and the
- * real FireHOL level1 list from ../shared/corpus when present.
+ * IPv4 and IPv6, v4-mapped spellings) with the set of ipspecial.h, ipset_copy
+ * (the previous version of a list kept on reload), and the real FireHOL level1
+ * list from ../shared/corpus when present.
  */
 #include "kguard/ipset.h"
 #include "kguard/ipspecial.h"
@@ -142,6 +143,23 @@ static void test_clip_v6(void)
     ipset_free(s);
 }
 
+static void test_copy(void)
+{
+    static const char *const e[] = { "45.95.147.236", "141.98.10.0/24", "2a06:4880:1000::/48", NULL };
+    kg_ipset_cut cut;
+    kg_ipset *s = clipped(e, &cut);
+    kg_ipset *c = ipset_copy(s);
+    ok(c != NULL, "ipset_copy of a finalized set");
+    is_str(ipset_name(c), "t", "the copy keeps the name");
+    is_int((long)ipset_count(c), 3L, "and the entry count");
+    ok(has(c, "45.95.147.236") && has(c, "141.98.10.255") && has(c, "2a06:4880:1000:ffff::1"),
+       "the copy holds every entry");
+    ok(!has(c, "141.98.11.0") && !has(c, "45.95.147.237"), "and nothing more");
+    ipset_free(s);
+    ok(has(c, "141.98.10.1"), "the copy outlives the original");
+    ipset_free(c);
+}
+
 static void test_firehol(void)
 {
     char err[256];
@@ -174,6 +192,7 @@ int main(void)
     test_dropped_and_kept();
     test_clip_v4();
     test_clip_v6();
+    test_copy();
     test_firehol();
     return done_testing();
 }
