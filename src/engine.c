@@ -7,12 +7,15 @@
 #include <time.h>
 #include <xxhash.h>
 #include "kguard/engine.h"
+#include "cstats.h"
 #include "kguard/persist.h"
 #include "kguard/rules.h"
+#include "kguard/workload.h"
 
 #define STAGE_SLOTS (1u << 16)     /* recent auditIDs per set */
 #define MAX_BAD_PRINTED 100        /* malformed-record messages per engine */
 #define MAX_RULE_ERRORS_PRINTED 20 /* error messages per rule */
+#define MAX_SINK_ERRORS_PRINTED 20 /* output failure messages per engine */
 
 struct kg_engine {
     kg_engine_opts opts;
@@ -33,6 +36,7 @@ struct kg_engine {
     double progress_at, start;
     char *last_load_error;
     kg_input_sink sink;
+    cstats *clusters;              /* counters per cluster */
 };
 
 static double now_mono(void)
@@ -96,18 +100,22 @@ static bool stage_judged(kg_engine *e, const kg_event *ev)
 
 /* ---- callbacks -------------------------------------------------------- */
 
-/* Print one finding line (new or update) to its sink. */
+/* Hand one finding line (new or update) to the sinks that take it. */
 static void emit_line(void *ud, const char *line, bool archived)
 {
     kg_engine *e = ud;
-    FILE *to = archived && e->opts.archive ? e->opts.archive : e->opts.out;
     e->published++;
-    if (archived && e->opts.drop_archived)
-        return;
-    fputs(line, to);
-    fputc('\n', to);
-    if (e->opts.flush_each)
-        fflush(to);
+    sinks_write(e->opts.sinks, line, archived);
+}
+
+static void on_sink_error(void *ud, const kg_sink *s, const char *what)
+{
+    kg_engine *e = ud;
+    e->stats.output_errors++;
+    if (e->stats.output_errors <= MAX_SINK_ERRORS_PRINTED)
+        diag(e, "output %s: %s failed: %s%s", s->name, what, s->err,
+             e->stats.output_errors == MAX_SINK_ERRORS_PRINTED
+                 ? "; further output failures are only counted" : "");
 }
 
 /* Team, suppression: kguard's additions that depend on the config. */
@@ -133,6 +141,7 @@ static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
     const kg_team *team = config_team(e->config, ev->ns);
     long long now = now_ms(), at = finding_event_time(ev, now);
     kg_occurrence occ = {1, at, at, now, now};
+    kg_identity id;
     const kg_filter *filter = NULL;
     char fid[33], *json = NULL, *line = NULL;
     cJSON *f;
@@ -142,9 +151,10 @@ static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
         e->stats.switched_off++;
         return;
     }
-    finding_id(&e->opts.id, ev, &m, fid);
+    finding_identity_of(&e->opts.id, ev, &id);
+    finding_id(&id, ev, &m, fid);
     rc = agg_record(e->agg, fid, at, now, &occ);
-    if ((f = finding_build(&e->opts.id, ev, &m, fid, &occ)) != NULL) {
+    if ((f = finding_build(&id, ev, &m, fid, &occ)) != NULL) {
         filter = apply_config(e, f, team);
         json = cJSON_PrintUnformatted(f);
         line = json ? strdup(json) : NULL;
@@ -156,6 +166,8 @@ static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
              ev->src_line, m.rule->type);
         return;
     }
+    if (rc != 0 && !filter)
+        cstats_count(e->clusters, ev->cluster, CSTATS_FINDINGS);
     if (rc != 0)   /* new (or not aggregated for want of memory) */
         filter ? e->stats.archived++ : e->stats.findings++;
     if (rc < 0) {
@@ -205,7 +217,19 @@ static void flush_due(kg_engine *e)
     agg_flush(e->agg, now, false);
 }
 
-static void on_record(void *ud, const cJSON *rec, const char *file, long line)
+/* The cluster the record's source named, unless it is the default one; the
+ * state tables keep that cluster's keys apart. */
+static void set_cluster(kg_engine *e, kg_event *ev, const kg_input_meta *meta)
+{
+    const kg_origin *o = meta ? &meta->origin : NULL;
+    ev->cluster = o && o->cluster[0] && strcmp(o->cluster, e->opts.id.cluster) != 0
+                      ? o->cluster : NULL;
+    ev->origin = o && o->cloud[0] ? o : NULL;
+    state_set_scope(e->state, ev->cluster);
+}
+
+static void on_record(void *ud, const cJSON *rec, const kg_input_meta *meta,
+                      const char *file, long line)
 {
     kg_engine *e = ud;
     kg_event ev;
@@ -219,13 +243,17 @@ static void on_record(void *ud, const cJSON *rec, const char *file, long line)
         on_bad(e, file, line, err);
         return;
     }
+    workload_resolve(&ev);
     e->stats.events++;
+    set_cluster(e, &ev, meta);
+    cstats_count(e->clusters, ev.cluster, CSTATS_EVENTS);
     if (!stage_judged(e, &ev)) {
         event_release(&ev);
         e->stats.skipped++;
         return;
     }
     e->stats.judged++;
+    cstats_count(e->clusters, ev.cluster, CSTATS_JUDGED);
     ruleset_judge(e->rules, &ev, &cb);
     event_release(&ev);
     if ((e->stats.judged & 1023) == 0)
@@ -348,7 +376,7 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     kg_engine *e = calloc(1, sizeof *e);
 
     if (!e || !(e->started = calloc(STAGE_SLOTS, sizeof *e->started)) ||
-        !(e->done = calloc(STAGE_SLOTS, sizeof *e->done))) {
+        !(e->done = calloc(STAGE_SLOTS, sizeof *e->done)) || !(e->clusters = cstats_new())) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -371,6 +399,7 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     e->sink.progress = on_progress;
     e->sink.ud = e;
     e->sink.max_line = opts->max_line;
+    sinks_set_report(e->opts.sinks, on_sink_error, e);
     e->start = now_mono();
     return e;
 fail:
@@ -382,9 +411,11 @@ void engine_free(kg_engine *e)
 {
     if (!e)
         return;
+    sinks_set_report(e->opts.sinks, NULL, NULL);
     ruleset_free(e->rules);
     agg_free(e->agg);
     state_free(e->state);
+    cstats_free(e->clusters);
     config_free(e->config);
     if (e->lists) {
         lists_free(e->lists);
@@ -406,7 +437,7 @@ int engine_scan_path(kg_engine *e, const char *path, char *err, size_t errlen)
         fputs("\r\033[K", e->opts.diag);
         fflush(e->opts.diag);
     }
-    fflush(e->opts.out);
+    sinks_flush(e->opts.sinks);
     return rc;
 }
 
@@ -414,6 +445,18 @@ void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
                  long line)
 {
     input_feed(text, len, file, line, &e->sink);
+}
+
+void engine_feed_cluster(kg_engine *e, const char *text, size_t len, const char *file,
+                         long line, const char *cluster)
+{
+    kg_input_meta base = {0};
+    if (!cluster || !cluster[0]) {
+        input_feed(text, len, file, line, &e->sink);
+        return;
+    }
+    snprintf(base.origin.cluster, sizeof base.origin.cluster, "%s", cluster);
+    input_feed_from(text, len, file, line, &base, &e->sink);
 }
 
 const kg_stats *engine_stats(const kg_engine *e)
@@ -463,9 +506,7 @@ int engine_reload(kg_engine *e, const kg_engine_opts *opts, kg_lists *lists,
 void engine_tick(kg_engine *e)
 {
     agg_flush(e->agg, now_ms(), false);
-    fflush(e->opts.out);
-    if (e->opts.archive)
-        fflush(e->opts.archive);
+    sinks_flush(e->opts.sinks);
 }
 
 int engine_save(kg_engine *e)
@@ -480,17 +521,11 @@ int engine_save(kg_engine *e)
     return 0;
 }
 
-void engine_set_output(kg_engine *e, FILE *out)
+void engine_reopen(kg_engine *e)
 {
-    fflush(e->opts.out);
-    e->opts.out = out;
-}
-
-void engine_set_archive(kg_engine *e, FILE *archive)
-{
-    if (e->opts.archive)
-        fflush(e->opts.archive);
-    e->opts.archive = archive;
+    for (size_t i = 0; i < sinks_count(e->opts.sinks); i++)
+        if (sinks_reopen_one(e->opts.sinks, i) > 0)
+            diag(e, "reopened %s", sinks_get(e->opts.sinks, i)->name);
 }
 
 void engine_reload_failed(kg_engine *e)
@@ -507,11 +542,12 @@ void engine_reload_counts(const kg_engine *e, unsigned long long *ok,
 
 int engine_finish(kg_engine *e)
 {
+    int rc;
     agg_flush(e->agg, now_ms(), true);
-    fflush(e->opts.out);
-    fflush(e->opts.archive ? e->opts.archive : e->opts.out);
+    sinks_flush(e->opts.sinks);
     e->stats.updates = e->published - e->stats.findings - e->stats.archived;
-    return engine_save(e);
+    rc = engine_save(e);
+    return e->stats.output_errors ? -1 : rc;
 }
 
 void engine_summary(const kg_engine *e)
@@ -520,11 +556,12 @@ void engine_summary(const kg_engine *e)
     fprintf(e->opts.diag,
             "kguard: summary: events=%llu judged=%llu skipped=%llu malformed=%llu "
             "findings=%llu rule_errors=%llu updates=%llu body_missing=%llu evictions=%llu "
-            "archived=%llu switched_off=%llu reloads=%llu reload_failures=%llu\n",
+            "archived=%llu switched_off=%llu reloads=%llu reload_failures=%llu output_errors=%llu\n",
             s->events, s->judged, s->skipped, s->malformed, s->findings, s->rule_errors,
             s->updates, s->body_missing,
             state_evictions(e->state) + agg_evictions(e->agg), s->archived, s->switched_off,
-            e->reloads, e->reload_failures);
+            e->reloads, e->reload_failures, s->output_errors);
+    cstats_print(e->clusters, e->opts.id.cluster, e->opts.diag);
 }
 
 static int by_cost(const void *a, const void *b)

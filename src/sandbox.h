@@ -47,6 +47,10 @@ int sandbox_pcall(kg_sandbox *sb, int nargs, int nresults);
 /* Push the shared globals table (read-only by convention). */
 void sandbox_push_globals(kg_sandbox *sb);
 
+/* Forget the modules required so far (lpeg stays): the next require of
+ * each loads it afresh.  For tests that load modules in several setups. */
+void sandbox_forget_modules(kg_sandbox *sb);
+
 /* Pop the value on top of the stack into the shared globals as name. */
 void sandbox_set_global(kg_sandbox *sb, const char *name);
 

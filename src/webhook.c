@@ -2,7 +2,8 @@
  * webhook.c: owns kg_webhook, the HTTP(S) receiver for kube-apiserver's
  * audit webhook backend, built on libmicrohttpd (0.9.75 APIs only).
  *
- * Routes: POST /k8s-audit takes one body (an EventList; not parsed here, the
+ * Routes: POST /k8s-audit (and /k8s-audit/CLUSTER, the body's events from
+ * that cluster) takes one body (an EventList; not parsed here, the
  * consumer does that) and answers 200 `{}` only after queue_push accepted a
  * copy; a full (or closed) queue gets 429 with Retry-After, so the API server
  * retries the batch and nothing answered 2xx is ever lost.  GET /healthz
@@ -52,6 +53,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "util.h"
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_MAX_BODY ((size_t)32 << 20)
@@ -92,22 +94,10 @@ typedef struct req {
     bool too_large;
     bool no_memory;
     char origin[sizeof ((kg_queue_item *)0)->origin];
+    char cluster[sizeof ((kg_queue_item *)0)->cluster];
 } req;
 
 /* ---- small helpers --------------------------------------------------- */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void logf_(kg_webhook *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -148,22 +138,22 @@ static char *slurp(const char *what, const char *path, size_t max, size_t *len_o
     char *buf = NULL;
     size_t len = 0;
     if (!f) {
-        set_err(err, errlen, "%s %s: %s", what, path, strerror(errno));
+        util_set_err(err, errlen, "%s %s: %s", what, path, strerror(errno));
         return NULL;
     }
     buf = malloc(max + 1);
     if (!buf) {
-        set_err(err, errlen, "%s %s: out of memory", what, path);
+        util_set_err(err, errlen, "%s %s: out of memory", what, path);
         goto cleanup;
     }
     errno = 0;
     len = fread(buf, 1, max + 1, f);
     if (ferror(f)) {
-        set_err(err, errlen, "%s %s: %s", what, path, errno ? strerror(errno) : "read error");
+        util_set_err(err, errlen, "%s %s: %s", what, path, errno ? strerror(errno) : "read error");
         goto fail;
     }
     if (len > max) {
-        set_err(err, errlen, "%s %s: larger than %zu bytes", what, path, max);
+        util_set_err(err, errlen, "%s %s: larger than %zu bytes", what, path, max);
         goto fail;
     }
     buf[len] = '\0';
@@ -349,7 +339,8 @@ static bool declared_length(struct MHD_Connection *c, size_t *out)
 
 /* First call of a POST /k8s-audit: credentials and declared size, then the
  * per-request state that collects the body. */
-static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c, void **con_cls)
+static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
+                                        const char *cluster, void **con_cls)
 {
     const char *why = NULL;
     size_t declared = 0;
@@ -369,15 +360,37 @@ static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
     if (!r)
         return MHD_NO;
     r->declared = declared;
+    snprintf(r->cluster, sizeof r->cluster, "%s", cluster);
     peer_origin(c, r->origin, sizeof r->origin);
     *con_cls = r;
     return MHD_YES;
+}
+
+/* The cluster an audit path names: "" for /k8s-audit, NAME for
+ * /k8s-audit/NAME (letters, digits, '.', '_', '-'; what cluster names are
+ * made of on EKS, GKE and AKS), NULL for any other path. */
+static const char *audit_path_cluster(const char *url)
+{
+    const char *name;
+    size_t n;
+    if (strncmp(url, PATH_AUDIT, sizeof PATH_AUDIT - 1) != 0)
+        return NULL;
+    name = url + sizeof PATH_AUDIT - 1;
+    if (!*name)
+        return name;
+    if (*name++ != '/')
+        return NULL;
+    n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+    if (n == 0 || name[n] || n >= sizeof ((kg_queue_item *)0)->cluster)
+        return NULL;
+    return name;
 }
 
 /* Route a request on its first call (headers only). */
 static enum MHD_Result begin_request(kg_webhook *w, struct MHD_Connection *c, const char *url,
                                      const char *method, void **con_cls)
 {
+    const char *cluster;
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
                strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (strcmp(url, PATH_HEALTH) == 0) {
@@ -386,11 +399,11 @@ static enum MHD_Result begin_request(kg_webhook *w, struct MHD_Connection *c, co
                              MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
         return reply_text(c, MHD_HTTP_OK, "ok\n");
     }
-    if (strcmp(url, PATH_AUDIT) == 0) {
+    if ((cluster = audit_path_cluster(url)) != NULL) {
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
             return reply_bad(w, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
                              MHD_HTTP_HEADER_ALLOW, "POST");
-        return begin_audit_post(w, c, con_cls);
+        return begin_audit_post(w, c, cluster, con_cls);
     }
     return reply_bad(w, c, MHD_HTTP_NOT_FOUND, "not found\n", NULL, NULL);
 }
@@ -460,6 +473,7 @@ static enum MHD_Result finish_audit_post(kg_webhook *w, struct MHD_Connection *c
     item.data = r->buf;
     item.len = r->len;
     memcpy(item.origin, r->origin, sizeof item.origin);
+    memcpy(item.cluster, r->cluster, sizeof item.cluster);
     if (!queue_push(w->queue, &item)) {
         atomic_fetch_add(&w->busy, 1);
         logf_(w, "%s: 429 on " PATH_AUDIT ": queue full", r->origin);
@@ -523,13 +537,13 @@ static bool load_token(kg_webhook *w, const char *path, char *err, size_t errlen
                    tok[len - 1] == '\t' || tok[len - 1] == '\v' || tok[len - 1] == '\f'))
         tok[--len] = '\0';
     if (len == 0) {
-        set_err(err, errlen, "token file %s is empty", path);
+        util_set_err(err, errlen, "token file %s is empty", path);
         goto fail;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)tok[i];
         if (ch <= ' ' || ch == 0x7f) {
-            set_err(err, errlen,
+            util_set_err(err, errlen,
                     "token file %s: the token contains whitespace or control characters", path);
             goto fail;
         }
@@ -554,11 +568,11 @@ static bool load_tls(kg_webhook *w, const kg_webhook_opts *o, char *err, size_t 
     int rc;
 
     if (!o->tls_cert != !o->tls_key) {
-        set_err(err, errlen, "webhook TLS needs both a certificate and a key");
+        util_set_err(err, errlen, "webhook TLS needs both a certificate and a key");
         return false;
     }
     if (o->client_ca && !o->tls_cert) {
-        set_err(err, errlen, "a client CA (%s) needs TLS: give a certificate and a key",
+        util_set_err(err, errlen, "a client CA (%s) needs TLS: give a certificate and a key",
                 o->client_ca);
         return false;
     }
@@ -573,7 +587,7 @@ static bool load_tls(kg_webhook *w, const kg_webhook_opts *o, char *err, size_t 
         return false;
 
     if (gnutls_certificate_allocate_credentials(&cred) < 0) {
-        set_err(err, errlen, "webhook TLS: out of memory");
+        util_set_err(err, errlen, "webhook TLS: out of memory");
         return false;
     }
     cert.data = (unsigned char *)w->cert_pem;
@@ -582,7 +596,7 @@ static bool load_tls(kg_webhook *w, const kg_webhook_opts *o, char *err, size_t 
     key.size = (unsigned int)strlen(w->key_pem);
     rc = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
     if (rc < 0) {
-        set_err(err, errlen, "certificate %s with key %s: %s", o->tls_cert, o->tls_key,
+        util_set_err(err, errlen, "certificate %s with key %s: %s", o->tls_cert, o->tls_key,
                 gnutls_strerror(rc));
         goto cleanup;
     }
@@ -591,7 +605,7 @@ static bool load_tls(kg_webhook *w, const kg_webhook_opts *o, char *err, size_t 
         ca.size = (unsigned int)strlen(w->ca_pem);
         rc = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
         if (rc <= 0) {
-            set_err(err, errlen, "client CA %s: %s", o->client_ca,
+            util_set_err(err, errlen, "client CA %s: %s", o->client_ca,
                     rc < 0 ? gnutls_strerror(rc) : "no certificate found");
             goto cleanup;
         }
@@ -617,7 +631,7 @@ static bool resolve(const char *host, unsigned short port, struct sockaddr_stora
     snprintf(service, sizeof service, "%u", (unsigned)port);
     rc = getaddrinfo(host, service, &hints, &res);
     if (rc != 0 || !res) {
-        set_err(err, errlen, "webhook address %s: %s", host, rc ? gai_strerror(rc) : "no address");
+        util_set_err(err, errlen, "webhook address %s: %s", host, rc ? gai_strerror(rc) : "no address");
         return false;
     }
     memset(addr, 0, sizeof *addr);
@@ -637,14 +651,14 @@ static void explain_listen_failure(const struct sockaddr_storage *addr, const ch
     if (fd >= 0) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (bind(fd, (const struct sockaddr *)addr, len) != 0) {
-            set_err(err, errlen, "webhook cannot listen on %s:%u: %s", host, (unsigned)port,
+            util_set_err(err, errlen, "webhook cannot listen on %s:%u: %s", host, (unsigned)port,
                     strerror(errno));
             close(fd);
             return;
         }
         close(fd);
     }
-    set_err(err, errlen, "webhook cannot start on %s:%u (libmicrohttpd refused; see the log)",
+    util_set_err(err, errlen, "webhook cannot start on %s:%u (libmicrohttpd refused; see the log)",
             host, (unsigned)port);
 }
 
@@ -676,12 +690,12 @@ kg_webhook *webhook_start(const kg_webhook_opts *opts, char *err, size_t errlen)
     kg_webhook *w;
 
     if (!opts->queue) {
-        set_err(err, errlen, "webhook: no queue");
+        util_set_err(err, errlen, "webhook: no queue");
         return NULL;
     }
     w = calloc(1, sizeof *w);
     if (!w) {
-        set_err(err, errlen, "webhook: out of memory");
+        util_set_err(err, errlen, "webhook: out of memory");
         return NULL;
     }
     w->queue = opts->queue;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <cJSON.h>
 #include "kguard/ipset.h"
+#include "kguard/origin.h"
 
 #define KG_EVENT_MAX_IPS 16
 
@@ -37,7 +38,8 @@ typedef struct kg_event {
     int nips;             /* caller IPs that parsed, in sourceIPs order */
     kg_ip ips[KG_EVENT_MAX_IPS];
     const char *ip_text[KG_EVENT_MAX_IPS];
-    /* the request body as rules see it (workload.h); NULL without a body */
+    /* the request body as rules see it, set by workload_resolve (called by
+     * the engine after event_extract); NULL without a body */
     const cJSON *body;
     const cJSON *pod_spec;      /* inside body, for workload resources */
     const char *workload_kind;  /* objectRef.resource of a workload */
@@ -45,13 +47,20 @@ typedef struct kg_event {
     /* where the record came from, for diagnostics and findings */
     const char *src_file;
     long src_line;
+    /* the cluster its source named (the envelope, the webhook path, the
+     * input's option), NULL for the default one (--cluster); what the
+     * cloud's envelope said (NULL when none); set by the caller after
+     * event_extract */
+    const char *cluster;
+    const kg_origin *origin;
 } kg_event;
 
 /* Extract from a parsed record.  Returns 0, or -1 with a message in err when
  * the record is not an audit Event or a known field has the wrong type. */
 int event_extract(kg_event *ev, const cJSON *root, char *err, size_t errlen);
 
-/* Free what event_extract allocated (a body built from a JSON patch). */
+/* Free what was allocated for the event (a body built from a JSON patch by
+ * workload_resolve). */
 void event_release(kg_event *ev);
 
 /* Does the request path (requestURI without its query) equal path, or

@@ -17,6 +17,13 @@ typedef struct kg_identity {
     const char *region;
 } kg_identity;
 
+#define KG_DEFAULT_ACCOUNT "000000000000"
+
+/* The identity of the event's cluster: base (--cluster, --account-id,
+ * --region) with the cluster the event's source named, and for EKS the
+ * account its CloudWatch envelope names when no account id was given. */
+void finding_identity_of(const kg_identity *base, const kg_event *ev, kg_identity *out);
+
 /* The finding with id fid as a cJSON object (the caller deletes it); NULL
  * when out of memory.  occ gives the aggregate: count, event times,
  * createdAt and updatedAt. */
@@ -33,15 +40,5 @@ long long finding_event_time(const kg_event *ev, long long fallback);
  * out must hold 33 bytes. */
 void finding_id(const kg_identity *id, const kg_event *ev, const kg_match *m,
                 char out[33]);
-
-/* GuardDuty's severity names: "High" 8, "Medium" 5, "Low" 2; -1 for any
- * other text. */
-double finding_severity_of(const char *name);
-
-/* Parse an RFC 3339 time (also "YYYY-MM-DD HH:MM:SS[.frac]") to epoch ms. */
-int finding_parse_time(const char *s, long long *ms);
-
-/* Format epoch ms as "YYYY-MM-DDTHH:MM:SS.mmmZ"; buf holds 32 bytes. */
-const char *finding_format_time(long long ms, char buf[32]);
 
 #endif

@@ -2,7 +2,7 @@
 -- result, and errors that point at the calling rule file's line.
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 local T = dofile(dir .. "/lib/tap.lua")
-local sandbox = dofile(dir .. "/lib/sandbox.lua")
+local sandbox = dofile(dir .. "/lib/harness.lua")
 
 local env = sandbox.new { modules = { catalog_local = false } }
 local apirule = env.require("apirule")
