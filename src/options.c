@@ -176,6 +176,8 @@ const kg_option options_table[] = {
      OPT_ALL, set_size, F(max_line), 1024},
     {"stats", NULL, "per-rule counters and Lua time on stderr at the end", NULL,
      OPT_ALL, set_flag, F(stats), 0},
+    {"summary", NULL, "findings by type and severity, top identities and IPs, on stderr at "
+     "the end (default with --format text on a terminal)", NULL, OPT_ALL, set_flag, F(summary), 0},
     {"literal-lists", NULL, "match the private, loopback, ... ranges threat lists name",
      "literal_lists", OPT_ALL, set_flag, F(literal_lists), 0},
     {"accept-shrunk-lists", NULL, "on reload, take lists that lost over half their entries",

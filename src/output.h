@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include "kguard/sink.h"
 #include "options.h"
+#include "kguard/format.h"
 
 /* Add the archive (when archive_path is set and archived findings are not
  * dropped) and the outputs to set.  -1 after a message on stderr. */
@@ -21,6 +22,12 @@ int output_open(const kg_cli *c, kg_sinks *set, const char *archive_path,
  * kguard builds it); colour for a terminal.  -1 with a message in err for
  * an unknown name. */
 int output_set_format(kg_sink *s, const char *name, bool colour, char *err, size_t errlen);
+
+/* The end-of-scan summary: is it asked for (--summary, or text on a
+ * terminal's stdout), and a sink counting findings into sum (the set
+ * takes the sink, not sum).  -1 when out of memory. */
+bool output_wants_summary(const kg_cli *c);
+int output_add_summary(kg_sinks *set, kg_summary *sum);
 
 /* "guardduty, ..." for messages. */
 const char *output_format_names(void);

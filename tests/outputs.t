@@ -123,18 +123,79 @@ subtest 'two file outputs and stdout' => sub {
     }
 };
 
+subtest '--summary: the table at the end, on stderr' => sub {
+    my $r = run_kguard(args => [scan_args(), '--summary', $EXAMPLE]);
+    is($r->{exit}, 0, 'exit 0') or diag(describe_run($r));
+    is(scalar @{ $r->{findings} }, 10, 'stdout keeps the finding lines');
+    like($r->{stderr}, qr/^8 findings, 10 occurrences$/m, 'findings and occurrences');
+    like($r->{stderr}, qr{^Persistence:Kubernetes/ContainerWithSensitiveMount +0 +0 +2 +0 +2 +3$}m,
+         'a type by severity, with its occurrences');
+    like($r->{stderr}, qr{^system:serviceaccount:kube-system:backup-agent +6 +6$}m, 'the top identity');
+    like($r->{stderr}, qr{^192\.0\.2\.66 +6 +6$}m, 'the top source IP');
+    $r = run_kguard(args => [scan_args(), '--format', 'text', $EXAMPLE]);
+    unlike($r->{stderr}, qr/occurrences/, 'text not on a terminal: no table unless asked');
+};
+
 subtest 'refused output options' => sub {
     my $r = run_kguard(args => [scan_args(), '--output', "$DIR/x.jsonl", '--format', 'guardduty', $EXAMPLE]);
     is($r->{exit}, 1, '--format after the last --output: exit 1');
     like($r->{stderr}, qr/apply to the --output options after them/, '... and why');
     $r = run_kguard(args => [scan_args(), '--format', 'no-such-format', $EXAMPLE]);
     is($r->{exit}, 1, 'an unknown format: exit 1');
-    like($r->{stderr}, qr/unknown format 'no-such-format' \(formats: guardduty/, '... naming the formats');
+    like($r->{stderr}, qr/unknown format 'no-such-format' \(formats: guardduty, asff, ocsf, falco, text\)/,
+         '... naming the formats');
+    $r = run_kguard(args => [scan_args(), '--format', 'text', '--http-array', '--output', 'http://127.0.0.1:9/', $EXAMPLE]);
+    is($r->{exit}, 1, 'text lines as a JSON array: exit 1');
+    like($r->{stderr}, qr/--http-array sends JSON, and text lines are not/, '... and why');
     $r = run_kguard(args => [scan_args(), '--http-header', 'no colon here', '--output', 'http://127.0.0.1:9/', $EXAMPLE]);
     is($r->{exit}, 2, 'a header without a colon: usage error');
     like($r->{stderr}, qr/--http-header wants 'Name: value'/, '... and why');
     $r = run_kguard(args => [scan_args(), '--output', 'ftp://127.0.0.1/x', $EXAMPLE]);
     isnt($r->{exit}, 0, 'an ftp URL is taken for a file name that cannot be opened... or refused');
+};
+
+subtest 'a format per output, and the archive in its own' => sub {
+    my %f = map { $_ => "$DIR/fmt.$_" } qw(asff ocsf falco text guardduty);
+    my $r = run_kguard(args => [scan_args(), map({ ('--format', $_, '--output', $f{$_}) } sort keys %f), $EXAMPLE]);
+    is($r->{exit}, 0, 'exit 0') or diag(describe_run($r));
+    is($r->{stdout}, '', 'nothing on stdout when outputs are named');
+    my %lines = map { $_ => [grep { length } split /\n/, read_file($f{$_})] } keys %f;
+    is(scalar @{ $lines{$_} }, 10, "$_: 10 lines") for sort keys %f;
+    is_deeply([sort map { key_of($_) } @{ $lines{guardduty} }], \@EXPECTED, 'guardduty: the lines stdout gets');
+    my @asff = map { json_decode($_) } @{ $lines{asff} };
+    ok(!(grep { $_->{SchemaVersion} ne '2018-10-08' || $_->{Id} !~ m{^kguard/test-cluster/[0-9a-f]{32}$} } @asff),
+       'asff: SchemaVersion and Id of every line');
+    is_deeply([sort map { $_->{Id} =~ s{.*/}{}r . '/' . $_->{ProductFields}{'kguard/count'} } @asff], \@EXPECTED,
+              'asff: the same findings and counts');
+    my @ocsf = map { json_decode($_) } @{ $lines{ocsf} };
+    ok(!(grep { $_->{class_uid} != 2004 } @ocsf), 'ocsf: Detection Finding (2004) on every line');
+    my @falco = map { json_decode($_) } @{ $lines{falco} };
+    ok(!(grep { !$_->{rule} || !$_->{priority} || !$_->{output} || !$_->{output_fields} } @falco),
+       'falco: rule, priority, output and output_fields on every line');
+    is_deeply([sort map { "$_->{output_fields}{'kguard.finding.id'}/$_->{output_fields}{'kguard.finding.count'}" } @falco],
+              \@EXPECTED, 'falco: the same findings and counts');
+    ok(!(grep { /^\{/ || !/ (?:Discovery|Persistence|PrivilegeEscalation|Execution|Policy|CredentialAccess|Impact|InitialAccess|DefenseEvasion):Kubernetes\// } @{ $lines{text} }),
+       'text: a readable line with its type, not JSON');
+
+    my $cfg = write_file(<<'LUA', 'archive-anon.lua');
+return {
+  suppress = {
+    { name = "anonymous-discovery",
+      criteria = { type = { equals = { "Discovery:Kubernetes/SuccessfulAnonymousAccess" } } } },
+  },
+}
+LUA
+    my ($out, $arch) = ("$DIR/arch-out.jsonl", "$DIR/arch.falco");
+    $r = run_kguard(args => [scan_args(), '--config', $cfg, '--archive', $arch, '--archive-format', 'falco',
+                             '--format', 'asff', '--output', $out, $EXAMPLE]);
+    is($r->{exit}, 0, 'with an archive: exit 0') or diag(describe_run($r));
+    my @a = map { json_decode($_) } grep { length } split /\n/, read_file($arch);
+    ok(@a && !(grep { $_->{rule} ne 'Discovery:Kubernetes/SuccessfulAnonymousAccess' } @a),
+       'the archive holds the suppressed findings, as falco alerts');
+    my @o = map { json_decode($_) } grep { length } split /\n/, read_file($out);
+    ok(@o && !(grep { $_->{GeneratorId} =~ /SuccessfulAnonymousAccess/ || !$_->{SchemaVersion} } @o),
+       'the output the others, in ASFF');
+    is(@a + @o, 10, 'between them, every line');
 };
 
 # ---- HTTP ------------------------------------------------------------------------------------
