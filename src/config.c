@@ -13,6 +13,7 @@
 #include "kguard/config.h"
 #include "kguard/ipset.h"
 #include "glob.h"
+#include "lua_guard.h"
 #include "luacheck.h"
 #include "sandbox.h"
 
@@ -347,6 +348,14 @@ static void read_config(cloader *ld, lua_State *L, int t)
     }
 }
 
+/* read_config in protected mode: the settings table is Lua's, and a
+ * metatable anywhere in it could raise or loop. */
+static int read_config_protected(lua_State *L)
+{
+    read_config(lua_touserdata(L, 1), L, 2);
+    return 0;
+}
+
 kg_config *config_load(const char *path, void (*error)(void *ud, const char *msg),
                        void *ud, char *err, size_t errlen)
 {
@@ -369,8 +378,14 @@ kg_config *config_load(const char *path, void (*error)(void *ud, const char *msg
         ld.lc.errors++;
     } else if (!lua_istable(L, -1)) {
         lc_error(&ld.lc, NULL, "must return a table of settings (got %s)", luaL_typename(L, -1));
-    } else {
-        read_config(&ld, L, lua_gettop(L));
+    } else if (lguard_call(sb, read_config_protected, &ld, -1, 0) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        if (strncmp(msg, path, strlen(path)) == 0 || strncmp(msg, "...", 3) == 0) {
+            error(ud, msg);
+            ld.lc.errors++;
+        } else {
+            lc_error(&ld.lc, NULL, "reading the settings failed: %s", msg);
+        }
     }
     sandbox_free(sb);
     sb = NULL;
