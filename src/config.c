@@ -295,6 +295,26 @@ static int publish_interval(cloader *ld, lua_State *L, int t, const char *key, v
     return 0;
 }
 
+/* rule_max_failures = N (0: never switch a rule off) */
+static int rule_max_failures(cloader *ld, lua_State *L, int t, const char *key, void *field)
+{
+    int ty = lua_getfield(L, t, key);
+    lua_Integer v = 0;
+    (void)field;
+    if (ty == LUA_TNUMBER && lua_isinteger(L, -1))
+        v = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    ld->c->rule_max_failures = -1;
+    if (ty == LUA_TNIL)
+        return 0;
+    if (ty != LUA_TNUMBER || v < 0 || v > 1000000000) {
+        lc_error(&ld->lc, key, "%s must be a whole number from 0 to 1000000000", key);
+        return -1;
+    }
+    ld->c->rule_max_failures = (long)v;
+    return 0;
+}
+
 /* ---- the key table ---------------------------------------------------- */
 
 typedef int (*key_reader)(cloader *ld, lua_State *L, int t, const char *key, void *field);
@@ -321,6 +341,7 @@ static const struct config_key {
     {"state", read_path, FIELD(state_path)},
     {"archive", archive, NO_FIELD},
     {"publish_interval", publish_interval, NO_FIELD},
+    {"rule_max_failures", rule_max_failures, NO_FIELD},
     {"severity", severity_map, FIELD(severity)},
     {"teams", read_teams, NO_FIELD},
     {"suppress", read_suppress, NO_FIELD},
@@ -369,6 +390,7 @@ kg_config *config_load(const char *path, void (*error)(void *ud, const char *msg
         goto fail;
     }
     ld.c->publish_interval = -1;
+    ld.c->rule_max_failures = -1;
     if (!(sb = sandbox_new("/nonexistent", CONFIG_MEM, CONFIG_BUDGET, err, errlen)))
         goto fail;
     L = sb->L;

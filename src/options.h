@@ -34,6 +34,7 @@ typedef struct kg_cli {
     size_t max_line;
     double publish_interval;   /* seconds; < 0 when not given */
     bool stats, drop_archived;
+    long rule_max_failures;    /* < 0 when not given */
     /* kguard run */
     const char *follow[CLI_MAX_FOLLOW];
     size_t n_follow;

@@ -131,6 +131,8 @@ static int rule_error(rules_judge_ctx *c, kg_rule *r, const char *msg)
         msg = where;
     }
     r->errors++;
+    if (c->rs->max_failures && ++r->failing >= c->rs->max_failures)
+        r->tripped = true;   /* the circuit breaker: off until a reload */
     c->cb->rule_error(c->cb->ud, c->ev, r, msg);
     lua_settop(c->rs->sb->L, 0);
     return -1;
@@ -143,7 +145,7 @@ static int run_predicate(rules_judge_ctx *c, kg_rule *r, kg_match *m)
     lua_State *L = sb->L;
     double t0 = now_seconds();
     const char *bad = NULL;
-    int rc;
+    int rc, fire;
 
     if (!c->event_set) {
         lua_event_set(L, c->ev);
@@ -157,11 +159,11 @@ static int run_predicate(rules_judge_ctx *c, kg_rule *r, kg_match *m)
         const char *msg = lua_tostring(L, -1);
         return rule_error(c, r, msg ? msg : "error object is not a string");
     }
-    if (!lua_toboolean(L, -1))
-        return 0;
-    if (lua_istable(L, -1) && (bad = read_overrides(sb, m)) != NULL)
+    fire = lua_toboolean(L, -1);
+    if (fire && lua_istable(L, -1) && (bad = read_overrides(sb, m)) != NULL)
         return rule_error(c, r, bad);
-    return 1;
+    r->failing = 0;          /* a call that worked closes the breaker's count */
+    return fire;
 }
 
 /* ---- judging ---------------------------------------------------------- */
@@ -176,7 +178,7 @@ static void judge_rule(rules_judge_ctx *c, size_t id, int *fired)
         return; /* reached through two index keys */
     r->last_seq = c->rs->seq;
     c->rule_ip_kind = -1;
-    if (!r->enabled || !rules_match_hold(c, r))
+    if (!r->enabled || r->tripped || !rules_match_hold(c, r))
         return;
     r->candidates++;
     if (r->predicate != LUA_NOREF)

@@ -261,6 +261,7 @@ kg_ruleset *ruleset_load(const kg_ruleset_opts *opts, char *err, size_t errlen)
         return NULL;
     }
     ld.rs->lists = opts->lists;
+    ld.rs->max_failures = opts->max_failures;
     ld.rs->sb = sandbox_new(opts->lualib_dir, opts->mem_limit, opts->budget, err, errlen);
     if (!ld.rs->sb)
         goto fail;

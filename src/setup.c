@@ -243,6 +243,9 @@ int setup_load(const kg_cli *c, kg_setup *s)
              : cfg && cfg->publish_interval >= 0 ? cfg->publish_interval : 300;
     s->eo.publish_interval_ms = (long long)(interval * 1000);
     s->eo.max_line = c->max_line;
+    s->eo.rule_max_failures = (unsigned long)(c->rule_max_failures >= 0 ? c->rule_max_failures
+                              : cfg && cfg->rule_max_failures >= 0 ? cfg->rule_max_failures
+                              : KG_MAX_FAILURES_DEFAULT);
     s->eo.diag = stderr;
     s->drop_archived = c->drop_archived || (!c->archive_path && cfg && cfg->archive_drop);
     return 0;

@@ -43,6 +43,7 @@ struct kg_config {
     char *rules_dir, *lualib_dir, *state_path, *archive_path;
     bool archive_drop;            /* archive = false: drop suppressed findings */
     double publish_interval;      /* seconds; < 0 when unset */
+    long rule_max_failures;       /* < 0 when unset */
     /* tuning */
     kg_sev_table severity;        /* global settings */
     kg_team *teams;
