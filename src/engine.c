@@ -293,6 +293,8 @@ static int open_state(kg_engine *e, char *err, size_t errlen)
         snprintf(err, errlen, "%s", msg);
         return -1;
     }
+    if (rc == 2)    /* loaded; entries dropped or temporary files removed */
+        diag(e, "note: %s", msg);
     if (rc == 1) {  /* moved aside: start from nothing */
         diag(e, "warning: %s", msg);
         state_free(e->state);
