@@ -73,6 +73,11 @@ my @LOAD = (
     ['match_raises', 'the match table\'s __index raises',
      "return {\n  " . fields('Match') . ",\n  match = setmetatable({}, {__index = function() error(\"hostile match\") end}),\n}",
      qr/zz_hostile\.lua:5: hostile match/],
+    ['apirule_meta', 'apirule\'s table given an __index that raises',
+     "local r = (require(\"apirule\"){\n  type = \"Discovery:Kubernetes/TorIPCaller\", tactic = \"discovery\", caller = \"tor\",\n" .
+     "  severity = \"Low\", title = \"Hostile copy\", description = \"A copy of a shipped rule.\", remediation = \"None.\",\n})\n" .
+     "return setmetatable(r, {__index = function(_, k) error(\"hostile apirule \" .. k) end})",
+     qr/zz_hostile\.lua:5: hostile apirule/],
     ['key_tostring', 'an unknown key whose __tostring raises',
      "return {\n  " . fields('Key') . ",\n  [setmetatable({}, {__tostring = function() error(\"hostile key\") end})] = 1,\n}",
      qr/zz_hostile\.lua:5: hostile key/],
