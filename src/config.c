@@ -298,16 +298,14 @@ static int publish_interval(cloader *ld, lua_State *L, int t, const char *key, v
 /* rule_max_failures = N (0: never switch a rule off) */
 static int rule_max_failures(cloader *ld, lua_State *L, int t, const char *key, void *field)
 {
-    int ty = lua_getfield(L, t, key);
-    lua_Integer v = 0;
+    int ty = lua_getfield(L, t, key), whole = 0;
+    lua_Integer v = ty == LUA_TNUMBER ? lua_tointegerx(L, -1, &whole) : 0;
     (void)field;
-    if (ty == LUA_TNUMBER && lua_isinteger(L, -1))
-        v = lua_tointeger(L, -1);
     lua_pop(L, 1);
     ld->c->rule_max_failures = -1;
     if (ty == LUA_TNIL)
         return 0;
-    if (ty != LUA_TNUMBER || v < 0 || v > 1000000000) {
+    if (!whole || v < 0 || v > 1000000000) {
         lc_error(&ld->lc, key, "%s must be a whole number from 0 to 1000000000", key);
         return -1;
     }
