@@ -34,7 +34,7 @@ $(FUZZ_DIR)/libkguard.a: $(FUZZ_OBJ)
 	$(AR) rcs $@ $^
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_DIR)/libkguard.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_DIR)/libkguard.a $(LDLIBS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer $< $(FUZZ_DIR)/libkguard.a $(LDLIBS) -o $@
 
 $(FUZZ_DIR)/obj:
 	mkdir -p $@
