@@ -103,14 +103,22 @@ static void watch_file(run_ctx *r, const char *path)
     free(b);
 }
 
+/* Watch a directory's contents and its own name in its parent: a symlink
+ * to it swapped for one to another directory is a change too. */
+static void watch_dir(run_ctx *r, const char *dir)
+{
+    watch_path(r, dir, NULL);
+    watch_file(r, dir);
+}
+
 /* What the running generation was built from: the rules and library
  * directories, the config file and the list files. */
 static void rewatch(run_ctx *r, const kg_setup *s)
 {
     unwatch_all(r);
     r->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    watch_path(r, s->eo.rules_dir, NULL);
-    watch_path(r, s->eo.lualib_dir, NULL);
+    watch_dir(r, s->eo.rules_dir);
+    watch_dir(r, s->eo.lualib_dir);
     if (r->cli->config_path)
         watch_file(r, r->cli->config_path);
     for (size_t i = 0; i < s->lists.n; i++)
@@ -118,11 +126,19 @@ static void rewatch(run_ctx *r, const kg_setup *s)
             watch_file(r, s->lists.v[i].path);
 }
 
+/* A Kubernetes ConfigMap (or Secret) volume holds its files in a
+ * timestamped directory behind the symlink "..data", and every file name
+ * is a symlink through "..data": an update renames a new "..data" over the
+ * old one, and no file name changes. */
+#define CONFIGMAP_DATA "..data"
+
 static bool relevant(const watch *w, const struct inotify_event *ev)
 {
     size_t n;
     if (!ev->len)
         return false;
+    if (strcmp(ev->name, CONFIGMAP_DATA) == 0)
+        return true;
     if (w->name)
         return strcmp(ev->name, w->name) == 0;
     n = strlen(ev->name);

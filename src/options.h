@@ -36,6 +36,7 @@ typedef struct kg_cli {
     bool stats, drop_archived;
     bool literal_lists;        /* --literal-lists */
     bool accept_shrunk_lists;  /* --accept-shrunk-lists */
+    long rule_max_failures;    /* < 0 when not given */
     /* kguard run */
     const char *follow[CLI_MAX_FOLLOW];
     size_t n_follow;

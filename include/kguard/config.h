@@ -44,6 +44,7 @@ struct kg_config {
     bool archive_drop;            /* archive = false: drop suppressed findings */
     bool literal_lists;           /* keep special-purpose ranges in threat lists */
     double publish_interval;      /* seconds; < 0 when unset */
+    long rule_max_failures;       /* < 0 when unset */
     /* tuning */
     kg_sev_table severity;        /* global settings */
     kg_team *teams;
