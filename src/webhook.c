@@ -9,6 +9,11 @@
  * answers "ok" without any credentials.  Other methods on /k8s-audit get
  * 405, other paths 404, an empty body 400.
  *
+ * Content-Encoding: gzip (also x-gzip, deflate) bodies are decompressed
+ * (gunzip.h) before they are queued, capped at max_body decompressed (413);
+ * one that does not decompress gets 400.  Any other coding gets 415 before
+ * the body is read: a body is never answered 200 and then found unreadable.
+ *
  * Limits and checks, all decided on the first call of a request, before any
  * body is read: the bearer token (401), the client certificate (403), and a
  * Content-Length over max_body (413, answered at once; the connection is
@@ -52,6 +57,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "gunzip.h"
 #include "util.h"
 
 #define DEFAULT_HOST "127.0.0.1"
@@ -92,6 +98,7 @@ typedef struct req {
     size_t declared;        /* Content-Length (<= max_body), 0 when none */
     bool too_large;
     bool no_memory;
+    bool gzip;              /* Content-Encoding: gzip (or x-gzip, deflate) */
     char origin[sizeof ((kg_queue_item *)0)->origin];
 } req;
 
@@ -333,6 +340,28 @@ static bool declared_length(struct MHD_Connection *c, size_t *out)
     return true;
 }
 
+/* The body's Content-Encoding: 0 none (or identity), 1 gzip, x-gzip or
+ * deflate (zlib detects which), -1 anything else (415). */
+static int body_encoding(struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_CONTENT_ENCODING);
+    size_t n;
+    if (!h)
+        return 0;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    n = strcspn(h, " \t");
+    if (h[n + strspn(h + n, " \t")] != '\0')
+        return -1;              /* a list of codings: not something the API server sends */
+    if (n == 0 || (n == 8 && strncasecmp(h, "identity", 8) == 0))
+        return 0;
+    if ((n == 4 && strncasecmp(h, "gzip", 4) == 0) || (n == 6 && strncasecmp(h, "x-gzip", 6) == 0) ||
+        (n == 7 && strncasecmp(h, "deflate", 7) == 0))
+        return 1;
+    return -1;
+}
+
 /* ---- the request handler --------------------------------------------- */
 
 /* First call of a POST /k8s-audit: credentials and declared size, then the
@@ -341,6 +370,7 @@ static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
 {
     const char *why = NULL;
     size_t declared = 0;
+    int encoding;
     req *r;
     if (w->require_client_cert && !client_cert_ok(c, &why)) {
         char origin[64];
@@ -353,10 +383,20 @@ static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
         return reply_unauthorized(w, c, why);
     if (declared_length(c, &declared) && declared > w->max_body)
         return reply_too_large(w, c, "Content-Length");
+    if ((encoding = body_encoding(c)) < 0) {
+        char origin[64];
+        peer_origin(c, origin, sizeof origin);
+        logf_(w, "%s: 415 on " PATH_AUDIT ": Content-Encoding %s", origin,
+              MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING));
+        return reply_bad(w, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                         "unsupported Content-Encoding (gzip, deflate or identity)\n",
+                         "Accept-Encoding", "gzip, deflate, identity");
+    }
     r = calloc(1, sizeof *r);
     if (!r)
         return MHD_NO;
     r->declared = declared;
+    r->gzip = encoding == 1;
     peer_origin(c, r->origin, sizeof r->origin);
     *con_cls = r;
     return MHD_YES;
@@ -429,10 +469,37 @@ static bool absorb(kg_webhook *w, req *r, const char *data, size_t n)
     return true;
 }
 
-/* The whole body is in: queue it and answer. */
+/* A compressed body replaced by what it decompresses to; an answer
+ * already queued (400, 413, 503) when it cannot be. */
+static bool decode_body(kg_webhook *w, struct MHD_Connection *c, req *r, enum MHD_Result *ret)
+{
+    char err[128], *plain = NULL;
+    size_t len = 0;
+    int rc = gunzip_buf(r->buf, r->len, w->max_body, &plain, &len, err, sizeof err);
+    if (rc == GUNZIP_OK) {
+        free(r->buf);
+        r->buf = plain;
+        r->len = r->cap = len;
+        return true;
+    }
+    if (rc == GUNZIP_TOO_LARGE) {
+        *ret = reply_too_large(w, c, "decompressed body");
+    } else if (rc == GUNZIP_NO_MEMORY) {
+        logf_(w, "%s: 503 on " PATH_AUDIT ": out of memory", r->origin);
+        *ret = respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n",
+                       "text/plain; charset=utf-8", MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    } else {
+        logf_(w, "%s: 400 on " PATH_AUDIT ": %s", r->origin, err);
+        *ret = reply_bad(w, c, MHD_HTTP_BAD_REQUEST, "body does not decompress\n", NULL, NULL);
+    }
+    return false;
+}
+
+/* The whole body is in: decompress it, queue it and answer. */
 static enum MHD_Result finish_audit_post(kg_webhook *w, struct MHD_Connection *c, req *r)
 {
     kg_queue_item item;
+    enum MHD_Result ret = MHD_NO;
     if (r->too_large)
         return reply_too_large(w, c, "chunked body");
     if (r->no_memory) {
@@ -442,6 +509,12 @@ static enum MHD_Result finish_audit_post(kg_webhook *w, struct MHD_Connection *c
     }
     if (r->len == 0) {
         logf_(w, "%s: 400 on " PATH_AUDIT ": empty body", r->origin);
+        return reply_bad(w, c, MHD_HTTP_BAD_REQUEST, "empty body\n", NULL, NULL);
+    }
+    if (r->gzip && !decode_body(w, c, r, &ret))
+        return ret;
+    if (r->len == 0) {
+        logf_(w, "%s: 400 on " PATH_AUDIT ": empty body once decompressed", r->origin);
         return reply_bad(w, c, MHD_HTTP_BAD_REQUEST, "empty body\n", NULL, NULL);
     }
     memset(&item, 0, sizeof item);

