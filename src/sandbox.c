@@ -258,6 +258,20 @@ static void open_safe_libs(lua_State *L)
     }
 }
 
+/* A fresh table of loaded modules: only the built-in ones (lpeg and
+ * urlquery) are require-able until lualib modules are loaded into it. */
+static void reset_loaded(lua_State *L)
+{
+    lua_newtable(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, GLOBALS_KEY);
+    lua_getfield(L, -1, "lpeg");
+    lua_setfield(L, -3, "lpeg");
+    lua_pop(L, 1);
+    luaopen_urlquery(L);
+    lua_setfield(L, -2, "urlquery");
+    lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+}
+
 /* Build the shared globals table G from the opened libraries. */
 static void build_globals(lua_State *L)
 {
@@ -299,15 +313,7 @@ static void build_globals(lua_State *L)
     }
     lua_pop(L, 1);
 
-    /* modules already loaded: lpeg and urlquery are require-able */
-    lua_newtable(L);
-    lua_getfield(L, LUA_REGISTRYINDEX, GLOBALS_KEY);
-    lua_getfield(L, -1, "lpeg");
-    lua_setfield(L, -3, "lpeg");
-    lua_pop(L, 1);
-    luaopen_urlquery(L);
-    lua_setfield(L, -2, "urlquery");
-    lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+    reset_loaded(L);
 }
 
 static int init_state(lua_State *L)
@@ -351,13 +357,7 @@ void sandbox_push_globals(kg_sandbox *sb)
 
 void sandbox_forget_modules(kg_sandbox *sb)
 {
-    lua_State *L = sb->L;
-    lua_newtable(L);
-    sandbox_push_globals(sb);
-    lua_getfield(L, -1, "lpeg");
-    lua_setfield(L, -3, "lpeg");
-    lua_pop(L, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+    reset_loaded(sb->L);
 }
 
 void sandbox_set_global(kg_sandbox *sb, const char *name)
