@@ -301,6 +301,7 @@ static int start_webhook(run_ctx *r)
     wo.client_ca = r->cli->client_ca;
     wo.token_file = r->cli->token_file;
     wo.max_body = r->cli->max_body;
+    wo.header_timeout = r->cli->header_timeout;
     wo.queue = r->queue;
     wo.log = webhook_log;
     if (!(r->hook = webhook_start(&wo, err, sizeof err))) {

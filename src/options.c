@@ -155,6 +155,8 @@ const kg_option options_table[] = {
      OPT_RUN, set_str, F(token_file), 0},
     {"max-body-bytes", "N", "largest webhook body (default: 33554432)", NULL,
      OPT_RUN, set_size, F(max_body), 1024},
+    {"header-timeout", "S", "seconds a webhook client has to send its headers (default: 10)",
+     NULL, OPT_RUN, set_seconds, F(header_timeout), 0},
     {"output", "FILE", "findings to FILE (appended; reopened on SIGUSR1)", NULL,
      OPT_RUN, set_str, F(output_path), 0},
     {"help", NULL, "this text", NULL, OPT_HELP, NULL, 0, 0},

@@ -35,7 +35,15 @@
  * the peer's address (never the presented token), and so are
  * libmicrohttpd's own diagnostics.
  *
- * Threads: libmicrohttpd's internal thread pool of two; the request handler
+ * Slow and idle clients (webhook_guard.h): at most PER_IP_LIMIT connections
+ * per client address (more are refused at accept, so one address cannot take
+ * the slots of the API server or of /healthz probes) and CONNECTION_LIMIT in
+ * all; a request's headers must be in within header_timeout of the
+ * connection's accept or its previous answer, and its body within
+ * BODY_TIMEOUT after them, however often the client sends a byte; a
+ * connection silent for CONNECTION_TIMEOUT_S is closed (libmicrohttpd).
+ *
+ * Threads: libmicrohttpd's internal thread pool of two, and the guard's; the request handler
  * touches only the per-request state, the queue (thread-safe) and the atomic
  * counters.
  */
@@ -59,12 +67,17 @@
 #include <unistd.h>
 #include "gunzip.h"
 #include "util.h"
+#include "webhook_guard.h"
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_MAX_BODY ((size_t)32 << 20)
 #define THREAD_POOL_SIZE 2u
-#define CONNECTION_LIMIT 128u
-#define CONNECTION_TIMEOUT_S 60u
+#define CONNECTION_LIMIT 1000u
+#define PER_IP_LIMIT 16u
+#define CONNECTION_TIMEOUT_S 60u     /* idle: no byte at all in that time */
+#define DEFAULT_HEADER_TIMEOUT 10.0  /* from accept (or the last answer) to the headers */
+#define BODY_TIMEOUT 120.0           /* from the headers to the end of the body */
+#define CUTS_LOGGED 10               /* then one message per 1000 */
 /* Largest token or PEM file read (a certificate chain fits easily). */
 #define TOKEN_FILE_MAX ((size_t)64 << 10)
 #define PEM_FILE_MAX ((size_t)1 << 20)
@@ -87,7 +100,10 @@ struct kg_webhook {
     unsigned short port;
     void (*log)(void *ud, const char *msg);
     void *ud;
+    wg_guard *guard;        /* header and body deadlines */
     atomic_ullong accepted, unauthorized, too_large, busy, bad_request;
+    atomic_ullong refused;  /* connections over a connection limit */
+    atomic_ullong floods[2], cut_msgs;
 };
 
 /* One POST /k8s-audit in progress (libmicrohttpd's per-request pointer). */
@@ -119,6 +135,13 @@ static void logf_(kg_webhook *w, const char *fmt, ...)
     w->log(w->ud, msg);
 }
 
+/* libmicrohttpd messages that come by the thousand under a connection flood;
+ * the first is a refused connection (per-address or total limit). */
+static const char *const FLOODS[] = {
+    "reached connection limit",
+    "closed when reading request",
+};
+
 /* libmicrohttpd's own diagnostics, routed to opts->log. */
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
@@ -131,6 +154,18 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
+    for (size_t i = 0; i < sizeof FLOODS / sizeof FLOODS[0]; i++) {
+        /* what a flood of connections makes it say: a few, then a count */
+        unsigned long long k;
+        if (!strstr(msg, FLOODS[i]))
+            continue;
+        k = atomic_fetch_add(&w->floods[i], 1) + 1;
+        if (i == 0)
+            atomic_fetch_add(&w->refused, 1);
+        if (k <= CUTS_LOGGED || k % 1000 == 0)
+            logf_(w, "webhook: libmicrohttpd: %s (%llu times so far)", msg, k);
+        return;
+    }
     logf_(w, "webhook: libmicrohttpd: %s", msg);
 }
 
@@ -541,8 +576,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     kg_webhook *w = cls;
     req *r = *con_cls;
     (void)version;
-    if (!r)
+    if (!r) {
+        wg_headers_done(w->guard, c);
         return begin_request(w, c, url, method, con_cls);
+    }
     if (*upload_data_size) {
         bool keep = absorb(w, r, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -559,10 +596,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    kg_webhook *w = cls;
     req *r = *con_cls;
-    (void)cls;
-    (void)c;
     (void)toe;
+    wg_request_done(w->guard, c);
     if (!r)
         return;
     free(r->buf);
@@ -709,10 +746,21 @@ static void explain_listen_failure(const struct sockaddr_storage *addr, const ch
             host, (unsigned)port);
 }
 
+/* A connection the guard cut: logged (the first few, then one in 1000). */
+static void on_cut(void *ud, const char *peer, const char *phase, double seconds)
+{
+    kg_webhook *w = ud;
+    unsigned long long n = atomic_fetch_add(&w->cut_msgs, 1) + 1;
+    if (n <= CUTS_LOGGED || n % 1000 == 0)
+        logf_(w, "webhook %s: connection closed: %s not complete after %.0f s (%llu so far)", peer,
+              phase, seconds, n);
+}
+
 static void webhook_free(kg_webhook *w)
 {
     if (!w)
         return;
+    wg_free(w->guard);
     if (w->token) {
         explicit_bzero(w->token, w->token_len);
         free(w->token);
@@ -749,6 +797,11 @@ kg_webhook *webhook_start(const kg_webhook_opts *opts, char *err, size_t errlen)
     w->max_body = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
     w->log = opts->log;
     w->ud = opts->ud;
+    if (!(w->guard = wg_new(opts->header_timeout > 0 ? opts->header_timeout : DEFAULT_HEADER_TIMEOUT,
+                            BODY_TIMEOUT, on_cut, w))) {
+        util_set_err(err, errlen, "webhook: cannot start the connection guard");
+        goto fail;
+    }
     if (opts->token_file && !load_token(w, opts->token_file, err, errlen))
         goto fail;
     if (!load_tls(w, opts, err, errlen))
@@ -773,8 +826,10 @@ kg_webhook *webhook_start(const kg_webhook_opts *opts, char *err, size_t errlen)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, THREAD_POOL_SIZE,
         MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+        MHD_OPTION_NOTIFY_CONNECTION, wg_notify, w->guard,
         MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!w->daemon) {
@@ -801,12 +856,15 @@ void webhook_stats(kg_webhook *w, kg_webhook_stats *out)
     out->too_large = atomic_load(&w->too_large);
     out->busy = atomic_load(&w->busy);
     out->bad_request = atomic_load(&w->bad_request);
+    out->cut = wg_cut_count(w->guard);
+    out->refused = atomic_load(&w->refused);
 }
 
 void webhook_stop(kg_webhook *w)
 {
     if (!w)
         return;
+    wg_stop(w->guard);
     if (w->daemon)
         MHD_stop_daemon(w->daemon);
     webhook_free(w);

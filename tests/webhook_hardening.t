@@ -140,4 +140,103 @@ subtest 'Content-Encoding: gzip decoded, unknown codings 415, never 200 then dro
     like($res->{stderr}, qr/400 on \/k8s-audit: truncated gzip data/, 'the 400 says why');
 };
 
+# ---- slowloris ------------------------------------------------------------------------------------
+
+# attack($port, $from, $n, $secs, $log, trickle => 1): keep $n connections from address $from open for
+# $secs seconds, reconnecting each one the server closes; with trickle, every connection sends a
+# request line and then one header byte every 0.3 s, else nothing at all.  Writes to $log:
+# "opened N", "closed N" (by the server) and "longest S" (the longest a trickling connection lived).
+sub attack {
+    my ($port, $from, $n, $secs, $log, %o) = @_;
+    my $pid = fork // die "fork: $!";
+    return $pid if $pid;
+    my %conn;
+    my ($opened, $closed, $longest) = (0, 0, 0);
+    my $open = sub {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, LocalAddr => $from,
+                                      Proto => 'tcp', Timeout => 2) or return;
+        $s->blocking(0);
+        syswrite($s, "POST /k8s-audit HTTP/1.1\r\nHost: 127.0.0.1:$port\r\nUser-Agent: slow/1\r\n") if $o{trickle};
+        $conn{fileno $s} = { s => $s, t0 => time, next => time + 0.3 };
+        $opened++;
+    };
+    my $end = time + $secs;
+    $open->() for 1 .. $n;
+    while (time < $end) {
+        my $rin = '';
+        vec($rin, $_, 1) = 1 for keys %conn;
+        select(my $rout = $rin, undef, undef, 0.05);
+        for my $fd (keys %conn) {
+            my $c = $conn{$fd};
+            my $gone = 0;
+            if (vec($rout, $fd, 1)) {
+                my $r = sysread($c->{s}, my $buf, 4096);
+                $gone = 1 if !defined $r ? !$!{EAGAIN} : $r == 0;
+            }
+            if (!$gone && $o{trickle} && time >= $c->{next}) {
+                my $w = syswrite($c->{s}, 'X');
+                $gone = 1 if !defined $w && !$!{EAGAIN};
+                $c->{next} = time + 0.3;
+            }
+            next unless $gone;
+            my $life = time - $c->{t0};
+            $longest = $life if $o{trickle} && $life > $longest && $life > 0.5;
+            close $c->{s};
+            delete $conn{$fd};
+            $closed++;
+            $open->();
+        }
+    }
+    # still open at the end: how long they lived counts too
+    for (values %conn) { my $life = time - $_->{t0}; $longest = $life if $o{trickle} && $life > $longest }
+    open my $fh, '>', $log or POSIX::_exit(1);
+    printf {$fh} "opened %d\nclosed %d\nlongest %.2f\n", $opened, $closed, $longest;
+    close $fh;
+    POSIX::_exit(0);
+}
+
+subtest 'slowloris: 200 trickling and 100 idle connections; /healthz and batches still answered' => sub {
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => 9, LocalAddr => '127.0.0.2', Proto => 'udp');
+    plan skip_all => 'cannot use 127.0.0.2 as a source address' unless $s;
+    close $s;
+    my $deadline = 2;
+    my $k = start_kguard('--publish-interval', '0', '--header-timeout', $deadline) or return;
+    my $p = $k->{port} // return;
+    my $dir = tempdir('slow-XXXXXX', DIR => tmpdir(), CLEANUP => 1);
+    my $secs = 6 * $SLOW;
+    my @kids = (attack($p, '127.0.0.2', 200, $secs, "$dir/trickle", trickle => 1),
+                attack($p, '127.0.0.3', 100, $secs, "$dir/idle"));
+    sleep 1;
+    my @health;
+    my $slowest = 0;
+    my @tor = map { tor_event() } 1 .. 3;
+    my $t_end = time + $secs - 1.5;
+    my $batch;
+    while (time < $t_end) {
+        my $h = http($p, 'GET', '/healthz', timeout => 3);
+        push @health, $h->{status} // 'none';
+        $slowest = $h->{elapsed} if $h->{elapsed} > $slowest;
+        $batch //= http($p, 'POST', '/k8s-audit', body => event_list($tor[0], quiet_event(), @tor[1, 2]), timeout => 3);
+        sleep 0.25;
+    }
+    for my $pid (@kids) { waitpid($pid, 0) }
+    my %st = map { my $f = $_; $f => { map { split / / } split /\n/, slurp("$dir/$f") } } qw(trickle idle);
+    note("trickle: @{[ %{ $st{trickle} } ]}; idle: @{[ %{ $st{idle} } ]}; /healthz slowest "
+         . sprintf('%.3f s over %d probes', $slowest, scalar @health));
+    ok(@health >= 5, scalar(@health) . ' /healthz probes during the attack');
+    is_deeply([grep { $_ ne '200' } @health], [], 'every /healthz probe answered 200');
+    cmp_ok($slowest, '<', 1 * $SLOW, '... each within 1 s');
+    is($batch->{status}, 200, 'a batch POSTed during the attack -> 200');
+    ok(wait_until(10, sub { lines_of($k->{out}) >= 3 }), '... and judged: its findings appear');
+    cmp_ok($st{trickle}{longest} // 99, '<=', $deadline + 1.5 * $SLOW,
+           "no trickling connection lived past the $deadline s header deadline (+ slack): longest $st{trickle}{longest} s");
+    cmp_ok($st{trickle}{closed} // 0, '>=', 184, 'connections over the per-address limit were closed at once');
+    cmp_ok($st{idle}{closed} // 0, '>=', 84, 'idle connections over the limit closed too');
+    my $res = finish($k);
+    clean_exit($res, 'slowloris');
+    is($res->{summary}{judged}, 4, 'summary: judged=4 (the batch; nothing from the attackers)');
+    like($res->{stderr}, qr/webhook 127\.0\.0\.[23]: connection closed: headers not complete after 2 s/,
+         'the cut connections are logged with their address');
+};
+
 done_testing();
