@@ -157,6 +157,8 @@ const kg_option options_table[] = {
      OPT_RUN, set_size, F(max_body), 1024},
     {"header-timeout", "S", "seconds a webhook client has to send its headers (default: 10)",
      NULL, OPT_RUN, set_seconds, F(header_timeout), 0},
+    {"max-drain", "S", "webhook queue bound: seconds of judging it may hold (default: 30)",
+     NULL, OPT_RUN, set_seconds, F(max_drain), 0},
     {"output", "FILE", "findings to FILE (appended; reopened on SIGUSR1)", NULL,
      OPT_RUN, set_str, F(output_path), 0},
     {"help", NULL, "this text", NULL, OPT_HELP, NULL, 0, 0},

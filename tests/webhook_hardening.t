@@ -239,4 +239,53 @@ subtest 'slowloris: 200 trickling and 100 idle connections; /healthz and batches
          'the cut connections are logged with their address');
 };
 
+# ---- drain time at SIGTERM -------------------------------------------------------------------------
+
+subtest 'a slow rule: the queue holds --max-drain seconds of judging; SIGTERM ends within it' => sub {
+    my $rules = tmpdir() . '/rules-slow';
+    write_file(slurp("$ROOT/rules.d/discovery_tor_ip_caller.lua"), 'rules-slow/discovery_tor_ip_caller.lua');
+    write_file(<<'LUA', 'rules-slow/discovery_slow_judge.lua');
+-- Discovery:Kubernetes/SlowJudge: a test rule whose predicate costs a few milliseconds per event.
+return {
+  type = "Discovery:Kubernetes/SlowJudge",
+  severity = "Low",
+  title = "Test rule that never fires",
+  description = "A predicate that spends its time counting and never fires, to make judging slow.",
+  remediation = "None: a test rule.",
+  predicate = function(ev)
+    local x = 0
+    for i = 1, 250000 do x = x + i end
+    return false
+  end,
+}
+LUA
+    my $drain = 1;
+    my $k = KGRun::start_kguard(args => ['run', '--rules', $rules, '--lualib', "$ROOT/lualib", '--tor-exits',
+                                         "$ROOT/tests/lists/tor-exit-addresses.txt", '--listen', '127.0.0.1:0',
+                                         '--max-drain', $drain, '--publish-interval', '0']);
+    wait_until(10, sub { stderr_of($k) =~ /listening on 127\.0\.0\.1 port (\d+)/ and $k->{port} = $1 });
+    my $p = $k->{port} or return fail('kguard listens') || diag(stderr_of($k));
+    my (%by, $ok_events);
+    my $end = time + 2.5 * $SLOW;    # the API server keeps sending; it retries a 429 a little later
+    while (time < $end) {
+        my @ev = map { $_ % 10 == 0 ? tor_event() : quiet_event() } 1 .. 25;
+        my $r = http($p, 'POST', '/k8s-audit', body => event_list(@ev), timeout => 5);
+        my $st = $r->{status} // 'none';
+        $by{$st}++;
+        $ok_events += 25 if $st eq '200';
+        sleep 0.05 if $st eq '429';
+    }
+    note('answers: ' . join(', ', map { "$_ x$by{$_}" } sort keys %by));
+    ok($by{429}, 'the webhook answered 429 once the queue held more than ' . $drain . ' s of judging');
+    ok($by{200} && $by{200} >= 10, "batches accepted as the judge made room: " . ($by{200} // 0));
+    my $t0 = time;
+    my $res = finish($k, timeout => 30);
+    my $took = time - $t0;
+    clean_exit($res, 'slow rule');
+    cmp_ok($took, '<=', $drain + 2 * $SLOW, sprintf('SIGTERM to exit in %.2f s (bound %s s + one batch + slack)',
+                                                    $took, $drain));
+    is($res->{summary}{judged}, $ok_events, "every event answered 200 judged ($ok_events)") or diag(describe_run($res));
+    like($res->{stderr}, qr/429 on \/k8s-audit: queue full/, 'the 429s are logged');
+};
+
 done_testing();
