@@ -21,7 +21,18 @@ struct kg_state {
     kg_table **tables;
     size_t n;
     unsigned long long evictions;
+    char scope[KG_STATE_MAX_SCOPE + 1];   /* the current event's cluster, or "" */
 };
+
+void state_set_scope(kg_state *st, const char *scope)
+{
+    snprintf(st->scope, sizeof st->scope, "%s", scope ? scope : "");
+}
+
+const char *state_scope(const kg_state *st)
+{
+    return st->scope;
+}
 
 kg_state *state_new(void)
 {

@@ -2,15 +2,16 @@
  * webhook.c: owns kg_webhook, the HTTP(S) receiver for kube-apiserver's
  * audit webhook backend, built on libmicrohttpd (0.9.75 APIs only).
  *
- * Routes: POST /k8s-audit takes one body (an EventList; not parsed here, the
+ * Routes: POST /k8s-audit (and /k8s-audit/CLUSTER, the body's events from
+ * that cluster) takes one body (an EventList; not parsed here, the
  * consumer does that) and answers 200 `{}` only after queue_push accepted a
  * copy; a full (or closed) queue gets 429 with Retry-After, so the API server
  * retries the batch and nothing answered 2xx is ever lost.  GET /healthz
  * answers "ok" without any credentials.  Other methods on /k8s-audit get
  * 405, other paths 404, an empty body 400.
  *
- * Content-Encoding: gzip (also x-gzip, deflate) bodies are decompressed
- * (gunzip.h) before they are queued, capped at max_body decompressed (413);
+ * Content-Encoding: gzip (also x-gzip) bodies are decompressed
+ * (kguard/gunzip.h) before they are queued, capped at max_body decompressed (413);
  * one that does not decompress gets 400.  Any other coding gets 415 before
  * the body is read: a body is never answered 200 and then found unreadable.
  *
@@ -65,7 +66,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "gunzip.h"
+#include "kguard/gunzip.h"
 #include "util.h"
 #include "webhook_guard.h"
 
@@ -114,8 +115,9 @@ typedef struct req {
     size_t declared;        /* Content-Length (<= max_body), 0 when none */
     bool too_large;
     bool no_memory;
-    bool gzip;              /* Content-Encoding: gzip (or x-gzip, deflate) */
+    bool gzip;              /* Content-Encoding: gzip (or x-gzip) */
     char origin[sizeof ((kg_queue_item *)0)->origin];
+    char cluster[sizeof ((kg_queue_item *)0)->cluster];
 } req;
 
 /* ---- small helpers --------------------------------------------------- */
@@ -375,8 +377,8 @@ static bool declared_length(struct MHD_Connection *c, size_t *out)
     return true;
 }
 
-/* The body's Content-Encoding: 0 none (or identity), 1 gzip, x-gzip or
- * deflate (zlib detects which), -1 anything else (415). */
+/* The body's Content-Encoding: 0 none (or identity), 1 gzip or x-gzip,
+ * -1 anything else (415). */
 static int body_encoding(struct MHD_Connection *c)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -391,8 +393,7 @@ static int body_encoding(struct MHD_Connection *c)
         return -1;              /* a list of codings: not something the API server sends */
     if (n == 0 || (n == 8 && strncasecmp(h, "identity", 8) == 0))
         return 0;
-    if ((n == 4 && strncasecmp(h, "gzip", 4) == 0) || (n == 6 && strncasecmp(h, "x-gzip", 6) == 0) ||
-        (n == 7 && strncasecmp(h, "deflate", 7) == 0))
+    if ((n == 4 && strncasecmp(h, "gzip", 4) == 0) || (n == 6 && strncasecmp(h, "x-gzip", 6) == 0))
         return 1;
     return -1;
 }
@@ -401,7 +402,8 @@ static int body_encoding(struct MHD_Connection *c)
 
 /* First call of a POST /k8s-audit: credentials and declared size, then the
  * per-request state that collects the body. */
-static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c, void **con_cls)
+static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
+                                        const char *cluster, void **con_cls)
 {
     const char *why = NULL;
     size_t declared = 0;
@@ -424,23 +426,45 @@ static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
         logf_(w, "%s: 415 on " PATH_AUDIT ": Content-Encoding %s", origin,
               MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING));
         return reply_bad(w, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                         "unsupported Content-Encoding (gzip, deflate or identity)\n",
-                         "Accept-Encoding", "gzip, deflate, identity");
+                         "unsupported Content-Encoding (gzip or identity)\n",
+                         "Accept-Encoding", "gzip, identity");
     }
     r = calloc(1, sizeof *r);
     if (!r)
         return MHD_NO;
     r->declared = declared;
     r->gzip = encoding == 1;
+    snprintf(r->cluster, sizeof r->cluster, "%s", cluster);
     peer_origin(c, r->origin, sizeof r->origin);
     *con_cls = r;
     return MHD_YES;
+}
+
+/* The cluster an audit path names: "" for /k8s-audit, NAME for
+ * /k8s-audit/NAME (letters, digits, '.', '_', '-'; what cluster names are
+ * made of on EKS, GKE and AKS), NULL for any other path. */
+static const char *audit_path_cluster(const char *url)
+{
+    const char *name;
+    size_t n;
+    if (strncmp(url, PATH_AUDIT, sizeof PATH_AUDIT - 1) != 0)
+        return NULL;
+    name = url + sizeof PATH_AUDIT - 1;
+    if (!*name)
+        return name;
+    if (*name++ != '/')
+        return NULL;
+    n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+    if (n == 0 || name[n] || n >= sizeof ((kg_queue_item *)0)->cluster)
+        return NULL;
+    return name;
 }
 
 /* Route a request on its first call (headers only). */
 static enum MHD_Result begin_request(kg_webhook *w, struct MHD_Connection *c, const char *url,
                                      const char *method, void **con_cls)
 {
+    const char *cluster;
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
                strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (strcmp(url, PATH_HEALTH) == 0) {
@@ -449,11 +473,11 @@ static enum MHD_Result begin_request(kg_webhook *w, struct MHD_Connection *c, co
                              MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
         return reply_text(c, MHD_HTTP_OK, "ok\n");
     }
-    if (strcmp(url, PATH_AUDIT) == 0) {
+    if ((cluster = audit_path_cluster(url)) != NULL) {
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
             return reply_bad(w, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
                              MHD_HTTP_HEADER_ALLOW, "POST");
-        return begin_audit_post(w, c, con_cls);
+        return begin_audit_post(w, c, cluster, con_cls);
     }
     return reply_bad(w, c, MHD_HTTP_NOT_FOUND, "not found\n", NULL, NULL);
 }
@@ -510,16 +534,16 @@ static bool decode_body(kg_webhook *w, struct MHD_Connection *c, req *r, enum MH
 {
     char err[128], *plain = NULL;
     size_t len = 0;
-    int rc = gunzip_buf(r->buf, r->len, w->max_body, &plain, &len, err, sizeof err);
-    if (rc == GUNZIP_OK) {
+    if (gunzip_mem(r->buf, r->len, w->max_body, &plain, &len, err, sizeof err) == 0) {
         free(r->buf);
         r->buf = plain;
         r->len = r->cap = len;
         return true;
     }
-    if (rc == GUNZIP_TOO_LARGE) {
+    /* gunzip_mem tells its failures apart only by their message */
+    if (strncmp(err, "decompressed payload over", 25) == 0) {
         *ret = reply_too_large(w, c, "decompressed body");
-    } else if (rc == GUNZIP_NO_MEMORY) {
+    } else if (strcmp(err, "out of memory") == 0) {
         logf_(w, "%s: 503 on " PATH_AUDIT ": out of memory", r->origin);
         *ret = respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n",
                        "text/plain; charset=utf-8", MHD_HTTP_HEADER_RETRY_AFTER, "1");
@@ -556,6 +580,7 @@ static enum MHD_Result finish_audit_post(kg_webhook *w, struct MHD_Connection *c
     item.data = r->buf;
     item.len = r->len;
     memcpy(item.origin, r->origin, sizeof item.origin);
+    memcpy(item.cluster, r->cluster, sizeof item.cluster);
     if (!queue_push(w->queue, &item)) {
         atomic_fetch_add(&w->busy, 1);
         logf_(w, "%s: 429 on " PATH_AUDIT ": queue full", r->origin);

@@ -13,6 +13,7 @@
 #include <cJSON.h>
 
 #define KG_TABLE_DEFAULT_MAX 100000u
+#define KG_STATE_MAX_SCOPE 255u
 
 typedef struct kg_state kg_state;
 typedef struct kg_table kg_table;
@@ -41,6 +42,13 @@ bool table_remove(kg_table *t, const char *key, size_t klen);
 size_t table_size(const kg_table *t);
 
 unsigned long long state_evictions(const kg_state *st);
+
+/* The cluster the event being judged came from (NULL or "": the default
+ * cluster).  The Lua binding keeps each cluster's keys apart by prefixing
+ * them with "<cluster>\x1f"; the default cluster's keys are as given, so
+ * --state files of one-cluster runs stay valid. */
+void state_set_scope(kg_state *st, const char *scope);
+const char *state_scope(const kg_state *st);
 
 cJSON *state_to_json(const kg_state *st);
 /* Replace the tables with those in j.  -1 with a message on a bad shape. */
