@@ -6,7 +6,7 @@
  * followed files and stdin; it reloads between two events, publishes due
  * finding updates every second and saves the state every minute.  SIGTERM
  * and SIGINT stop it gracefully: no new webhook bodies, everything queued
- * or written so far is judged, pending updates are published, the state is
+ * (bounded by --max-drain seconds of judging) or written so far is judged, pending updates are published, the state is
  * saved.  SIGHUP forces a reload; SIGUSR1 reopens --output (logrotate).
  */
 #include <errno.h>
@@ -30,6 +30,7 @@
 #define SAVE_EVERY 60.0           /* seconds between state saves */
 #define QUEUE_ITEMS 1024
 #define QUEUE_BYTES (256u << 20)
+#define DEFAULT_MAX_DRAIN 30.0    /* seconds of judging the queue may hold */
 #define STDIN_CHUNK (64u << 10)
 #define MAX_WATCH 64
 
@@ -231,7 +232,9 @@ static void drain_queue(run_ctx *r, size_t max_items)
 {
     kg_queue_item it;
     for (size_t n = 0; (max_items == 0 || n < max_items) && queue_pop(r->queue, &it); n++) {
+        double t0 = now_s();
         engine_feed_cluster(r->eng, it.data, it.len, it.origin, 1, it.cluster);
+        queue_note_cost(r->queue, it.len, now_s() - t0);
         free(it.data);
     }
 }
@@ -310,6 +313,7 @@ static int start_webhook(run_ctx *r)
         cli_warn("out of memory");
         return -1;
     }
+    queue_set_drain_limit(r->queue, r->cli->max_drain > 0 ? r->cli->max_drain : DEFAULT_MAX_DRAIN);
     wo.host = host;
     wo.port = (unsigned short)port;
     wo.tls_cert = r->cli->tls_cert;
@@ -317,6 +321,7 @@ static int start_webhook(run_ctx *r)
     wo.client_ca = r->cli->client_ca;
     wo.token_file = r->cli->token_file;
     wo.max_body = r->cli->max_body;
+    wo.header_timeout = r->cli->header_timeout;
     wo.queue = r->queue;
     wo.log = webhook_log;
     if (!(r->hook = webhook_start(&wo, err, sizeof err))) {

@@ -111,6 +111,10 @@ static void emit_line(void *ud, const char *line, bool archived)
 static void on_sink_error(void *ud, const kg_sink *s, const char *what)
 {
     kg_engine *e = ud;
+    if (!what) {                   /* news, no failure: recovered, spooled */
+        diag(e, "output %s: %s", s->name, s->err);
+        return;
+    }
     e->stats.output_errors++;
     if (e->stats.output_errors <= MAX_SINK_ERRORS_PRINTED)
         diag(e, "output %s: %s failed: %s%s", s->name, what, s->err,
@@ -555,7 +559,8 @@ int engine_finish(kg_engine *e)
     sinks_flush(e->opts.sinks);
     e->stats.updates = e->published - e->stats.findings - e->stats.archived;
     rc = engine_save(e);
-    return e->stats.output_errors ? -1 : rc;
+    /* lines an outage kept and the output never took: in a spool file or lost */
+    return sinks_finish(e->opts.sinks) ? -1 : rc;
 }
 
 void engine_summary(const kg_engine *e)

@@ -43,6 +43,8 @@ typedef struct kg_cli {
     bool from_start;
     const char *listen, *tls_cert, *tls_key, *client_ca, *token_file;
     size_t max_body;
+    double header_timeout;     /* seconds; 0: the default */
+    double max_drain;          /* seconds of judging the webhook queue holds; 0: default */
     /* what is left: input files (scan) or fixture paths (test) */
     char **args;
     int nargs;
