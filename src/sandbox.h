@@ -47,7 +47,7 @@ typedef struct kg_sandbox {
 #define KG_SANDBOX_LOAD_TIME_MS   5000L
 /* No single string a library function builds may be longer, and no single
  * allocation of the state larger than KG_SANDBOX_MAX_BLOCK. */
-#define KG_SANDBOX_MAX_STRING     (16u << 20)
+#define KG_SANDBOX_MAX_STRING     (4u << 20)
 #define KG_SANDBOX_MAX_BLOCK      (64u << 20)
 
 /* A new sandbox, or NULL with a message in err. */

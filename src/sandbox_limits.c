@@ -116,6 +116,16 @@ static lua_Integer cost_bytes(lua_State *L)
     return (lua_Integer)(l >> 6);
 }
 
+/* string.format: each byte of the format may expand to a 99-wide field,
+ * so the format is charged byte for byte. */
+static lua_Integer cost_format(lua_State *L)
+{
+    size_t l = 0;
+    if (lua_type(L, 1) == LUA_TSTRING)
+        lua_tolstring(L, 1, &l);
+    return (lua_Integer)l;
+}
+
 typedef struct charge_entry {
     const char *lib, *name;
     cost_fn cost;
@@ -127,7 +137,7 @@ static const charge_entry charges[] = {
     {"table", "insert", cost_length}, {"table", "remove", cost_length},
     {"string", "upper", cost_bytes}, {"string", "lower", cost_bytes},
     {"string", "reverse", cost_bytes}, {"string", "byte", cost_bytes},
-    {"string", "format", cost_bytes},
+    {"string", "format", cost_format},
     {"string", "pack", cost_bytes}, {"string", "unpack", cost_bytes},
     {"utf8", "len", cost_bytes}, {"utf8", "codepoint", cost_bytes},
     {"utf8", "offset", cost_bytes},

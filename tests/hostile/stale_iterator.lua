@@ -2,7 +2,7 @@
 -- upvalue and call it again while judging a later event, when the tree it
 -- walked has been freed.  Expected: each later call is a rule error ("a
 -- JSON view was used after its event"), never a read of freed memory.
--- expect: errors
+-- expect: error a JSON view was used after its event
 local saved_next
 return {
   type = "Discovery:Kubernetes/HostileStaleIterator",

@@ -1,0 +1,16 @@
+-- Attack (item 4): change string.find and string.match, through the library and through
+-- the string metatable.
+-- expect: error read-only
+return {
+  type = "Discovery:Kubernetes/HostileTamperString",
+  severity = "Low",
+  title = "Hostile rule for the sandbox tests",
+  description = "A rule that attacks the engine; see tests/hostile.t.",
+  remediation = "None: this rule exists only for the hostile-rules test suite.",
+  predicate = function(ev)
+    pcall(function() getmetatable("").__index.find = function() return nil end end)
+    pcall(function() rawset(string, "match", function() return nil end) end)
+    string.find = function() return nil end
+    return false
+  end,
+}
