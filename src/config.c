@@ -10,6 +10,7 @@
 #include "kguard/config.h"
 #include "kguard/finding.h"
 #include "kguard/ipset.h"
+#include "config_limits.h"
 #include "luacheck.h"
 #include "sandbox.h"
 
@@ -408,7 +409,7 @@ static void read_config(cloader *ld, lua_State *L, int t)
     static const char *const keys[] = {
         "cluster", "account_id", "region", "tor_exits", "malicious_ips", "threat_lists",
         "trusted_ips", "rules", "lualib", "state", "archive", "publish_interval",
-        "severity", "teams", "suppress", NULL
+        "severity", "teams", "suppress", "limits", NULL
     };
     kg_config *c = ld->c;
     void *v;
@@ -430,6 +431,7 @@ static void read_config(cloader *ld, lua_State *L, int t)
     c->teams = v;
     table_list(ld, L, t, "suppress", sizeof(kg_filter), &v, &c->n_filters, filter_one);
     c->filters = v;
+    config_read_limits(&ld->lc, L, t, &c->limits);
 }
 
 static int load_glob_compiler(cloader *ld)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <cJSON.h>
+#include "kguard/state.h"
 
 /* A severity setting: for types matching pattern (exact or glob). */
 typedef struct kg_sev_setting {
@@ -54,6 +55,12 @@ typedef struct kg_named_path {
     char *name, *path;
 } kg_named_path;
 
+/* The config's `limits`: 0 fields mean the defaults. */
+typedef struct kg_limits {
+    long rule_time_ms;            /* a predicate call's time limit */
+    kg_state_limits state;        /* the state tables' caps */
+} kg_limits;
+
 typedef struct kg_config kg_config;
 
 struct kg_config {
@@ -75,6 +82,7 @@ struct kg_config {
     size_t n_teams;
     kg_filter *filters;
     size_t n_filters;
+    kg_limits limits;
     void *lua;                    /* the sandbox holding compiled patterns */
 };
 
