@@ -35,7 +35,7 @@ static const char *check_key(lua_State *L, size_t *len)
 static int failed(lua_State *L, int rc)
 {
     if (rc == KG_TABLE_REFUSED)
-        return luaL_error(L, "the state tables are full (key refused; see the state_* limits)");
+        return luaL_error(L, "the state tables are full (key refused; config limits.state_total_mib)");
     return luaL_error(L, "out of memory in a state table");
 }
 
