@@ -163,4 +163,28 @@ for my $file (@configs) {
     };
 }
 
+# The limits are configurable: a lower time limit names itself in the message; a small total
+# for the state tables makes the flood's keys refused (counted); a bad value is refused.
+subtest 'config limits' => sub {
+    my $cfg = write_file("return { cluster = 'demo', limits = { rule_time_ms = 20 } }\n", 'limits-time.lua');
+    my $r = scan(rules_dir("$ROOT/tests/hostile/c_work_loop.lua"), '--config', $cfg);
+    check_engine_survived('rule_time_ms = 20', $r);
+    like($r->{stderr}, qr/000_hostile_c_work_loop\.lua:\d+: time limit \(ms\) of 20 exceeded/,
+         'rule_time_ms = 20: a C-heavy predicate is stopped at 20 ms');
+
+    $cfg = write_file("return { cluster = 'demo', limits = { state_total_mib = 1, state_table_mib = 1 } }\n",
+                      'limits-state.lua');
+    $r = scan(rules_dir("$ROOT/tests/hostile/state_flood.lua"), '--config', $cfg);
+    check_engine_survived('state_total_mib = 1', $r);
+    cmp_ok($r->{summary}{state_refused} // 0, '>', 0, 'state_total_mib = 1: keys past the total are refused and counted');
+    like($r->{stderr}, qr/000_hostile_state_flood\.lua:\d+: the state tables are full/,
+         'state_total_mib = 1: the refusal is a rule error naming the file and line');
+
+    $cfg = write_file("return {\n  limits = { rule_time_ms = -1 },\n}\n", 'limits-bad.lua');
+    $r = run_kguard(args => ['check', '--rules', 'rules.d', '--config', $cfg]);
+    is($r->{exit}, 1, 'a bad limit is refused');
+    like($r->{stderr}, qr/limits-bad\.lua:2: limits\.rule_time_ms must be a number from 1 to 60000/,
+         'with file:line and the allowed range');
+};
+
 done_testing();

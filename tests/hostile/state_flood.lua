@@ -1,4 +1,5 @@
--- Attack (item 5): a state table of 1e8 entries filled with 4 KiB keys.
+-- Attack (item 5): state tables of 1e8 entries filled with 4 KiB keys: one table, then a
+-- second one once the first has taken what it can.
 -- expect: error (instruction budget|time limit|state tables are full)
 return {
   type = "Discovery:Kubernetes/HostileStateFlood",
@@ -7,8 +8,10 @@ return {
   description = "A rule that attacks the engine; see tests/hostile.t.",
   remediation = "None: this rule exists only for the hostile-rules test suite.",
   predicate = function(ev)
-    local t = kguard.table("hostile-flood", {max_entries = 1e8})
+    local a = kguard.table("hostile-flood-a", {max_entries = 1e8})
+    local b = kguard.table("hostile-flood-b", {max_entries = 1e8})
     local pad = string.rep("k", 4000)
-    for i = 1, 1e9 do t:add(pad .. (ev.audit_id or "") .. i) end
+    for i = 1, 2000 do a:add(pad .. (ev.audit_id or "") .. i) end
+    for i = 1, 1e9 do b:add(pad .. (ev.audit_id or "") .. i) end
   end,
 }
