@@ -98,15 +98,6 @@ static int proxy_pairs(lua_State *L)
     return 3;
 }
 
-/* __call: call the real table (its own __call runs). */
-static int proxy_call(lua_State *L)
-{
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_replace(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
 static void set_closure(lua_State *L, int mt, int real, int name, int deep,
                         lua_CFunction f, const char *field)
 {
@@ -145,7 +136,14 @@ void freeze_push(lua_State *L, int idx, const char *name, int deep)
     lua_setfield(L, mt, "__newindex");
     set_closure(L, mt, real, nm, deep, proxy_len, "__len");
     set_closure(L, mt, real, nm, deep, proxy_pairs, "__pairs");
-    set_closure(L, mt, real, nm, deep, proxy_call, "__call");
+    /* a callable module (apirule) stays callable: its own __call, so no C
+     * frame sits between the caller and it (error levels still point at
+     * the rule's line); it receives the proxy as its first argument */
+    if (lua_getmetatable(L, real)) {
+        lua_getfield(L, -1, "__call");
+        lua_setfield(L, mt, "__call");
+        lua_pop(L, 1);
+    }
     lua_pushboolean(L, 0);
     lua_setfield(L, mt, "__metatable");
     lua_setmetatable(L, -2);                    /* cache, name, proxy */

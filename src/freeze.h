@@ -4,8 +4,8 @@
  *
  * A proxy is an empty table whose metatable reads through to the real
  * table, refuses writes with an error naming the writer's file and line,
- * answers # and pairs(), and is itself protected (getmetatable gives
- * false).  A deep proxy hands out nested tables as proxies too.  The real
+ * answers # and pairs(), calls the real table's __call, and is itself
+ * protected (getmetatable gives false).  A deep proxy hands out nested tables as proxies too.  The real
  * table is never handed to Lua code, so no rule can change what another
  * sees.  One proxy per real table (cached), so identity comparisons hold.
  */
