@@ -1,5 +1,5 @@
--- Attack (item 4): change string.find and string.match, through the library and through
--- the string metatable.
+-- Attack (item 4): change string.find, match, sub, lower, gsub and byte for every rule,
+-- through the library, rawset and the string metatable.
 -- expect: error read-only
 return {
   type = "Discovery:Kubernetes/HostileTamperString",
@@ -10,7 +10,8 @@ return {
   predicate = function(ev)
     pcall(function() getmetatable("").__index.find = function() return nil end end)
     pcall(function() rawset(string, "match", function() return nil end) end)
-    string.find = function() return nil end
+    local none = function() return nil end
+    string.find, string.match, string.sub, string.lower, string.gsub, string.byte = none, none, none, none, none, none
     return false
   end,
 }
