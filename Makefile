@@ -37,30 +37,48 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(OBJDIR)/%.o)
 LIB     := $(OBJDIR)/libkguard.a
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%)
+# Runs tests/lua/*_test.lua inside the real rule sandbox (tests/lualib.t).
+LUA_RUNNER := $(OBJDIR)/tests/lua-runner
 
-.PHONY: all test unit clean install uninstall
+.PHONY: all test unit check-includes clean install uninstall
 all: $(BIN)
 
-$(OBJDIR)/%.o: src/%.c $(wildcard include/kguard/*.h src/*.h) | $(OBJDIR)
-	$(CC) $(CFLAGS) -c $< -o $@
+# -MMD -MP: each object (and unit binary) gets a .d file of the headers it
+# includes, read back below, so a changed header rebuilds what uses it (and
+# a changed Makefile rebuilds everything: flags, or objects from before .d).
+DEPFLAGS := -MMD -MP
+
+$(OBJDIR)/%.o: src/%.c Makefile | $(OBJDIR)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BIN): $(OBJDIR)/main.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OBJDIR)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB) | $(OBJDIR)/tests
+$(OBJDIR)/tests/%: tests/unit/%.c $(LIB) Makefile | $(OBJDIR)/tests
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(LUA_RUNNER): tests/lua/runner.c $(LIB) | $(OBJDIR)/tests
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 $(OBJDIR) $(OBJDIR)/tests:
 	mkdir -p $@
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(LUA_RUNNER)
+
+# No module may include one that depends on it (tools/include-graph; the
+# graph's cycles are reported with the includes that make them).
+check-includes:
+	tools/include-graph .
+
+-include $(LIB_OBJ:.o=.d) $(OBJDIR)/main.d $(UNIT_BIN:=.d)
 
 # Unit binaries and the end-to-end scripts (Perl, Test::More) under one prove.
-test: $(BIN) $(UNIT_BIN)
-	KGUARD=$(abspath $(BIN)) KGUARD_ROOT=$(CURDIR) prove $(PROVE_FLAGS) $(UNIT_BIN) tests/*.t
+test: check-includes $(BIN) $(UNIT_BIN) $(LUA_RUNNER)
+	KGUARD=$(abspath $(BIN)) KGUARD_ROOT=$(CURDIR) KGUARD_LUA_RUNNER=$(abspath $(LUA_RUNNER)) prove $(PROVE_FLAGS) $(UNIT_BIN) tests/*.t
 
 clean:
 	rm -rf build kguard

@@ -50,6 +50,8 @@
 -- and any error while loading the module stop the rules from loading.  Only
 -- a missing paths_local ("module 'paths_local' not found") is fine.
 
+local urlquery = require("urlquery")  -- built into kguard (src/lua_urlquery.c)
+
 local paths = {}
 
 paths.health = { "/healthz", "/livez", "/readyz", "/version" }
@@ -137,23 +139,11 @@ paths.sensitive = {
 --       "command") -> {"sh", "-c", "id"}
 -- The decoded values of one query parameter, in order (percent escapes
 -- decoded, "+" read as a space, as the API server does).  An empty list when
--- the URI is not a string or lacks the parameter.  (The engine offers the same
--- as ev.query(name); this one works on any URI string.)
-local function unescape(s)
-  s = s:gsub("+", " ")
-  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
-
+-- the URI is not a string or lacks the parameter.  (The engine's own decoder,
+-- the one behind ev.query(name), through the built-in urlquery module; this
+-- one works on any URI string.)
 function paths.query(uri, name)
-  local out = {}
-  if type(uri) ~= "string" or type(name) ~= "string" then return out end
-  local q = uri:match("%?([^#]*)")
-  if not q then return out end
-  for part in q:gmatch("[^&]+") do
-    local k, v = part:match("^([^=]*)=?(.*)$")
-    if unescape(k) == name then out[#out + 1] = unescape(v) end
-  end
-  return out
+  return urlquery.values(uri, name)
 end
 
 -- Paths that are never sensitive (from paths_local.exempt).

@@ -49,12 +49,9 @@ typedef struct run_ctx {
     int sigfd, inofd;
     watch watches[MAX_WATCH];
     size_t n_watches;
-    FILE *out;
     bool stop, use_stdin;
     double reload_at;             /* 0: none due */
     const char *reload_why;
-    kg_setup *setup;              /* the first setup: owns the archive file */
-    char *archive_path;           /* where that file is, for reopening */
     char *sbuf;                   /* stdin bytes not yet a full line */
     size_t slen;
     long sline;
@@ -154,7 +151,7 @@ static void reload(run_ctx *r, const char *why)
     kg_setup s = {0};
     char err[512] = "";
     unsigned long long ok, failed;
-    int rc = cli_setup(r->cli, &s);
+    int rc = setup_load(r->cli, &s);
 
     if (rc == 0) {
         /* watch what this attempt read, before the engine takes the lists:
@@ -173,7 +170,7 @@ static void reload(run_ctx *r, const char *why)
         fprintf(stderr, "kguard: reload (%s) failed: %s; the running rules stay "
                 "(%llu reloads, %llu failed)\n", why, err, ok, failed);
     }
-    cli_setup_free(&s);
+    setup_free(&s);
 }
 
 /* ---- inputs ----------------------------------------------------------- */
@@ -334,33 +331,6 @@ static int open_signals(run_ctx *r)
     return 0;
 }
 
-static FILE *open_output(const char *path)
-{
-    FILE *f = fopen(path, "a");
-    if (!f)
-        cli_warn("cannot open --output %s: %s", path, strerror(errno));
-    return f;
-}
-
-/* SIGUSR1: reopen --output and the archive after logrotate moved them. */
-static void reopen_outputs(run_ctx *r)
-{
-    const char *archive = r->archive_path;
-    FILE *f;
-    if (r->cli->output_path && (f = open_output(r->cli->output_path)) != NULL) {
-        engine_set_output(r->eng, f);
-        fclose(r->out);
-        r->out = f;
-        fprintf(stderr, "kguard: reopened %s\n", r->cli->output_path);
-    }
-    if (archive && r->setup->archive && (f = open_output(archive)) != NULL) {
-        engine_set_archive(r->eng, f);
-        fclose(r->setup->archive);
-        r->setup->archive = f;
-        fprintf(stderr, "kguard: reopened %s\n", archive);
-    }
-}
-
 static void handle_signals(run_ctx *r)
 {
     struct signalfd_siginfo si;
@@ -371,7 +341,7 @@ static void handle_signals(run_ctx *r)
             r->reload_at = now_s();
             r->reload_why = "SIGHUP";
         } else if (si.ssi_signo == SIGUSR1) {
-            reopen_outputs(r);
+            engine_reopen(r->eng);   /* --output and the archive */
         }
     }
 }
@@ -440,24 +410,14 @@ int cmd_run(const kg_cli *c)
     int rc = 1;
 
     r.cli = c;
-    r.setup = &s;
     r.sigfd = r.inofd = -1;
     r.use_stdin = !c->n_follow && !c->listen;
     if (c->nargs) {
         cli_warn("run takes no file arguments: use --follow FILE");
         return 2;
     }
-    if (open_signals(&r) < 0 || cli_setup(c, &s) < 0)
+    if (open_signals(&r) < 0 || setup_load(c, &s) < 0 || setup_open_sinks(c, &s, true) < 0)
         goto cleanup;
-    if (c->output_path && !(r.out = open_output(c->output_path)))
-        goto cleanup;
-    s.eo.out = r.out ? r.out : stdout;
-    s.eo.flush_each = true;
-    if (s.archive) {
-        const char *a = c->archive_path ? c->archive_path : s.config->archive_path;
-        if (!(r.archive_path = strdup(a)))
-            goto cleanup;
-    }
     rewatch(&r, &s);          /* before the engine takes the lists over */
     if (!(r.eng = engine_new(&s.eo, &s.lists, &s.config, err, sizeof err))) {
         cli_warn("%s", err);
@@ -486,10 +446,7 @@ cleanup:
     unwatch_all(&r);
     if (r.sigfd >= 0)
         close(r.sigfd);
-    if (r.out)
-        fclose(r.out);
     free(r.sbuf);
-    free(r.archive_path);
-    cli_setup_free(&s);
+    setup_free(&s);
     return rc;
 }

@@ -311,15 +311,19 @@ static int run_fixture(const kg_cli *base, const char *file, const cJSON *fx, re
         fail(r, "a fixture needs \"events\" and \"expect\" lists; ");
         return -1;
     }
-    if (fixture_cli(base, fx, &c, r) < 0 || cli_setup(&c, &s) < 0) {
+    if (fixture_cli(base, fx, &c, r) < 0 || setup_load(&c, &s) < 0) {
         fail(r, "cannot set up (see above); ");
-        cli_setup_free(&s);
+        setup_free(&s);
         return -1;
     }
-    mem = open_memstream(&out, &outlen);
-    s.eo.out = mem;
-    s.eo.archive = NULL;          /* archived findings stay in view, marked */
-    s.eo.drop_archived = false;
+    /* archived findings stay in view, marked */
+    if (!(mem = open_memstream(&out, &outlen)) || !(s.sinks = sinks_new()) ||
+        sinks_add(s.sinks, sink_file_stream(mem, "memory",
+                                             KG_SINK_FINDINGS | KG_SINK_ARCHIVED)) < 0) {
+        fail(r, "out of memory; ");
+        goto cleanup;
+    }
+    s.eo.sinks = s.sinks;
     s.eo.state_path = NULL;
     if (!(eng = engine_new(&s.eo, &s.lists, &s.config, err, sizeof err))) {
         fail(r, "%s; ", err);
@@ -340,10 +344,10 @@ static int run_fixture(const kg_cli *base, const char *file, const cJSON *fx, re
 cleanup:
     cJSON_Delete(found);
     engine_free(eng);
+    setup_free(&s);
     if (mem)
         fclose(mem);
     free(out);
-    cli_setup_free(&s);
     return r->len ? -1 : 0;
 }
 

@@ -5,6 +5,7 @@
 #define KGUARD_COMMANDS_H
 
 #include "cli.h"
+#include "setup.h"
 
 /* kguard test: run fixture files and print TAP.  Exit status 0 when all
  * pass. */

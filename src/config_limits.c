@@ -1,10 +1,9 @@
 /*
- * config_limits: the config's `limits` table (see config.h): the time limit
+ * config_limits: the config's `limits` table (see config.h, config_int.h): the time limit
  * of a rule's predicate call and the caps of the state tables.
  */
 #include <lauxlib.h>
-#include "kguard/config.h"
-#include "config_limits.h"
+#include "config_int.h"
 
 typedef struct limit_key {
     const char *key;

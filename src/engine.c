@@ -9,10 +9,12 @@
 #include "kguard/engine.h"
 #include "kguard/persist.h"
 #include "kguard/rules.h"
+#include "kguard/workload.h"
 
 #define STAGE_SLOTS (1u << 16)     /* recent auditIDs per set */
 #define MAX_BAD_PRINTED 100        /* malformed-record messages per engine */
 #define MAX_RULE_ERRORS_PRINTED 20 /* error messages per rule */
+#define MAX_SINK_ERRORS_PRINTED 20 /* output failure messages per engine */
 
 struct kg_engine {
     kg_engine_opts opts;
@@ -96,18 +98,22 @@ static bool stage_judged(kg_engine *e, const kg_event *ev)
 
 /* ---- callbacks -------------------------------------------------------- */
 
-/* Print one finding line (new or update) to its sink. */
+/* Hand one finding line (new or update) to the sinks that take it. */
 static void emit_line(void *ud, const char *line, bool archived)
 {
     kg_engine *e = ud;
-    FILE *to = archived && e->opts.archive ? e->opts.archive : e->opts.out;
     e->published++;
-    if (archived && e->opts.drop_archived)
-        return;
-    fputs(line, to);
-    fputc('\n', to);
-    if (e->opts.flush_each)
-        fflush(to);
+    sinks_write(e->opts.sinks, line, archived);
+}
+
+static void on_sink_error(void *ud, const kg_sink *s, const char *what)
+{
+    kg_engine *e = ud;
+    e->stats.output_errors++;
+    if (e->stats.output_errors <= MAX_SINK_ERRORS_PRINTED)
+        diag(e, "output %s: %s failed: %s%s", s->name, what, s->err,
+             e->stats.output_errors == MAX_SINK_ERRORS_PRINTED
+                 ? "; further output failures are only counted" : "");
 }
 
 /* Team, suppression: kguard's additions that depend on the config. */
@@ -219,6 +225,7 @@ static void on_record(void *ud, const cJSON *rec, const char *file, long line)
         on_bad(e, file, line, err);
         return;
     }
+    workload_resolve(&ev);
     e->stats.events++;
     if (!stage_judged(e, &ev)) {
         event_release(&ev);
@@ -374,6 +381,7 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     e->sink.progress = on_progress;
     e->sink.ud = e;
     e->sink.max_line = opts->max_line;
+    sinks_set_report(e->opts.sinks, on_sink_error, e);
     e->start = now_mono();
     return e;
 fail:
@@ -385,6 +393,7 @@ void engine_free(kg_engine *e)
 {
     if (!e)
         return;
+    sinks_set_report(e->opts.sinks, NULL, NULL);
     ruleset_free(e->rules);
     agg_free(e->agg);
     state_free(e->state);
@@ -409,7 +418,7 @@ int engine_scan_path(kg_engine *e, const char *path, char *err, size_t errlen)
         fputs("\r\033[K", e->opts.diag);
         fflush(e->opts.diag);
     }
-    fflush(e->opts.out);
+    sinks_flush(e->opts.sinks);
     return rc;
 }
 
@@ -462,9 +471,7 @@ int engine_reload(kg_engine *e, const kg_engine_opts *opts, kg_lists *lists,
 void engine_tick(kg_engine *e)
 {
     agg_flush(e->agg, now_ms(), false);
-    fflush(e->opts.out);
-    if (e->opts.archive)
-        fflush(e->opts.archive);
+    sinks_flush(e->opts.sinks);
 }
 
 int engine_save(kg_engine *e)
@@ -479,17 +486,11 @@ int engine_save(kg_engine *e)
     return 0;
 }
 
-void engine_set_output(kg_engine *e, FILE *out)
+void engine_reopen(kg_engine *e)
 {
-    fflush(e->opts.out);
-    e->opts.out = out;
-}
-
-void engine_set_archive(kg_engine *e, FILE *archive)
-{
-    if (e->opts.archive)
-        fflush(e->opts.archive);
-    e->opts.archive = archive;
+    for (size_t i = 0; i < sinks_count(e->opts.sinks); i++)
+        if (sinks_reopen_one(e->opts.sinks, i) > 0)
+            diag(e, "reopened %s", sinks_get(e->opts.sinks, i)->name);
 }
 
 void engine_reload_failed(kg_engine *e)
@@ -506,11 +507,12 @@ void engine_reload_counts(const kg_engine *e, unsigned long long *ok,
 
 int engine_finish(kg_engine *e)
 {
+    int rc;
     agg_flush(e->agg, now_ms(), true);
-    fflush(e->opts.out);
-    fflush(e->opts.archive ? e->opts.archive : e->opts.out);
+    sinks_flush(e->opts.sinks);
     e->stats.updates = e->published - e->stats.findings - e->stats.archived;
-    return engine_save(e);
+    rc = engine_save(e);
+    return e->stats.output_errors ? -1 : rc;
 }
 
 void engine_summary(const kg_engine *e)
@@ -519,11 +521,12 @@ void engine_summary(const kg_engine *e)
     fprintf(e->opts.diag,
             "kguard: summary: events=%llu judged=%llu skipped=%llu malformed=%llu "
             "findings=%llu rule_errors=%llu updates=%llu body_missing=%llu evictions=%llu "
-            "archived=%llu switched_off=%llu reloads=%llu reload_failures=%llu state_refused=%llu\n",
+            "archived=%llu switched_off=%llu reloads=%llu reload_failures=%llu output_errors=%llu "
+            "state_refused=%llu\n",
             s->events, s->judged, s->skipped, s->malformed, s->findings, s->rule_errors,
             s->updates, s->body_missing,
             state_evictions(e->state) + agg_evictions(e->agg), s->archived, s->switched_off,
-            e->reloads, e->reload_failures, state_refusals(e->state));
+            e->reloads, e->reload_failures, s->output_errors, state_refusals(e->state));
 }
 
 static int by_cost(const void *a, const void *b)

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include "kguard/event.h"
-#include "kguard/workload.h"
 
 /* Field accessors: absent or JSON null leaves *out unset and succeeds; a
  * value of another type fails with a message naming the field. */
@@ -294,7 +293,6 @@ int event_extract(kg_event *ev, const cJSON *root, char *err, size_t errlen)
         extract_status(ev, err, errlen))
         return -1;
     compute_facts(ev);
-    workload_resolve(ev);
     return 0;
 }
 

@@ -7,64 +7,8 @@
 #include <time.h>
 #include <xxhash.h>
 #include "kguard/finding.h"
+#include "kguard/timefmt.h"
 #include "kguard/workload.h"
-
-double finding_severity_of(const char *name)
-{
-    return strcmp(name, "High") == 0 ? 8 : strcmp(name, "Medium") == 0 ? 5
-         : strcmp(name, "Low") == 0 ? 2 : -1;
-}
-
-/* ---- times ------------------------------------------------------------ */
-
-int finding_parse_time(const char *s, long long *ms)
-{
-    struct tm tm = {0};
-    int n = 0, frac_ms = 0, digits = 0;
-    long long off = 0;
-    time_t t;
-
-    if (!s || sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                     &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n == 0)
-        return -1;
-    s += n;
-    if (*s == '.') {
-        for (s++; *s >= '0' && *s <= '9'; s++, digits++)
-            if (digits < 3)
-                frac_ms = frac_ms * 10 + (*s - '0');
-        for (; digits < 3; digits++)
-            frac_ms *= 10;
-    }
-    if (*s == '+' || *s == '-') {
-        int hh, mm;
-        if (sscanf(s + 1, "%2d:%2d", &hh, &mm) != 2)
-            return -1;
-        off = (hh * 60LL + mm) * 60 * (*s == '+' ? 1 : -1);
-    } else if (*s != 'Z' && *s != 'z' && *s != '\0') {
-        return -1;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    t = timegm(&tm);
-    if (t == (time_t)-1)
-        return -1;
-    *ms = ((long long)t - off) * 1000 + frac_ms;
-    return 0;
-}
-
-const char *finding_format_time(long long ms, char buf[32])
-{
-    time_t t;
-    struct tm tm;
-    size_t n;
-    if (ms < 0)
-        ms = 0;
-    t = (time_t)(ms / 1000);
-    gmtime_r(&t, &tm);
-    n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, 32 - n, ".%03uZ", (unsigned)(ms % 1000));
-    return buf;
-}
 
 /* ---- ids -------------------------------------------------------------- */
 
@@ -264,8 +208,8 @@ static const char *threat_list_name(const kg_match *m)
 long long finding_event_time(const kg_event *ev, long long fallback)
 {
     long long ms;
-    if (finding_parse_time(ev->received_at, &ms) == 0 ||
-        finding_parse_time(ev->stage_at, &ms) == 0)
+    if (timefmt_parse(ev->received_at, &ms) == 0 ||
+        timefmt_parse(ev->stage_at, &ms) == 0)
         return ms;
     return fallback;
 }
@@ -300,8 +244,8 @@ static cJSON *service_obj(const kg_event *ev, const kg_match *m,
     } else {
         cJSON_AddNullToObject(s, "evidence");
     }
-    add_str(s, "eventFirstSeen", finding_format_time(occ->first_seen_ms, t));
-    add_str(s, "eventLastSeen", finding_format_time(occ->last_seen_ms, t));
+    add_str(s, "eventFirstSeen", timefmt_format(occ->first_seen_ms, t));
+    add_str(s, "eventLastSeen", timefmt_format(occ->last_seen_ms, t));
     cJSON_AddBoolToObject(s, "archived", 0);
     cJSON_AddNumberToObject(s, "count", (double)occ->count);
     add_str(s, "featureName", "EksAuditLogMonitoring");
@@ -345,8 +289,8 @@ cJSON *finding_build(const kg_identity *id, const kg_event *ev,
     cJSON_AddItemToObject(f, "resource", resource_obj(id, ev, m));
     cJSON_AddItemToObject(f, "service", service_obj(ev, m, occ, detector));
     cJSON_AddNumberToObject(f, "severity", m->severity);
-    add_str(f, "createdAt", finding_format_time(occ->created_ms, t));
-    add_str(f, "updatedAt", finding_format_time(occ->updated_ms, t));
+    add_str(f, "createdAt", timefmt_format(occ->created_ms, t));
+    add_str(f, "updatedAt", timefmt_format(occ->updated_ms, t));
     add_str(f, "title", m->title);
     add_str(f, "description", m->description);
     cJSON_AddItemToObject(f, "kguard", extension_obj(ev, m));

@@ -70,6 +70,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include "kguard/follow.h"
+#include "util.h"
 
 #define CHUNK ((size_t)64 << 10)
 #define DEFAULT_MAX_LINE ((size_t)16 << 20)
@@ -109,19 +110,6 @@ struct kg_follow {
     char *rbuf;          /* CHUNK bytes */
     int ifd, wd;         /* inotify fd and its directory watch; -1 if none */
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void note(kg_follow *f, long lineno, const char *what)
 {
@@ -241,11 +229,11 @@ static int open_path(const kg_follow *f, held *h, struct stat *st, char *err,
     if (h->fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return 0;
-        set_err(err, errlen, "%s: %s", f->path, strerror(errno));
+        util_set_err(err, errlen, "%s: %s", f->path, strerror(errno));
         return -1;
     }
     if (fstat(h->fd, st) < 0) {
-        set_err(err, errlen, "%s: %s", f->path, strerror(errno));
+        util_set_err(err, errlen, "%s: %s", f->path, strerror(errno));
         close(h->fd);
         return -1;
     }
@@ -295,7 +283,7 @@ static int skip_existing(kg_follow *f, off_t size, char *err, size_t errlen)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            set_err(err, errlen, "%s: %s", f->path, strerror(errno));
+            util_set_err(err, errlen, "%s: %s", f->path, strerror(errno));
             return -1;
         }
         if (n == 0)
@@ -308,7 +296,7 @@ static int skip_existing(kg_follow *f, off_t size, char *err, size_t errlen)
         pos += n;
     }
     if (lseek(f->fd, (off_t)after_nl, SEEK_SET) < 0) {
-        set_err(err, errlen, "%s: %s", f->path, strerror(errno));
+        util_set_err(err, errlen, "%s: %s", f->path, strerror(errno));
         return -1;
     }
     f->off = after_nl;
@@ -332,7 +320,7 @@ static int read_fd(kg_follow *f, size_t *budget, long *got, char *err,
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return 1; /* a pipe with nothing yet */
         if (n < 0) {
-            set_err(err, errlen, "%s: %s", f->path, strerror(errno));
+            util_set_err(err, errlen, "%s: %s", f->path, strerror(errno));
             return -1;
         }
         if (n == 0)
@@ -372,7 +360,7 @@ static int look_at_path(kg_follow *f, char *err, size_t errlen)
     int r;
     if (stat(f->path, &st) < 0) {
         if (errno != ENOENT && errno != ENOTDIR) {
-            set_err(err, errlen, "%s: %s", f->path, strerror(errno));
+            util_set_err(err, errlen, "%s: %s", f->path, strerror(errno));
             return -1;
         }
         return 1;
@@ -453,7 +441,7 @@ kg_follow *follow_open(const kg_follow_opts *opts, char *err, size_t errlen)
     held h;
     int r;
     if (!opts || !opts->path || !opts->path[0] || !opts->line) {
-        set_err(err, errlen, "follow: a path and a line callback are needed");
+        util_set_err(err, errlen, "follow: a path and a line callback are needed");
         return NULL;
     }
     if (!(f = calloc(1, sizeof *f)))
@@ -484,7 +472,7 @@ kg_follow *follow_open(const kg_follow_opts *opts, char *err, size_t errlen)
     }
     return f;
 oom:
-    set_err(err, errlen, "follow: out of memory");
+    util_set_err(err, errlen, "follow: out of memory");
 fail:
     follow_close(f);
     return NULL;

@@ -1,5 +1,6 @@
 /*
- * input: the line reader and record splitter behind kg_input_sink.
+ * input: framing — the line reader and record splitter behind
+ * kg_input_sink.  Which envelopes a batch can come in is input_decode.c's.
  *
  * Lines are read into a growing buffer; a line longer than the limit is
  * drained without being kept.  When the first non-blank line of a source is
@@ -17,6 +18,7 @@
 #include <string.h>
 #include "kguard/input.h"
 #include "arena.h"
+#include "input_decode.h"
 
 #define CHUNK (64u << 10)
 
@@ -107,103 +109,96 @@ static long line_of_offset(const char *text, size_t off, long first)
     return line;
 }
 
-static long split_records(const cJSON *root, const char *file, long line,
-                          const kg_input_sink *s, int depth);
+/* Where the records being split come from: the source position, the
+ * sink, the nesting depth and what the enclosing envelopes said. */
+typedef struct split_ctx {
+    const char *file;
+    long line;
+    const kg_input_sink *s;
+    int depth;
+    kg_input_meta meta;
+} split_ctx;
+
+static long split_records(const cJSON *root, const split_ctx *c);
 static cJSON *parse_checked(const char *text, size_t len, const char *file,
                             long line, const kg_input_sink *s, bool quiet);
 
-/* An event carried as a JSON string inside a managed service's envelope. */
-static long split_embedded(const cJSON *str, const char *file, long line,
-                           const kg_input_sink *s, int depth)
+/* An event carried as JSON text inside an envelope. */
+static long split_text(const kg_input_item *it, const split_ctx *c)
 {
     cJSON *inner;
     long n;
-    const char *text = str->valuestring;
-    if (!(inner = parse_checked(text, strlen(text), file, line, s, true))) {
-        report(s, file, line, "the embedded event is not valid JSON");
+    if (!(inner = parse_checked(it->text, it->len, c->file, c->line, c->s, true))) {
+        report(c->s, c->file, c->line, "the embedded event is not valid JSON");
         return 0;
     }
-    n = split_records(inner, file, line, s, depth + 1);
+    n = split_records(inner, c);
     cJSON_Delete(inner);
     return n;
 }
 
-/* The envelope's array of wrapped events, or NULL when root is none:
- * CloudWatch Logs subscription payloads (EKS: logEvents[].message) and Azure
- * diagnostic exports (AKS: records[].properties.log, object or string). */
-static const cJSON *envelope_items(const cJSON *root, const char **field)
+/* Each item of a batch, unwrapped by the envelope's decoder (or as a plain
+ * object); inner records are one level deeper and inherit meta. */
+static long split_items(const cJSON *items, int (*unwrap)(const cJSON *, kg_input_item *),
+                        const split_ctx *outer)
 {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "logEvents");
-    if (cJSON_IsArray(a) && cJSON_GetObjectItemCaseSensitive(root, "logGroup")) {
-        *field = "message";
-        return a;
-    }
-    a = cJSON_GetObjectItemCaseSensitive(root, "records");
-    if (cJSON_IsArray(a)) {
-        *field = "properties";
-        return a;
-    }
-    return NULL;
-}
-
-static const cJSON *unwrap(const cJSON *item, const char *field)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, field);
-    if (strcmp(field, "properties") == 0 && cJSON_IsObject(v))
-        v = cJSON_GetObjectItemCaseSensitive(v, "log");
-    return v;
-}
-
-static long split_list(const cJSON *items, const char *field, const char *file,
-                       long line, const kg_input_sink *s, int depth)
-{
-    const cJSON *it;
+    const cJSON *v;
+    split_ctx c = *outer;
     long n = 0, i = 0;
-    cJSON_ArrayForEach(it, items) {
-        const cJSON *v = field ? unwrap(it, field) : it;
+    c.depth++;
+    cJSON_ArrayForEach(v, items) {
+        kg_input_item it = {.meta = outer->meta};
         i++;
-        if (field && cJSON_IsString(v))
-            n += split_embedded(v, file, line, s, depth);
-        else if (cJSON_IsObject(v))
-            n += split_records(v, file, line, s, depth + 1);
-        else
-            report(s, file, line, "item %ld of the batch is not an event", i);
+        if (unwrap(v, &it) < 0) {
+            report(c.s, c.file, c.line, "item %ld of the batch is not an event", i);
+            continue;
+        }
+        c.meta = it.meta;
+        n += it.value ? split_records(it.value, &c) : split_text(&it, &c);
+        free(it.owned);
     }
     return n;
 }
 
-/* An EventList's items, a JSON array's elements, the events inside a
- * managed service's envelope, or the object itself. */
-static long split_records(const cJSON *root, const char *file, long line,
-                          const kg_input_sink *s, int depth)
+/* An envelope's items, with what it says about them. */
+static long split_envelope(const cJSON *root, const kg_input_decoder *d, const split_ctx *outer)
 {
-    const cJSON *kind, *items;
-    const char *field = NULL;
-    if (depth > 4) {
-        report(s, file, line, "batches nested too deep");
+    split_ctx c = *outer;
+    const char *why = NULL;
+    const cJSON *items;
+    c.meta.source = d->name;
+    items = d->items(root, &c.meta, &why);
+    if (why)
+        report(c.s, c.file, c.line, "%s", why);
+    return items ? split_items(items, d->unwrap, &c) : 0;
+}
+
+/* A JSON array's elements, the events inside an envelope (input_decode.c),
+ * or the object itself. */
+static long split_records(const cJSON *root, const split_ctx *c)
+{
+    const kg_input_decoder *d;
+    if (c->depth > 4) {
+        report(c->s, c->file, c->line, "batches nested too deep");
         return 0;
     }
     if (cJSON_IsArray(root))
-        return split_list(root, NULL, file, line, s, depth);
+        return split_items(root, input_unwrap_object, c);
     if (!cJSON_IsObject(root)) {
-        report(s, file, line, "not an audit Event (a JSON scalar)");
+        report(c->s, c->file, c->line, "not an audit Event (a JSON scalar)");
         return 0;
     }
-    kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
-    if (cJSON_IsString(kind) && strcmp(kind->valuestring, "EventList") == 0) {
-        items = cJSON_GetObjectItemCaseSensitive(root, "items");
-        if (!items || cJSON_IsNull(items))
-            return 0; /* an empty list */
-        if (!cJSON_IsArray(items)) {
-            report(s, file, line, "EventList items must be an array");
-            return 0;
-        }
-        return split_list(items, NULL, file, line, s, depth);
-    }
-    if (!kind && (items = envelope_items(root, &field)) != NULL)
-        return split_list(items, field, file, line, s, depth);
-    s->record(s->ud, root, file, line);
+    if ((d = input_decoder_find(root)) != NULL)
+        return split_envelope(root, d, c);
+    c->s->record(c->s->ud, root, c->file, c->line);
     return 1;
+}
+
+/* The records of a top-level JSON value from file:line. */
+static long split_top(const cJSON *root, const char *file, long line, const kg_input_sink *s)
+{
+    split_ctx c = {file, line, s, 0, {NULL, NULL}};
+    return split_records(root, &c);
 }
 
 /* Parse text[0..len) (not NUL-terminated necessarily).  Returns the tree or
@@ -322,7 +317,7 @@ long input_feed(const char *text, size_t len, const char *file, long line,
 {
     arena_mark m = arena_begin();   /* the record's tree dies at arena_end */
     cJSON *root = parse_checked(text, len, file, line, s, false);
-    long n = root ? split_records(root, file, line, s, 0) : 0;
+    long n = root ? split_top(root, file, line, s) : 0;
     if (!arena_end(m))
         cJSON_Delete(root);
     return n;
@@ -463,7 +458,7 @@ static bool try_document(reader *r, long first_line, const kg_input_sink *s,
     m = arena_begin();
     root = parse_checked(r->buf + r->pos, r->len - r->pos, r->file, first_line, s, true);
     if (root)
-        split_records(root, r->file, first_line, s, 0);
+        split_top(root, r->file, first_line, s);
     if (!arena_end(m))
         cJSON_Delete(root);
     if (!root)
@@ -495,7 +490,7 @@ static int read_stream(reader *r, const kg_input_sink *s)
                 arena_mark m = arena_begin();
                 probe = parse_checked(line, len, r->file, r->line, s, true);
                 if (probe)
-                    split_records(probe, r->file, r->line, s, 0);
+                    split_top(probe, r->file, r->line, s);
                 if (!arena_end(m))
                     cJSON_Delete(probe);
                 if (probe)

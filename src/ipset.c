@@ -25,10 +25,10 @@
 #include <endian.h>
 #include <errno.h>
 #include <libcidr.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util.h"
 
 /* Longest entry text worth parsing: a full IPv6 with embedded IPv4 + /128. */
 #define ENTRY_MAX_LEN 64
@@ -184,16 +184,6 @@ static inline uint64_t bits_after(u128 k, unsigned skip)
 
 /* ---- messages -------------------------------------------------------- */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Copy text into out for quoting, shortened with "..." when long. */
 static const char *quote_text(const char *text, char out[QUOTE_MAX_LEN + 4])
 {
@@ -209,7 +199,7 @@ static int bad_entry(char *err, size_t errlen, const char *text,
                      const char *why)
 {
     char q[QUOTE_MAX_LEN + 4];
-    set_err(err, errlen, "bad address \"%s\": %s", quote_text(text, q), why);
+    util_set_err(err, errlen, "bad address \"%s\": %s", quote_text(text, q), why);
     return ADD_BAD;
 }
 
@@ -411,7 +401,7 @@ static int add_entry(kg_ipset *set, const char *text, char *err,
     if (rc == ADD_OK && reserve_pending(set, 1) != 0)
         rc = ADD_NOMEM;
     if (rc == ADD_NOMEM) {
-        set_err(err, errlen, "out of memory");
+        util_set_err(err, errlen, "out of memory");
         return rc;
     }
     if (rc != ADD_OK)
@@ -506,19 +496,19 @@ long ipset_load_file(kg_ipset *set, const char *path, kg_ipset_warn_fn warn,
     size_t cap = 0;
     FILE *f = fopen(path, "r");
     if (!f) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        util_set_err(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     while (getline(&line, &cap, f) != -1) {
         int rc = load_line(set, line, path, ++lineno, warn, ud);
         if (rc < 0) {
-            set_err(err, errlen, "%s:%ld: out of memory", path, lineno);
+            util_set_err(err, errlen, "%s:%ld: out of memory", path, lineno);
             goto cleanup;
         }
         n += rc;
     }
     if (ferror(f)) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        util_set_err(err, errlen, "%s: %s", path, strerror(errno));
         goto cleanup;
     }
     added = n;

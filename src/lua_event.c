@@ -5,6 +5,7 @@
 #include <string.h>
 #include <lauxlib.h>
 #include "lua_event.h"
+#include "lua_urlquery.h"
 
 #define EVENT_MT "kguard.event"
 #define VIEW_MT "kguard.json"
@@ -243,25 +244,6 @@ static int event_get(lua_State *L)
     return 1;
 }
 
-static int hexval(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* Percent-decode s[0..n) ('+' is a space) onto the buffer. */
-static void add_decoded(luaL_Buffer *b, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            luaL_addchar(b, (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
-            i += 2;
-        } else {
-            luaL_addchar(b, s[i] == '+' ? ' ' : s[i]);
-        }
-    }
-}
-
 /* ev:query(name) / ev.query(name): the decoded values of a query parameter
  * of requestURI, in order, as a list. */
 static int event_query(lua_State *L)
@@ -271,33 +253,10 @@ static int event_query(lua_State *L)
     const kg_event *ev = e ? e->ev : NULL;
     size_t nlen;
     const char *name = luaL_checklstring(L, arg, &nlen);
-    const char *q;
-    lua_Integer i = 1;
 
     if (!ev)
         return luaL_error(L, "the event is no longer available");
-    q = ev->request_uri ? strchr(ev->request_uri, '?') : NULL;
-    lua_newtable(L);
-    while (q && *q) {
-        const char *p = q + 1, *end = p + strcspn(p, "&"), *eq = memchr(p, '=', (size_t)(end - p));
-        const char *kend = eq ? eq : end;
-        luaL_Buffer key;
-        luaL_buffinit(L, &key);
-        add_decoded(&key, p, (size_t)(kend - p));
-        luaL_pushresult(&key);
-        if (lua_rawlen(L, -1) == nlen && memcmp(lua_tostring(L, -1), name, nlen) == 0) {
-            luaL_Buffer val;
-            lua_pop(L, 1);
-            luaL_buffinit(L, &val);
-            if (eq)
-                add_decoded(&val, eq + 1, (size_t)(end - eq - 1));
-            luaL_pushresult(&val);
-            lua_rawseti(L, -2, i++);
-        } else {
-            lua_pop(L, 1);
-        }
-        q = *end ? end : NULL;
-    }
+    lua_urlquery_push_values(L, ev->request_uri, name, nlen);
     return 1;
 }
 

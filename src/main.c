@@ -44,7 +44,8 @@ static int cmd_scan(const kg_cli *c)
     char **files = c->nargs ? c->args : stdin_only;
     int nfiles = c->nargs ? c->nargs : 1, rc = EXIT_RUNTIME;
 
-    if (check_inputs(files, nfiles) < 0 || cli_setup(c, &s) < 0)
+    if (check_inputs(files, nfiles) < 0 || setup_load(c, &s) < 0 ||
+        setup_open_sinks(c, &s, false) < 0)
         goto cleanup;
     s.eo.progress = isatty(STDERR_FILENO);
     if (!(eng = engine_new(&s.eo, &s.lists, &s.config, err, sizeof err))) {
@@ -69,7 +70,7 @@ static int cmd_scan(const kg_cli *c)
     }
 cleanup:
     engine_free(eng);
-    cli_setup_free(&s);
+    setup_free(&s);
     return rc;
 }
 
@@ -85,8 +86,8 @@ static int cmd_check(const kg_cli *c)
         cli_warn("check takes no files");
         return EXIT_USAGE;
     }
-    if (cli_setup(c, &s) < 0) {
-        cli_setup_free(&s);
+    if (setup_load(c, &s) < 0) {
+        setup_free(&s);
         return EXIT_RUNTIME;
     }
     s.eo.state_path = NULL;     /* check reads nothing and writes nothing */
@@ -101,7 +102,7 @@ static int cmd_check(const kg_cli *c)
                 c->config_path ? c->config_path : "", problems ? "problems above" : "ok");
     }
     engine_free(eng);
-    cli_setup_free(&s);
+    setup_free(&s);
     return problems ? EXIT_RUNTIME : 0;
 }
 

@@ -10,7 +10,9 @@
 #include <lualib.h>
 #include <lua-lpeg.h>
 #include "freeze.h"
+#include "lua_urlquery.h"
 #include "sandbox.h"
+#include "sandbox_int.h"
 #include "util.h"
 
 #define HOOK_EVERY 1000
@@ -361,6 +363,22 @@ static void open_safe_libs(lua_State *L)
     }
 }
 
+/* A fresh table of loaded modules: only the built-in ones (lpeg and
+ * urlquery) are require-able until lualib modules are loaded into it. */
+static void reset_loaded(lua_State *L)
+{
+    lua_newtable(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, GLOBALS_KEY);
+    lua_getfield(L, -1, "lpeg");
+    lua_setfield(L, -3, "lpeg");
+    lua_pop(L, 1);
+    luaopen_urlquery(L);
+    freeze_push(L, -1, "module 'urlquery'", 1);     /* shared, so read-only */
+    lua_replace(L, -2);
+    lua_setfield(L, -2, "urlquery");
+    lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+}
+
 /* rawset for rules: as Lua's, except on the shared read-only tables. */
 static int safe_rawset(lua_State *L)
 {
@@ -440,13 +458,7 @@ static void build_globals(lua_State *L)
     }
     lua_pop(L, 1);
 
-    /* modules already loaded: lpeg is require-able */
-    lua_newtable(L);
-    lua_getfield(L, LUA_REGISTRYINDEX, GLOBALS_KEY);
-    lua_getfield(L, -1, "lpeg");
-    lua_setfield(L, -3, "lpeg");
-    lua_pop(L, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, LOADED_KEY);
+    reset_loaded(L);
 }
 
 static int init_state(lua_State *L)
@@ -494,6 +506,11 @@ oom:
 void sandbox_push_globals(kg_sandbox *sb)
 {
     lua_getfield(sb->L, LUA_REGISTRYINDEX, GLOBALS_KEY);
+}
+
+void sandbox_forget_modules(kg_sandbox *sb)
+{
+    reset_loaded(sb->L);
 }
 
 void sandbox_set_global(kg_sandbox *sb, const char *name)

@@ -13,7 +13,7 @@
  * proxies (freeze.h), and the string and LPeg pattern metatables are
  * protected, so no rule can change what another sees.  Library functions
  * whose one C call could run unbounded are bounded (sandbox_limits.c,
- * lpattern.c): they charge their work to the budget, and a watchdog thread
+ * sandbox_pattern.c): they charge their work to the budget, and a watchdog thread
  * (watchdog.h) stops a call that runs past its time limit, even inside C.
  */
 #ifndef KGUARD_SANDBOX_H
@@ -78,12 +78,12 @@ int sandbox_stopping(kg_sandbox *sb);
  * file:line where Lua knows it) is on the stack. */
 int sandbox_pcall(kg_sandbox *sb, int nargs, int nresults);
 
-/* Wrap, in the freshly opened library tables of L, the functions whose one
- * C call could otherwise run unbounded (sandbox_limits.c). */
-void sandbox_limits_open(lua_State *L);
-
 /* Push the shared globals table (read-only by convention). */
 void sandbox_push_globals(kg_sandbox *sb);
+
+/* Forget the modules required so far (lpeg stays): the next require of
+ * each loads it afresh.  For tests that load modules in several setups. */
+void sandbox_forget_modules(kg_sandbox *sb);
 
 /* Pop the value on top of the stack into the shared globals as name. */
 void sandbox_set_global(kg_sandbox *sb, const char *name);

@@ -2,7 +2,7 @@
  * sandbox_limits: bounds on the work one C call of the shared libraries can
  * do inside a rule (see sandbox.h).  The instruction hook cannot interrupt
  * a C function, so each function that loops in C is either replaced
- * (string.rep; the pattern functions in lpattern.c) or wrapped so that it
+ * (string.rep; the pattern functions in sandbox_pattern.c) or wrapped so that it
  * charges its work to the call's instruction budget before it starts
  * (sandbox_charge).  LPeg matching charges its worst case up front and
  * every grammar rule call as it happens.  The tables are filled in place,
@@ -10,8 +10,8 @@
  */
 #include <string.h>
 #include <lauxlib.h>
-#include "lpattern.h"
 #include "sandbox.h"
+#include "sandbox_int.h"
 
 #define LPEG_PATTERN_MT "lpeg-pattern"
 #define LPEG_NODE_BYTES 8     /* an LPeg 1.0 tree node */
@@ -251,7 +251,7 @@ void sandbox_limits_open(lua_State *L)
     lua_getglobal(L, "string");
     lua_pushcfunction(L, limited_rep);
     lua_setfield(L, -2, "rep");
-    lpattern_open(L, -1);
+    sandbox_patterns_open(L, -1);
     lua_pop(L, 1);
     for (const charge_entry *c = charges; c->lib; c++)
         wrap_charged(L, c);

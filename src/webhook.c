@@ -52,6 +52,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "util.h"
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_MAX_BODY ((size_t)32 << 20)
@@ -96,19 +97,6 @@ typedef struct req {
 
 /* ---- small helpers --------------------------------------------------- */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static void logf_(kg_webhook *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -148,22 +136,22 @@ static char *slurp(const char *what, const char *path, size_t max, size_t *len_o
     char *buf = NULL;
     size_t len = 0;
     if (!f) {
-        set_err(err, errlen, "%s %s: %s", what, path, strerror(errno));
+        util_set_err(err, errlen, "%s %s: %s", what, path, strerror(errno));
         return NULL;
     }
     buf = malloc(max + 1);
     if (!buf) {
-        set_err(err, errlen, "%s %s: out of memory", what, path);
+        util_set_err(err, errlen, "%s %s: out of memory", what, path);
         goto cleanup;
     }
     errno = 0;
     len = fread(buf, 1, max + 1, f);
     if (ferror(f)) {
-        set_err(err, errlen, "%s %s: %s", what, path, errno ? strerror(errno) : "read error");
+        util_set_err(err, errlen, "%s %s: %s", what, path, errno ? strerror(errno) : "read error");
         goto fail;
     }
     if (len > max) {
-        set_err(err, errlen, "%s %s: larger than %zu bytes", what, path, max);
+        util_set_err(err, errlen, "%s %s: larger than %zu bytes", what, path, max);
         goto fail;
     }
     buf[len] = '\0';
@@ -523,13 +511,13 @@ static bool load_token(kg_webhook *w, const char *path, char *err, size_t errlen
                    tok[len - 1] == '\t' || tok[len - 1] == '\v' || tok[len - 1] == '\f'))
         tok[--len] = '\0';
     if (len == 0) {
-        set_err(err, errlen, "token file %s is empty", path);
+        util_set_err(err, errlen, "token file %s is empty", path);
         goto fail;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)tok[i];
         if (ch <= ' ' || ch == 0x7f) {
-            set_err(err, errlen,
+            util_set_err(err, errlen,
                     "token file %s: the token contains whitespace or control characters", path);
             goto fail;
         }
@@ -554,11 +542,11 @@ static bool load_tls(kg_webhook *w, const kg_webhook_opts *o, char *err, size_t 
     int rc;
 
     if (!o->tls_cert != !o->tls_key) {
-        set_err(err, errlen, "webhook TLS needs both a certificate and a key");
+        util_set_err(err, errlen, "webhook TLS needs both a certificate and a key");
         return false;
     }
     if (o->client_ca && !o->tls_cert) {
-        set_err(err, errlen, "a client CA (%s) needs TLS: give a certificate and a key",
+        util_set_err(err, errlen, "a client CA (%s) needs TLS: give a certificate and a key",
                 o->client_ca);
         return false;
     }
@@ -573,7 +561,7 @@ static bool load_tls(kg_webhook *w, const kg_webhook_opts *o, char *err, size_t 
         return false;
 
     if (gnutls_certificate_allocate_credentials(&cred) < 0) {
-        set_err(err, errlen, "webhook TLS: out of memory");
+        util_set_err(err, errlen, "webhook TLS: out of memory");
         return false;
     }
     cert.data = (unsigned char *)w->cert_pem;
@@ -582,7 +570,7 @@ static bool load_tls(kg_webhook *w, const kg_webhook_opts *o, char *err, size_t 
     key.size = (unsigned int)strlen(w->key_pem);
     rc = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
     if (rc < 0) {
-        set_err(err, errlen, "certificate %s with key %s: %s", o->tls_cert, o->tls_key,
+        util_set_err(err, errlen, "certificate %s with key %s: %s", o->tls_cert, o->tls_key,
                 gnutls_strerror(rc));
         goto cleanup;
     }
@@ -591,7 +579,7 @@ static bool load_tls(kg_webhook *w, const kg_webhook_opts *o, char *err, size_t 
         ca.size = (unsigned int)strlen(w->ca_pem);
         rc = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
         if (rc <= 0) {
-            set_err(err, errlen, "client CA %s: %s", o->client_ca,
+            util_set_err(err, errlen, "client CA %s: %s", o->client_ca,
                     rc < 0 ? gnutls_strerror(rc) : "no certificate found");
             goto cleanup;
         }
@@ -617,7 +605,7 @@ static bool resolve(const char *host, unsigned short port, struct sockaddr_stora
     snprintf(service, sizeof service, "%u", (unsigned)port);
     rc = getaddrinfo(host, service, &hints, &res);
     if (rc != 0 || !res) {
-        set_err(err, errlen, "webhook address %s: %s", host, rc ? gai_strerror(rc) : "no address");
+        util_set_err(err, errlen, "webhook address %s: %s", host, rc ? gai_strerror(rc) : "no address");
         return false;
     }
     memset(addr, 0, sizeof *addr);
@@ -637,14 +625,14 @@ static void explain_listen_failure(const struct sockaddr_storage *addr, const ch
     if (fd >= 0) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (bind(fd, (const struct sockaddr *)addr, len) != 0) {
-            set_err(err, errlen, "webhook cannot listen on %s:%u: %s", host, (unsigned)port,
+            util_set_err(err, errlen, "webhook cannot listen on %s:%u: %s", host, (unsigned)port,
                     strerror(errno));
             close(fd);
             return;
         }
         close(fd);
     }
-    set_err(err, errlen, "webhook cannot start on %s:%u (libmicrohttpd refused; see the log)",
+    util_set_err(err, errlen, "webhook cannot start on %s:%u (libmicrohttpd refused; see the log)",
             host, (unsigned)port);
 }
 
@@ -676,12 +664,12 @@ kg_webhook *webhook_start(const kg_webhook_opts *opts, char *err, size_t errlen)
     kg_webhook *w;
 
     if (!opts->queue) {
-        set_err(err, errlen, "webhook: no queue");
+        util_set_err(err, errlen, "webhook: no queue");
         return NULL;
     }
     w = calloc(1, sizeof *w);
     if (!w) {
-        set_err(err, errlen, "webhook: out of memory");
+        util_set_err(err, errlen, "webhook: out of memory");
         return NULL;
     }
     w->queue = opts->queue;

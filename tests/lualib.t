@@ -1,7 +1,8 @@
 #!/usr/bin/env perl
-# Runs the Lua unit tests (tests/lua/*.lua) for lualib/ and rules.d/ with the
-# plain lua5.4 interpreter, one subtest per file, from the project root, with
-# package.path limited to lualib/ (LUA_PATH).  Skips when lua5.4 is missing.
+# Runs the Lua unit tests (tests/lua/*_test.lua) for lualib/ and rules.d/
+# inside the real rule sandbox, through the lua-runner built beside the unit
+# tests (tests/lua/runner.c; KGUARD_LUA_RUNNER, set by make test), one subtest
+# per file, from the project root.
 use strict;
 use warnings;
 use FindBin;
@@ -12,21 +13,17 @@ $| = 1;
 my $root = File::Spec->catdir($FindBin::Bin, File::Spec->updir);
 chdir $root or die "lualib.t: cannot chdir to $root: $!\n";
 
-my ($lua) = grep { -x $_ && !-d _ }
-    map { File::Spec->catfile($_, 'lua5.4') } File::Spec->path;
-if (!$lua) {
-    print "1..0 # SKIP lua5.4 not installed\n";
+my $runner = $ENV{KGUARD_LUA_RUNNER} // File::Spec->catfile($root, qw(build plain tests lua-runner));
+if (!-x $runner) {
+    # make test builds it: missing there is a failure, not a skip
+    print $ENV{KGUARD_LUA_RUNNER} ? "1..1\nnot ok 1 - lua-runner built at $runner\n"
+                                  : "1..0 # SKIP no lua-runner at $runner (make unit)\n";
     exit 0;
 }
 
-# LUA_PATH_5_4 wins over LUA_PATH when set, so set both; no ";;", so the
-# default search path is not appended.
-$ENV{LUA_PATH} = $ENV{LUA_PATH_5_4} = 'lualib/?.lua;lualib/?/init.lua';
-delete @ENV{qw(LUA_INIT LUA_INIT_5_4)};
-
-my @files = sort glob 'tests/lua/*.lua';
+my @files = sort glob 'tests/lua/*_test.lua';
 if (!@files) {
-    print "1..0 # SKIP no tests/lua/*.lua\n";
+    print "1..0 # SKIP no tests/lua/*_test.lua\n";
     exit 0;
 }
 
@@ -35,7 +32,7 @@ my $n = 0;
 for my $file (@files) {
     $n++;
     print "# Subtest: $file\n";
-    my $parser = TAP::Parser->new({ exec => [ $lua, $file ] });
+    my $parser = TAP::Parser->new({ exec => [ $runner, 'lualib', $file ] });
     while (my $result = $parser->next) {
         print '    ', $result->as_string, "\n";
     }

@@ -12,6 +12,7 @@
 #include "kguard/finding.h"
 #include "kguard/input.h"
 #include "kguard/lists.h"
+#include "kguard/sink.h"
 
 typedef struct kg_stats {
     unsigned long long events;     /* event records read */
@@ -24,19 +25,18 @@ typedef struct kg_stats {
     unsigned long long archived;   /* new findings a suppression rule archived */
     unsigned long long switched_off; /* occurrences of types a setting turned off */
     unsigned long long body_missing; /* events a body rule could not inspect */
+    unsigned long long output_errors; /* sink callbacks that failed (reported) */
 } kg_stats;
 
 typedef struct kg_engine_opts {
     const char *rules_dir, *lualib_dir;
     kg_identity id;
     size_t max_line;      /* 0: default */
-    FILE *out;            /* findings, one per line */
+    kg_sinks *sinks;      /* where finding lines go (borrowed; the engine
+                           * reports its failures on diag) */
     FILE *diag;           /* diagnostics */
     bool progress;        /* show progress on diag (a terminal) */
-    bool flush_each;      /* flush the output after every finding (run) */
     const char *state_path;        /* --state FILE, or NULL */
-    FILE *archive;                 /* suppressed findings; NULL: with the others */
-    bool drop_archived;            /* suppressed findings are dropped (asked for) */
     long long publish_interval_ms; /* between updates of one finding */
 } kg_engine_opts;
 
@@ -82,13 +82,13 @@ void engine_tick(kg_engine *e);
  * (reported). */
 int engine_save(kg_engine *e);
 
-/* Write findings to out, or archived findings to archive, from now on
- * (after a reopen). */
-void engine_set_output(kg_engine *e, FILE *out);
-void engine_set_archive(kg_engine *e, FILE *archive);
+/* Reopen every sink that can be (SIGUSR1, after logrotate): each reopen,
+ * or why it failed, is reported on the diagnostics stream. */
+void engine_reopen(kg_engine *e);
 
-/* End of input: publish every pending finding update and save the state
- * file.  Returns 0, or -1 when the state could not be saved (reported). */
+/* End of input: publish every pending finding update, flush the sinks and
+ * save the state file.  Returns 0, or -1 when the state could not be saved
+ * or a finding line could not be written (reported). */
 int engine_finish(kg_engine *e);
 
 /* Write the one-line summary to the diagnostics stream. */

@@ -37,7 +37,8 @@ typedef struct kg_event {
     int nips;             /* caller IPs that parsed, in sourceIPs order */
     kg_ip ips[KG_EVENT_MAX_IPS];
     const char *ip_text[KG_EVENT_MAX_IPS];
-    /* the request body as rules see it (workload.h); NULL without a body */
+    /* the request body as rules see it, set by workload_resolve (called by
+     * the engine after event_extract); NULL without a body */
     const cJSON *body;
     const cJSON *pod_spec;      /* inside body, for workload resources */
     const char *workload_kind;  /* objectRef.resource of a workload */
@@ -51,7 +52,8 @@ typedef struct kg_event {
  * the record is not an audit Event or a known field has the wrong type. */
 int event_extract(kg_event *ev, const cJSON *root, char *err, size_t errlen);
 
-/* Free what event_extract allocated (a body built from a JSON patch). */
+/* Free what was allocated for the event (a body built from a JSON patch by
+ * workload_resolve). */
 void event_release(kg_event *ev);
 
 /* Does the request path (requestURI without its query) equal path, or

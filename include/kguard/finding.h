@@ -34,14 +34,4 @@ long long finding_event_time(const kg_event *ev, long long fallback);
 void finding_id(const kg_identity *id, const kg_event *ev, const kg_match *m,
                 char out[33]);
 
-/* GuardDuty's severity names: "High" 8, "Medium" 5, "Low" 2; -1 for any
- * other text. */
-double finding_severity_of(const char *name);
-
-/* Parse an RFC 3339 time (also "YYYY-MM-DD HH:MM:SS[.frac]") to epoch ms. */
-int finding_parse_time(const char *s, long long *ms);
-
-/* Format epoch ms as "YYYY-MM-DDTHH:MM:SS.mmmZ"; buf holds 32 bytes. */
-const char *finding_format_time(long long ms, char buf[32]);
-
 #endif

@@ -24,19 +24,11 @@ typedef struct kg_rule {
     char *file;            /* path the rule was loaded from */
     double severity;
     bool enabled;
-    /* declarative conditions */
-    bool has_api;          /* indexed by verb/resource; else a candidate always */
-    int anonymous;         /* -1: any, 0: not anonymous, 1: anonymous only */
-    int success;           /* -1: any, 0: failed only, 1: successful only */
-    int ip_kind;           /* -1: any, else kg_list_kind */
-    bool needs_body;       /* match.body: only events with a request body */
-    int privileged;        /* match.privileged: -1 any, else wanted fact */
-    int host_path;         /* match.host_path: -1 any, else wanted fact */
     kg_details details;    /* what the finding describes beyond the call */
-    char **namespaces;
-    size_t n_namespaces;
-    char **exclude_paths;
-    size_t n_exclude_paths;
+    /* the declarative `match`, compiled (rules_match.c) */
+    bool has_api;          /* indexed by verb/resource; else a candidate always */
+    struct rules_cond *conds;  /* the conditions it names, in test order */
+    size_t n_conds;
     int predicate;         /* Lua registry ref, or LUA_NOREF */
     /* counters */
     unsigned long candidates, fired, errors;

@@ -23,8 +23,9 @@ typedef enum kg_details {
     KG_DETAILS_ROLEBINDING
 } kg_details;
 
-/* Set ev->body, ev->pod_spec and ev->workload_kind (called by
- * event_extract; may allocate ev->body_owned). */
+/* Set ev->body, ev->pod_spec and ev->workload_kind (called by the engine
+ * right after event_extract; may allocate ev->body_owned, which
+ * event_release frees). */
 void workload_resolve(kg_event *ev);
 
 /* Turn a JSON patch (RFC 6902 operations) into the partial object its add

@@ -2,7 +2,7 @@
 -- helpers, and the catalog_local extension point.
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 local T = dofile(dir .. "/lib/tap.lua")
-local sandbox = dofile(dir .. "/lib/sandbox.lua")
+local sandbox = dofile(dir .. "/lib/harness.lua")
 
 local TACTICS = { "credential_access", "defense_evasion", "discovery", "impact", "persistence" }
 local VERBS = {
@@ -135,17 +135,20 @@ T.ok(catalog.parse("list  pods") == nil, "parse rejects two spaces")
 T.ok(catalog.parse("list pods/") == nil, "parse rejects empty subresource")
 T.ok(catalog.parse("get") == nil, "parse rejects a bare verb")
 
--- catalog_local through package.preload (plain require) ------------------------
+-- catalog_local as a module the loader returns ------------------------------------
 do
-  package.loaded.catalog, package.loaded.catalog_local = nil, nil
-  package.preload.catalog_local = function()
+  local local_mod
+  local function load_catalog()
+    return sandbox.new { modules = { catalog_local = local_mod } }.require("catalog")
+  end
+  local_mod = function()
     return {
       discovery = { "list ingresses", "list pods" },   -- "list pods" already there
       impact = { "delete ingresses", "* leases" },
     }
   end
-  local okr, c = pcall(require, "catalog")
-  T.ok(okr, "catalog loads with a catalog_local from package.preload", not okr and c or nil)
+  local okr, c = pcall(load_catalog)
+  T.ok(okr, "catalog loads with a catalog_local module", not okr and c or nil)
   if okr then
     T.is(c.discovery[#c.discovery], "list ingresses", "local discovery entry appended")
     local n = 0
@@ -157,35 +160,30 @@ do
     T.ok(not c.has("impact", "update", "leases", "status"), "a local \"*\" entry still respects the subresource")
     T.is(#c.persistence, #CONTRACT.persistence, "tactics not named by catalog_local are unchanged")
   end
-  package.loaded.catalog, package.loaded.catalog_local = nil, nil
 
-  package.preload.catalog_local = function() error("catalog_local exploded") end
-  local okb, err = pcall(require, "catalog")
+  local_mod = function() error("catalog_local exploded") end
+  local okb, err = pcall(load_catalog)
   T.ok(not okb and tostring(err):find("catalog_local exploded", 1, true) ~= nil,
     "a catalog_local that raises makes catalog raise the same error", tostring(err))
-  package.loaded.catalog, package.loaded.catalog_local = nil, nil
 
-  package.preload.catalog_local = function() return { recon = { "list pods" } } end
-  okb, err = pcall(require, "catalog")
+  local_mod = function() return { recon = { "list pods" } } end
+  okb, err = pcall(load_catalog)
   T.ok(not okb and tostring(err):find("unknown tactic recon", 1, true) ~= nil,
     "catalog_local with an unknown tactic is an error", tostring(err))
-  package.loaded.catalog, package.loaded.catalog_local = nil, nil
 
-  package.preload.catalog_local = function() return { discovery = { "list Pods" } } end
-  okb, err = pcall(require, "catalog")
+  local_mod = function() return { discovery = { "list Pods" } } end
+  okb, err = pcall(load_catalog)
   T.ok(not okb and tostring(err):find("discovery[1]", 1, true) ~= nil,
     "catalog_local with a malformed entry is an error naming it", tostring(err))
-  package.loaded.catalog, package.loaded.catalog_local = nil, nil
 
-  package.preload.catalog_local = function() return "nope" end
-  okb, err = pcall(require, "catalog")
+  local_mod = function() return "nope" end
+  okb, err = pcall(load_catalog)
   T.ok(not okb and tostring(err):find("must return a table", 1, true) ~= nil,
     "catalog_local returning a non-table is an error", tostring(err))
-  package.loaded.catalog, package.loaded.catalog_local = nil, nil
-  package.preload.catalog_local = nil
+  local_mod = nil
 
-  local okp, c2 = pcall(require, "catalog")
-  T.ok(okp, "catalog loads with plain require and the real lualib/ (catalog_local absent or valid)",
+  local okp, c2 = pcall(load_catalog)
+  T.ok(okp, "catalog loads with the real lualib/ (catalog_local absent or valid)",
     not okp and c2 or nil)
 end
 

@@ -2,7 +2,7 @@
 -- paths_local extension) and the query-string helper.
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 local T = dofile(dir .. "/lib/tap.lua")
-local sandbox = dofile(dir .. "/lib/sandbox.lua")
+local sandbox = dofile(dir .. "/lib/harness.lua")
 
 local paths = sandbox.new { modules = { paths_local = false } }.require("paths")
 

@@ -1,7 +1,7 @@
 -- lualib/paths.lua: the health endpoints and the exclude_paths rule.
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 local T = dofile(dir .. "/lib/tap.lua")
-local sandbox = dofile(dir .. "/lib/sandbox.lua")
+local sandbox = dofile(dir .. "/lib/harness.lua")
 
 local paths = sandbox.new().require("paths")
 

@@ -2,7 +2,7 @@
 -- as plain tables and as engine-like views.
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 local T = dofile(dir .. "/lib/tap.lua")
-local sandbox = dofile(dir .. "/lib/sandbox.lua")
+local sandbox = dofile(dir .. "/lib/harness.lua")
 
 local env = sandbox.new { modules = { paths_local = false } }
 local rbac = env.require("rbac")

@@ -1,7 +1,7 @@
--- rules.d/: the 20 API-tactic rule files, each loaded in the emulated sandbox.
+-- rules.d/: the 20 API-tactic rule files, each loaded in the rule sandbox.
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 local T = dofile(dir .. "/lib/tap.lua")
-local sandbox = dofile(dir .. "/lib/sandbox.lua")
+local sandbox = dofile(dir .. "/lib/harness.lua")
 
 local TACTICS = {
   { "credential_access", "CredentialAccess" },

@@ -1,9 +1,9 @@
 -- rules.d/: the 7 workload and policy rule files (contract part 2), loaded in
--- the emulated sandbox with a fake kguard.table, their predicates run on fake
--- events built from realistic bodies, and on junk.
+-- the rule sandbox with real state tables, their predicates run on the
+-- engine's events built from realistic bodies, and on junk.
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 local T = dofile(dir .. "/lib/tap.lua")
-local sandbox = dofile(dir .. "/lib/sandbox.lua")
+local sandbox = dofile(dir .. "/lib/harness.lua")
 
 local MODULES = { catalog_local = false, paths_local = false }
 
@@ -53,7 +53,7 @@ local function sorted(list)
   return out
 end
 
--- Loads a rule file; `tables` is the fake state registry (shared on purpose
+-- Loads a rule file; `tables` names its state tables (shared on purpose
 -- between loads to imitate a reload).
 local function load(file, tables)
   local okr, rule = sandbox.run_file("rules.d/" .. file .. ".lua", { modules = MODULES, tables = tables })
@@ -496,18 +496,13 @@ do
     body = { spec = { type = "LoadBalancer" } } }, true, "kubeflow: patch with the URI name fires")
 end
 
--- ---- the fakes behave like the engine ----
+-- ---- the harness's events are the engine's ----
 do
   local ev = sandbox.event({ verb = "create", resource = "cronjobs", body = cronjob({ containers = {} }) })
-  T.is(ev.workload_kind, "cronjobs", "fake event: workload_kind")
-  T.ok(ev.pod_spec ~= nil and ev.pod_spec.containers ~= nil, "fake event: pod_spec of a CronJob")
-  T.throws(function() return ev.nosuchfield end, "no field 'nosuchfield'", "fake event: unknown fields raise")
-  T.is(sandbox.event({ resource = "services", body = {} }).pod_spec, nil, "fake event: no pod_spec for services")
-  local st = sandbox.state_table({}, "t", { max_entries = 2 })
-  T.ok(st:add("a") and st:add("b") and not st:add("a"), "fake table: add")
-  st:add("c")
-  T.ok(not st:has("a") and st:has("c") and st:size() == 2 and st.evictions == 1, "fake table: eviction")
-  T.is(st:incr("n", 5), 5, "fake table: incr")
+  T.is(ev.workload_kind, "cronjobs", "event: workload_kind")
+  T.ok(ev.pod_spec ~= nil and ev.pod_spec.containers ~= nil, "event: pod_spec of a CronJob")
+  T.throws(function() return ev.nosuchfield end, "no field 'nosuchfield'", "event: unknown fields raise")
+  T.is(sandbox.event({ resource = "services", body = {} }).pod_spec, nil, "event: no pod_spec for services")
 end
 
 T.done()

@@ -3,7 +3,7 @@
 -- tables and on engine-like views, with missing fields and wrong types.
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 local T = dofile(dir .. "/lib/tap.lua")
-local sandbox = dofile(dir .. "/lib/sandbox.lua")
+local sandbox = dofile(dir .. "/lib/harness.lua")
 
 local env = sandbox.new { modules = { paths_local = false } }
 local workload = env.require("workload")

@@ -1,5 +1,5 @@
 /* Unit tests for the sandbox's bounded library functions: the pattern
- * functions (lpattern.c) against Lua's own on many cases, string.rep, and
+ * functions (sandbox_pattern.c) against Lua's own on many cases, string.rep, and
  * the budget and time limit stopping work done inside one C call. */
 #include <lauxlib.h>
 #include <lualib.h>

@@ -1,6 +1,6 @@
 /*
- * lpattern: string.find, string.match, string.gmatch and string.gsub for
- * the sandbox (see lpattern.h).  Lua 5.4's pattern language, matched by
+ * sandbox_pattern: string.find, string.match, string.gmatch and string.gsub
+ * for the sandbox (see sandbox_int.h).  Lua 5.4's pattern language, matched by
  * backtracking as Lua does, except that the matcher charges its steps to
  * the calling rule's instruction budget (sandbox_charge), so a pattern that
  * backtracks without end (".-.-.-.-x" over a long subject) is stopped by
@@ -9,8 +9,8 @@
 #include <ctype.h>
 #include <string.h>
 #include <lauxlib.h>
-#include "lpattern.h"
 #include "sandbox.h"
+#include "sandbox_int.h"
 
 #define MAXCAPTURES 32
 #define MAXDEPTH 200          /* nested match calls, as Lua's MAXCCALLS */
@@ -570,7 +570,7 @@ static int lpat_gsub(lua_State *L)
     return 2;
 }
 
-void lpattern_open(lua_State *L, int strlib)
+void sandbox_patterns_open(lua_State *L, int strlib)
 {
     static const luaL_Reg fns[] = {
         {"find", lpat_find}, {"match", lpat_match}, {"gmatch", lpat_gmatch},

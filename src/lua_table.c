@@ -1,9 +1,9 @@
 /*
- * lua_state: the kguard.table binding (see lua_state.h).
+ * lua_table: the kguard.table binding (see lua_table.h).
  */
 #include <time.h>
 #include <lauxlib.h>
-#include "lua_state.h"
+#include "lua_table.h"
 
 #define TABLE_MT "kguard.table"
 #define MAX_KEY 4096
@@ -112,10 +112,8 @@ static int t_size(lua_State *L)
     return 1;
 }
 
-/* kguard.table(name [, {max_entries = n, ttl = seconds}]) */
-static int open_table(lua_State *L)
+int lua_table_open(lua_State *L, kg_state *st)
 {
-    kg_state *st = lua_touserdata(L, lua_upvalueindex(1));
     const char *name = luaL_checkstring(L, 1);
     lua_Integer max = 0;
     lua_Number ttl = 0;
@@ -140,7 +138,7 @@ static int open_table(lua_State *L)
     return 1;
 }
 
-void lua_state_push_opener(lua_State *L, kg_state *st)
+void lua_table_register(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         {"has", t_has}, {"add", t_add}, {"get", t_get}, {"set", t_set},
@@ -153,6 +151,4 @@ void lua_state_push_opener(lua_State *L, kg_state *st)
         lua_setfield(L, -2, "__metatable");
     }
     lua_pop(L, 1);
-    lua_pushlightuserdata(L, st);
-    lua_pushcclosure(L, open_table, 1);
 }

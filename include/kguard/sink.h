@@ -1,0 +1,108 @@
+/*
+ * sink: where finding lines go.  A sink is a small table of callbacks
+ * (write, flush, reopen, close) over its own state; a sink set fans each
+ * line out to the sinks that take it.  Every callback returns 0, or -1 with
+ * a message in the sink's err (see sink_fail), and the set hands each
+ * failure to its caller's report callback: a line that could not be
+ * written is never lost silently.
+ *
+ * Routing: each sink says which lines it takes (KG_SINK_FINDINGS, the
+ * findings nobody suppressed, and/or KG_SINK_ARCHIVED, the ones a
+ * suppression rule archived).  An --archive file takes only the archived
+ * ones and the outputs only the others; with --drop-archived nobody takes
+ * them.  Each sink names its line format ("json", the GuardDuty finding as
+ * kguard builds it, is the only one today).
+ */
+#ifndef KGUARD_SINK_H
+#define KGUARD_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum {
+    KG_SINK_FINDINGS = 1u << 0,   /* findings no suppression rule archived */
+    KG_SINK_ARCHIVED = 1u << 1,   /* findings a suppression rule archived */
+};
+
+#define KG_SINK_FORMAT_DEFAULT "json"
+
+typedef struct kg_sink kg_sink;
+
+typedef struct kg_sink_ops {
+    const char *kind;     /* "file", ... */
+    /* One finding line, without its newline. */
+    int (*write)(kg_sink *s, const char *line, bool archived);
+    /* Push out what write buffered.  Optional. */
+    int (*flush)(kg_sink *s);
+    /* Reopen the destination (SIGUSR1, after logrotate moved a file); when
+     * it cannot be reopened the old destination stays in use.  -1 also
+     * when lines still buffered for the old one were lost.  Optional. */
+    int (*reopen)(kg_sink *s);
+    /* Flush and release everything; the sink is freed by the caller. */
+    void (*close)(kg_sink *s);
+} kg_sink_ops;
+
+struct kg_sink {
+    const kg_sink_ops *ops;
+    void *impl;             /* the implementation's state */
+    char name[256];         /* where it writes, for messages ("stdout", a path) */
+    char format[16];        /* line format name */
+    unsigned takes;         /* KG_SINK_FINDINGS | KG_SINK_ARCHIVED */
+    bool flush_each;        /* flush after every line (kguard run) */
+    char err[256];          /* what the last failed callback said */
+};
+
+/* For implementations: set s->err and return -1. */
+int sink_fail(kg_sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A new sink over ops and impl with the default format; NULL when out of
+ * memory (impl is then the caller's to free). */
+kg_sink *sink_new(const kg_sink_ops *ops, void *impl, const char *name, unsigned takes);
+/* Close and free a sink that is in no set.  NULL is fine. */
+void sink_free(kg_sink *s);
+
+/* ---- the file sink (sink_file.c) --------------------------------------- */
+
+/* Lines appended to path, reopened by path on reopen.  NULL with a message
+ * in err when it cannot be opened. */
+kg_sink *sink_file_open(const char *path, unsigned takes, char *err, size_t errlen);
+/* Lines written to an open stream the caller keeps (stdout, a memory
+ * stream): never closed, reopen does nothing. */
+kg_sink *sink_file_stream(FILE *fp, const char *name, unsigned takes);
+
+/* ---- the set ----------------------------------------------------------- */
+
+typedef struct kg_sinks kg_sinks;
+
+/* Called once per failed callback: what ("write", "flush", "reopen") failed
+ * on which sink; s->err says why. */
+typedef void (*kg_sink_report)(void *ud, const kg_sink *s, const char *what);
+
+/* A NULL set is an empty one (kguard check writes nothing). */
+kg_sinks *sinks_new(void);
+/* Close and free every sink, then the set.  NULL is fine. */
+void sinks_free(kg_sinks *set);
+/* The set takes over s, even on failure (-1: out of memory, s freed; or
+ * s is NULL, so a failed constructor can be passed straight in). */
+int sinks_add(kg_sinks *set, kg_sink *s);
+size_t sinks_count(const kg_sinks *set);
+kg_sink *sinks_get(const kg_sinks *set, size_t i);
+
+/* Where failures are reported (NULL: not at all, only counted). */
+void sinks_set_report(kg_sinks *set, kg_sink_report report, void *ud);
+
+/* Write one line to every sink that takes it; flush it there when the sink
+ * flushes each line.  Returns the number of sinks that failed (reported). */
+int sinks_write(kg_sinks *set, const char *line, bool archived);
+/* Does any sink take lines of this kind? */
+bool sinks_take(const kg_sinks *set, bool archived);
+/* Flush every sink.  Returns the number that failed (reported). */
+int sinks_flush(kg_sinks *set);
+/* Reopen sink i (when it can be reopened): 1 reopened, 0 nothing to
+ * reopen, -1 failed (reported; the old destination stays). */
+int sinks_reopen_one(kg_sinks *set, size_t i);
+/* Failed callbacks so far. */
+unsigned long long sinks_errors(const kg_sinks *set);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * lua_table: the `kguard.table` userdata that gives rules the C state
+ * tables (state.h), with methods has/add/get/set/incr/remove/size.  A
+ * handle holds only a pointer into the state, which outlives every rule
+ * generation.  lua_kguard.c exposes the opener as kguard.table.
+ */
+#ifndef KGUARD_LUA_TABLE_H
+#define KGUARD_LUA_TABLE_H
+
+#include <lua.h>
+#include "kguard/state.h"
+
+/* Register the userdata's metatable in L (once per state). */
+void lua_table_register(lua_State *L);
+
+/* The body of kguard.table(name [, {max_entries = n, ttl = seconds}]):
+ * pushes the handle of st's table name (created on first use). */
+int lua_table_open(lua_State *L, kg_state *st);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * options: the table of command-line options and how each stores its
+ * value in kg_cli (see options.h).  A new option is one entry here (plus
+ * its kg_cli field, and a config_keys entry in config.c if the config file
+ * can say it too).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "options.h"
+#include "util.h"
+
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+#define MAX_BYTES (1ull << 31)
+#define MAX_SECONDS 31536000.0
+
+/* ---- setters ---------------------------------------------------------- */
+
+static int set_str(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
+{
+    (void)err;
+    (void)n;
+    *(const char **)(void *)((char *)c + o->field) = arg;
+    return 0;
+}
+
+static int set_flag(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
+{
+    (void)arg;
+    (void)err;
+    (void)n;
+    *(bool *)(void *)((char *)c + o->field) = true;
+    return 0;
+}
+
+static int set_size(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
+{
+    char *end;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (*arg < '0' || *arg > '9' || *end || v < (unsigned long long)o->extra || v > MAX_BYTES) {
+        util_set_err(err, n, "--%s wants a number of bytes from %ld to %llu", o->name,
+                     o->extra, MAX_BYTES);
+        return -1;
+    }
+    *(size_t *)(void *)((char *)c + o->field) = (size_t)v;
+    return 0;
+}
+
+static int set_seconds(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || !(v >= 0 && v <= MAX_SECONDS)) {
+        util_set_err(err, n, "--%s wants seconds from 0 to %.0f", o->name, MAX_SECONDS);
+        return -1;
+    }
+    *(double *)(void *)((char *)c + o->field) = v;
+    return 0;
+}
+
+static int set_follow(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
+{
+    if (c->n_follow == CLI_MAX_FOLLOW) {
+        util_set_err(err, n, "at most %d --%s files", CLI_MAX_FOLLOW, o->name);
+        return -1;
+    }
+    c->follow[c->n_follow++] = arg;
+    return 0;
+}
+
+/* --threat-list NAME=FILE */
+static int custom_list(const kg_option *o, const char *arg, cli_list *l, char *err, size_t n)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1] || strspn(arg, NAME_CHARS) != (size_t)(eq - arg)) {
+        util_set_err(err, n, "--%s wants NAME=FILE (NAME of letters, digits, . _ -), got '%s'",
+                     o->name, arg);
+        return -1;
+    }
+    l->name = arg;
+    l->name_len = (size_t)(eq - arg);
+    l->path = eq + 1;
+    return 0;
+}
+
+/* A list option: o->extra is its kg_list_kind; the single lists once. */
+static int set_list(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
+{
+    cli_list l = {(kg_list_kind)o->extra, NULL, 0, arg};
+    if (c->n_lists == CLI_MAX_LISTS) {
+        util_set_err(err, n, "too many lists");
+        return -1;
+    }
+    if (l.kind == KG_LIST_CUSTOM && custom_list(o, arg, &l, err, n) < 0)
+        return -1;
+    for (size_t i = 0; l.kind != KG_LIST_CUSTOM && i < c->n_lists; i++) {
+        if (c->lists[i].kind == l.kind) {
+            util_set_err(err, n, "--%s is given twice", o->name);
+            return -1;
+        }
+    }
+    c->lists[c->n_lists++] = l;
+    return 0;
+}
+
+/* ---- the table -------------------------------------------------------- */
+
+#define F(m) offsetof(kg_cli, m)
+
+const kg_option options_table[] = {
+    {"config", "FILE", "settings, teams, severities, suppression rules (Lua)", NULL,
+     OPT_ALL, set_str, F(config_path), 0},
+    {"rules", "DIR", "rule files (default: the rules.d shipped with kguard)", "rules",
+     OPT_ALL, set_str, F(rules_dir), 0},
+    {"lualib", "DIR", "shared Lua modules (default: the shipped lualib)", "lualib",
+     OPT_ALL, set_str, F(lualib_dir), 0},
+    {"tor-exits", "FILE", "Tor exit list (exit-addresses format or one IP per line)",
+     "tor_exits", OPT_ALL, set_list, 0, KG_LIST_TOR},
+    {"malicious-ips", "FILE", "known-malicious IPs and CIDRs", "malicious_ips",
+     OPT_ALL, set_list, 0, KG_LIST_MALICIOUS},
+    {"threat-list", "NAME=FILE", "your own threat list; hits give the .Custom types",
+     "threat_lists", OPT_ALL, set_list, 0, KG_LIST_CUSTOM},
+    {"trusted-ips", "FILE", "addresses never reported by the IP-list types", "trusted_ips",
+     OPT_ALL, set_list, 0, KG_LIST_TRUSTED},
+    {"cluster", "NAME", "cluster name in findings (default: kubernetes)", "cluster",
+     OPT_ALL, set_str, F(cluster), 0},
+    {"account-id", "ID", "account id in findings (default: 000000000000)", "account_id",
+     OPT_ALL, set_str, F(account_id), 0},
+    {"region", "REGION", "region in findings (default: local)", "region",
+     OPT_ALL, set_str, F(region), 0},
+    {"state", "FILE", "keep baselines and finding aggregation across runs", "state",
+     OPT_ALL, set_str, F(state_path), 0},
+    {"publish-interval", "S", "seconds between updates of one finding (default: 300)",
+     "publish_interval", OPT_ALL, set_seconds, F(publish_interval), 0},
+    {"archive", "FILE", "where suppressed findings go (default: with the others)", "archive",
+     OPT_ALL, set_str, F(archive_path), 0},
+    {"drop-archived", NULL, "drop suppressed findings instead", "archive",
+     OPT_ALL, set_flag, F(drop_archived), 0},
+    {"max-line-bytes", "N", "longest event line accepted (default: 16777216)", NULL,
+     OPT_ALL, set_size, F(max_line), 1024},
+    {"stats", NULL, "per-rule counters and Lua time on stderr at the end", NULL,
+     OPT_ALL, set_flag, F(stats), 0},
+    {"follow", "FILE", "follow an audit log across rotation (repeatable)", NULL,
+     OPT_RUN, set_follow, 0, 0},
+    {"from-start", NULL, "read followed files from their start, not their end", NULL,
+     OPT_RUN, set_flag, F(from_start), 0},
+    {"listen", "[HOST:]PORT", "audit webhook receiver, POST /k8s-audit (host: 127.0.0.1)",
+     NULL, OPT_RUN, set_str, F(listen), 0},
+    {"tls-cert", "FILE", "serve HTTPS with this certificate (and --tls-key)", NULL,
+     OPT_RUN, set_str, F(tls_cert), 0},
+    {"tls-key", "FILE", "the certificate's private key", NULL,
+     OPT_RUN, set_str, F(tls_key), 0},
+    {"client-ca", "FILE", "require client certificates signed by this CA", NULL,
+     OPT_RUN, set_str, F(client_ca), 0},
+    {"auth-token-file", "FILE", "require this bearer token", NULL,
+     OPT_RUN, set_str, F(token_file), 0},
+    {"max-body-bytes", "N", "largest webhook body (default: 33554432)", NULL,
+     OPT_RUN, set_size, F(max_body), 1024},
+    {"output", "FILE", "findings to FILE (appended; reopened on SIGUSR1)", NULL,
+     OPT_RUN, set_str, F(output_path), 0},
+    {"help", NULL, "this text", NULL, OPT_HELP, NULL, 0, 0},
+};
+
+const size_t options_count = sizeof options_table / sizeof options_table[0];
+
+_Static_assert(sizeof options_table / sizeof options_table[0] <= OPTIONS_MAX,
+               "options_table outgrew OPTIONS_MAX");
+
+const kg_option *options_find(const char *name)
+{
+    for (size_t i = 0; name && i < options_count; i++)
+        if (strcmp(options_table[i].name, name) == 0)
+            return &options_table[i];
+    return NULL;
+}
+
+void options_help(FILE *to, opt_scope scope)
+{
+    char left[64];
+    for (size_t i = 0; i < options_count; i++) {
+        const kg_option *o = &options_table[i];
+        if (o->scope != scope)
+            continue;
+        snprintf(left, sizeof left, "--%s%s%s", o->name, o->arg ? " " : "",
+                 o->arg ? o->arg : "");
+        fprintf(to, "  %-22s %s\n", left, o->help);
+    }
+}

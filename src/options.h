@@ -1,0 +1,77 @@
+/*
+ * options: every command-line option, declared once in options_table with
+ * its name, argument, help line, the config-file key that says the same
+ * (if any), the commands it is for and how it is stored in kg_cli.  The
+ * getopt table, --help and the option/config-key correspondence all come
+ * from that table; kg_cli holds what the command line said.
+ */
+#ifndef KGUARD_OPTIONS_H
+#define KGUARD_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "kguard/lists.h"
+
+#define CLI_MAX_LISTS 64
+#define CLI_MAX_FOLLOW 16
+#define OPTIONS_MAX 64       /* entries options_table may have */
+
+typedef struct cli_list {
+    kg_list_kind kind;
+    const char *name;     /* --threat-list NAME (points into argv) */
+    size_t name_len;
+    const char *path;
+} cli_list;
+
+typedef struct kg_cli {
+    const char *cmd;
+    const char *rules_dir, *lualib_dir, *config_path, *state_path;
+    const char *archive_path, *output_path;
+    const char *cluster, *account_id, *region;
+    cli_list lists[CLI_MAX_LISTS];
+    size_t n_lists;
+    size_t max_line;
+    double publish_interval;   /* seconds; < 0 when not given */
+    bool stats, drop_archived;
+    /* kguard run */
+    const char *follow[CLI_MAX_FOLLOW];
+    size_t n_follow;
+    bool from_start;
+    const char *listen, *tls_cert, *tls_key, *client_ca, *token_file;
+    size_t max_body;
+    /* what is left: input files (scan) or fixture paths (test) */
+    char **args;
+    int nargs;
+} kg_cli;
+
+typedef enum opt_scope { OPT_ALL, OPT_RUN, OPT_HELP } opt_scope;
+
+typedef struct kg_option kg_option;
+
+/* Store arg (NULL for a flag) in c; -1 with a message in err when the
+ * value is bad. */
+typedef int (*opt_setter)(kg_cli *c, const kg_option *o, const char *arg,
+                          char *err, size_t errlen);
+
+struct kg_option {
+    const char *name;         /* without the leading "--" */
+    const char *arg;          /* the argument in --help; NULL: a flag */
+    const char *help;
+    const char *config_key;   /* the config key saying the same, or NULL */
+    opt_scope scope;
+    opt_setter set;
+    size_t field;             /* offsetof(kg_cli, ...) for the setter */
+    long extra;               /* a list kind, or a minimum size */
+};
+
+extern const kg_option options_table[];
+extern const size_t options_count;
+
+/* The option named name (without "--"), or NULL. */
+const kg_option *options_find(const char *name);
+
+/* The --help lines for the options of scope. */
+void options_help(FILE *to, opt_scope scope);
+
+#endif

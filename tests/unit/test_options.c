@@ -1,0 +1,65 @@
+/*
+ * Unit tests for options (the one table of options) and cli_parse, which
+ * reads argv against it.
+ */
+#include <string.h>
+#include "kguard/config.h"
+#include "cli.h"
+#include "tap.h"
+
+static void table(void)
+{
+    size_t named = 0;
+    for (size_t i = 0; i < options_count; i++) {
+        const kg_option *o = &options_table[i];
+        if (o->config_key && !config_key_known(o->config_key))
+            ok(0, "--%s names config key %s, which config.c does not read", o->name,
+               o->config_key);
+        named += o->config_key != NULL;
+        ok(options_find(o->name) == o, "--%s is found by name", o->name);
+        ok(o->help && *o->help, "--%s has a help line", o->name);
+    }
+    ok(named >= 10, "the options the config can also say name their keys (%zu)", named);
+    ok(!config_key_known("no_such_key") && !options_find("no-such-option"),
+       "unknown names are unknown");
+}
+
+static int parse(kg_cli *c, const char *cmd, const char *a1, const char *a2, const char *a3)
+{
+    static char buf[4][64];
+    char *argv[5] = {buf[0], buf[1], buf[2], buf[3], NULL};
+    const char *src[4] = {cmd, a1, a2, a3};
+    int argc = 0;
+    for (int i = 0; i < 4 && src[i]; i++, argc++)
+        snprintf(buf[i], sizeof buf[i], "%s", src[i]);
+    argv[argc] = NULL;
+    return cli_parse(argc, argv, c);
+}
+
+static void parsing(void)
+{
+    kg_cli c;
+    ok(parse(&c, "scan", "--cluster", "prod-eu", "--stats") == 0 &&
+       strcmp(c.cluster, "prod-eu") == 0 && c.stats, "a string and a flag");
+    ok(parse(&c, "scan", "--publish-interval", "60", NULL) == 0 && c.publish_interval == 60,
+       "seconds");
+    ok(parse(&c, "scan", "--publish-interval", "-1", NULL) < 0, "negative seconds refused");
+    ok(parse(&c, "scan", "--max-line-bytes", "4096", NULL) == 0 && c.max_line == 4096, "bytes");
+    ok(parse(&c, "scan", "--max-line-bytes", "10", NULL) < 0, "bytes below the minimum");
+    ok(parse(&c, "scan", "--threat-list", "corp=/etc/kguard/corp.txt", NULL) == 0 &&
+       c.n_lists == 1 && c.lists[0].kind == KG_LIST_CUSTOM && c.lists[0].name_len == 4 &&
+       strcmp(c.lists[0].path, "/etc/kguard/corp.txt") == 0, "a named list");
+    ok(parse(&c, "run", "--follow", "/var/log/audit.log", "--from-start") == 0 &&
+       c.n_follow == 1 && c.from_start, "run options for run");
+    ok(parse(&c, "scan", "--follow", "/var/log/audit.log", NULL) < 0, "but not for scan");
+    ok(parse(&c, "scan", "--nope", NULL, NULL) < 0, "unknown option");
+    ok(parse(&c, "scan", "events.log", NULL, NULL) == 0 && c.nargs == 1 &&
+       strcmp(c.args[0], "events.log") == 0, "operands are left");
+}
+
+int main(void)
+{
+    table();
+    parsing();
+    return done_testing();
+}
