@@ -15,7 +15,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -D_DEFAULT_SOURCE -D_GNU_SOURCE \
            -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS)) \
            -DKGUARD_DATADIR='"$(DATADIR)"'
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -llua5.4-lpeg -lcidr -lxxhash -lpthread -lm -ldl
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -llua5.4-lpeg -lcidr -lxxhash -lz -lpthread -lm -ldl
 
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror

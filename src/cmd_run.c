@@ -215,7 +215,7 @@ static void drain_queue(run_ctx *r, size_t max_items)
 {
     kg_queue_item it;
     for (size_t n = 0; (max_items == 0 || n < max_items) && queue_pop(r->queue, &it); n++) {
-        engine_feed(r->eng, it.data, it.len, it.origin, 1);
+        engine_feed_cluster(r->eng, it.data, it.len, it.origin, 1, it.cluster);
         free(it.data);
     }
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <xxhash.h>
 #include "kguard/engine.h"
+#include "cstats.h"
 #include "kguard/persist.h"
 #include "kguard/rules.h"
 #include "kguard/workload.h"
@@ -35,6 +36,7 @@ struct kg_engine {
     double progress_at, start;
     char *last_load_error;
     kg_input_sink sink;
+    cstats *clusters;              /* counters per cluster */
 };
 
 static double now_mono(void)
@@ -139,6 +141,7 @@ static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
     const kg_team *team = config_team(e->config, ev->ns);
     long long now = now_ms(), at = finding_event_time(ev, now);
     kg_occurrence occ = {1, at, at, now, now};
+    kg_identity id;
     const kg_filter *filter = NULL;
     char fid[33], *json = NULL, *line = NULL;
     cJSON *f;
@@ -148,9 +151,10 @@ static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
         e->stats.switched_off++;
         return;
     }
-    finding_id(&e->opts.id, ev, &m, fid);
+    finding_identity_of(&e->opts.id, ev, &id);
+    finding_id(&id, ev, &m, fid);
     rc = agg_record(e->agg, fid, at, now, &occ);
-    if ((f = finding_build(&e->opts.id, ev, &m, fid, &occ)) != NULL) {
+    if ((f = finding_build(&id, ev, &m, fid, &occ)) != NULL) {
         filter = apply_config(e, f, team);
         json = cJSON_PrintUnformatted(f);
         line = json ? strdup(json) : NULL;
@@ -162,6 +166,8 @@ static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
              ev->src_line, m.rule->type);
         return;
     }
+    if (rc != 0 && !filter)
+        cstats_count(e->clusters, ev->cluster, CSTATS_FINDINGS);
     if (rc != 0)   /* new (or not aggregated for want of memory) */
         filter ? e->stats.archived++ : e->stats.findings++;
     if (rc < 0) {
@@ -211,7 +217,19 @@ static void flush_due(kg_engine *e)
     agg_flush(e->agg, now, false);
 }
 
-static void on_record(void *ud, const cJSON *rec, const char *file, long line)
+/* The cluster the record's source named, unless it is the default one; the
+ * state tables keep that cluster's keys apart. */
+static void set_cluster(kg_engine *e, kg_event *ev, const kg_input_meta *meta)
+{
+    const kg_origin *o = meta ? &meta->origin : NULL;
+    ev->cluster = o && o->cluster[0] && strcmp(o->cluster, e->opts.id.cluster) != 0
+                      ? o->cluster : NULL;
+    ev->origin = o && o->cloud[0] ? o : NULL;
+    state_set_scope(e->state, ev->cluster);
+}
+
+static void on_record(void *ud, const cJSON *rec, const kg_input_meta *meta,
+                      const char *file, long line)
 {
     kg_engine *e = ud;
     kg_event ev;
@@ -227,12 +245,15 @@ static void on_record(void *ud, const cJSON *rec, const char *file, long line)
     }
     workload_resolve(&ev);
     e->stats.events++;
+    set_cluster(e, &ev, meta);
+    cstats_count(e->clusters, ev.cluster, CSTATS_EVENTS);
     if (!stage_judged(e, &ev)) {
         event_release(&ev);
         e->stats.skipped++;
         return;
     }
     e->stats.judged++;
+    cstats_count(e->clusters, ev.cluster, CSTATS_JUDGED);
     ruleset_judge(e->rules, &ev, &cb);
     event_release(&ev);
     if ((e->stats.judged & 1023) == 0)
@@ -357,7 +378,7 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     kg_engine *e = calloc(1, sizeof *e);
 
     if (!e || !(e->started = calloc(STAGE_SLOTS, sizeof *e->started)) ||
-        !(e->done = calloc(STAGE_SLOTS, sizeof *e->done))) {
+        !(e->done = calloc(STAGE_SLOTS, sizeof *e->done)) || !(e->clusters = cstats_new())) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -397,6 +418,7 @@ void engine_free(kg_engine *e)
     ruleset_free(e->rules);
     agg_free(e->agg);
     state_free(e->state);
+    cstats_free(e->clusters);
     config_free(e->config);
     if (e->lists) {
         lists_free(e->lists);
@@ -426,6 +448,18 @@ void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
                  long line)
 {
     input_feed(text, len, file, line, &e->sink);
+}
+
+void engine_feed_cluster(kg_engine *e, const char *text, size_t len, const char *file,
+                         long line, const char *cluster)
+{
+    kg_input_meta base = {0};
+    if (!cluster || !cluster[0]) {
+        input_feed(text, len, file, line, &e->sink);
+        return;
+    }
+    snprintf(base.origin.cluster, sizeof base.origin.cluster, "%s", cluster);
+    input_feed_from(text, len, file, line, &base, &e->sink);
 }
 
 const kg_stats *engine_stats(const kg_engine *e)
@@ -527,6 +561,7 @@ void engine_summary(const kg_engine *e)
             s->updates, s->body_missing,
             state_evictions(e->state) + agg_evictions(e->agg), s->archived, s->switched_off,
             e->reloads, e->reload_failures, s->output_errors, state_refusals(e->state));
+    cstats_print(e->clusters, e->opts.id.cluster, e->opts.diag);
 }
 
 static int by_cost(const void *a, const void *b)

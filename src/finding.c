@@ -252,6 +252,18 @@ static cJSON *service_obj(const kg_event *ev, const kg_match *m,
     return s;
 }
 
+/* What a cloud's envelope said about the cluster (GKE project and location,
+ * AKS subscription, EKS account): its own identity beside the GuardDuty one. */
+static cJSON *cloud_obj(const kg_origin *o)
+{
+    cJSON *c = cJSON_CreateObject();
+    add_str(c, "provider", o->cloud);
+    add_str(c, "cluster", o->cluster[0] ? o->cluster : NULL);
+    add_str(c, "account", o->account[0] ? o->account : NULL);
+    add_str(c, "location", o->region[0] ? o->region : NULL);
+    return c;
+}
+
 static cJSON *extension_obj(const kg_event *ev, const kg_match *m)
 {
     cJSON *k = cJSON_CreateObject();
@@ -262,7 +274,19 @@ static cJSON *extension_obj(const kg_event *ev, const kg_match *m)
     add_str(k, "auditID", ev->audit_id);
     snprintf(src, sizeof src, "%s:%ld", ev->src_file ? ev->src_file : "-", ev->src_line);
     add_str(k, "source", src);
+    if (ev->origin && ev->origin->cloud[0])
+        cJSON_AddItemToObject(k, "cloud", cloud_obj(ev->origin));
     return k;
+}
+
+void finding_identity_of(const kg_identity *base, const kg_event *ev, kg_identity *out)
+{
+    *out = *base;
+    if (ev->cluster && ev->cluster[0])
+        out->cluster = ev->cluster;
+    if (ev->origin && strcmp(ev->origin->cloud, "eks") == 0 && ev->origin->account[0] &&
+        strcmp(base->account_id, KG_DEFAULT_ACCOUNT) == 0)
+        out->account_id = ev->origin->account;
 }
 
 cJSON *finding_build(const kg_identity *id, const kg_event *ev,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kguard/gunzip.h"
 #include "kguard/input.h"
 #include "arena.h"
 #include "input_decode.h"
@@ -160,12 +161,40 @@ static long split_items(const cJSON *items, int (*unwrap)(const cJSON *, kg_inpu
     return n;
 }
 
+static size_t max_doc(const kg_input_sink *s)
+{
+    return s->max_doc ? s->max_doc : KG_INPUT_DEFAULT_MAX_DOC;
+}
+
+/* An envelope that holds one record (a cloud's record, a push message):
+ * what it unwraps to, one level deeper, with what it says about it. */
+static long split_one(const cJSON *root, const kg_input_decoder *d, const split_ctx *outer)
+{
+    split_ctx c = *outer;
+    kg_input_item it = {.meta = outer->meta};
+    char err[256] = "";
+    long n = 0;
+    it.meta.source = d->name;
+    c.depth++;
+    if (d->one(root, &it, max_doc(c.s), err, sizeof err) < 0) {
+        report(c.s, c.file, c.line, "%s", err[0] ? err : "not an event");
+    } else {
+        c.meta = it.meta;
+        n = it.value ? split_records(it.value, &c) : split_text(&it, &c);
+    }
+    free(it.owned);
+    cJSON_Delete(it.tree);
+    return n;
+}
+
 /* An envelope's items, with what it says about them. */
 static long split_envelope(const cJSON *root, const kg_input_decoder *d, const split_ctx *outer)
 {
     split_ctx c = *outer;
     const char *why = NULL;
     const cJSON *items;
+    if (d->one)
+        return split_one(root, d, outer);
     c.meta.source = d->name;
     items = d->items(root, &c.meta, &why);
     if (why)
@@ -190,14 +219,18 @@ static long split_records(const cJSON *root, const split_ctx *c)
     }
     if ((d = input_decoder_find(root)) != NULL)
         return split_envelope(root, d, c);
-    c->s->record(c->s->ud, root, c->file, c->line);
+    c->s->record(c->s->ud, root, &c->meta, c->file, c->line);
     return 1;
 }
 
-/* The records of a top-level JSON value from file:line. */
-static long split_top(const cJSON *root, const char *file, long line, const kg_input_sink *s)
+/* The records of a top-level JSON value from file:line; base (or nothing)
+ * is what is known of them before any envelope speaks. */
+static long split_top(const cJSON *root, const char *file, long line, const kg_input_sink *s,
+                      const kg_input_meta *base)
 {
-    split_ctx c = {file, line, s, 0, {NULL, NULL}};
+    split_ctx c = {file, line, s, 0, {0}};
+    if (base)
+        c.meta = *base;
     return split_records(root, &c);
 }
 
@@ -312,15 +345,43 @@ static cJSON *parse_checked(const char *text, size_t len, const char *file,
     return root;
 }
 
-long input_feed(const char *text, size_t len, const char *file, long line,
-                const kg_input_sink *s)
+/* A gzip-compressed text (a webhook body a forwarder compressed). */
+static long feed_gzip(const char *text, size_t len, const char *file, long line,
+                      const kg_input_meta *base, const kg_input_sink *s)
 {
-    arena_mark m = arena_begin();   /* the record's tree dies at arena_end */
-    cJSON *root = parse_checked(text, len, file, line, s, false);
-    long n = root ? split_top(root, file, line, s) : 0;
+    char err[200], *plain = NULL;
+    size_t plen = 0;
+    long n = 0;
+    if (gunzip_mem(text, len, max_doc(s), &plain, &plen, err, sizeof err) < 0)
+        report(s, file, line, "%s", err);
+    else if (gunzip_magic(plain, plen))
+        report(s, file, line, "gzip data inside gzip data");
+    else
+        n = input_feed_from(plain, plen, file, line, base, s);
+    free(plain);
+    return n;
+}
+
+long input_feed_from(const char *text, size_t len, const char *file, long line,
+                     const kg_input_meta *base, const kg_input_sink *s)
+{
+    arena_mark m;
+    cJSON *root;
+    long n;
+    if (gunzip_magic(text, len))
+        return feed_gzip(text, len, file, line, base, s);
+    m = arena_begin();              /* the record's tree dies at arena_end */
+    root = parse_checked(text, len, file, line, s, false);
+    n = root ? split_top(root, file, line, s, base) : 0;
     if (!arena_end(m))
         cJSON_Delete(root);
     return n;
+}
+
+long input_feed(const char *text, size_t len, const char *file, long line,
+                const kg_input_sink *s)
+{
+    return input_feed_from(text, len, file, line, NULL, s);
 }
 
 /* ---- the reader ------------------------------------------------------- */
@@ -458,7 +519,7 @@ static bool try_document(reader *r, long first_line, const kg_input_sink *s,
     m = arena_begin();
     root = parse_checked(r->buf + r->pos, r->len - r->pos, r->file, first_line, s, true);
     if (root)
-        split_top(root, r->file, first_line, s);
+        split_top(root, r->file, first_line, s, NULL);
     if (!arena_end(m))
         cJSON_Delete(root);
     if (!root)
@@ -490,7 +551,7 @@ static int read_stream(reader *r, const kg_input_sink *s)
                 arena_mark m = arena_begin();
                 probe = parse_checked(line, len, r->file, r->line, s, true);
                 if (probe)
-                    split_top(probe, r->file, r->line, s);
+                    split_top(probe, r->file, r->line, s, NULL);
                 if (!arena_end(m))
                     cJSON_Delete(probe);
                 if (probe)
@@ -509,26 +570,44 @@ static int read_stream(reader *r, const kg_input_sink *s)
     return r->failed ? -1 : 0;
 }
 
+/* raw, or raw decompressed: once, or twice (Firehose compressing records
+ * CloudWatch Logs had compressed already).  err[0] is the outer stream's
+ * message, err[1] the inner's. */
+static FILE *open_layers(FILE *raw, bool is_stdin, bool *gz, char err[2][200])
+{
+    bool inner = false;
+    FILE *fp = gunzip_wrap(raw, is_stdin, gz, err[0], sizeof err[0]), *fp2;
+    if (!fp || !*gz)
+        return fp;
+    fp2 = gunzip_wrap(fp, false, &inner, err[1], sizeof err[1]);
+    return fp2 ? fp2 : fp;
+}
+
 int input_read_path(const char *path, const kg_input_sink *sink, char *err,
                     size_t errlen)
 {
     reader r = {0};
     int rc;
-    bool is_stdin = strcmp(path, "-") == 0;
+    bool is_stdin = strcmp(path, "-") == 0, gz = false;
+    char gz_err[2][200] = {"", ""};
+    FILE *raw = is_stdin ? stdin : fopen(path, "rb");
 
-    r.fp = is_stdin ? stdin : fopen(path, "rb");
-    if (!r.fp) {
+    if (!raw || !(r.fp = open_layers(raw, is_stdin, &gz, gz_err))) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (raw && !is_stdin)
+            fclose(raw);
         return -1;
     }
     r.file = is_stdin ? "<stdin>" : path;
     r.sink = sink;
     r.max_line = sink->max_line ? sink->max_line : KG_INPUT_DEFAULT_MAX_LINE;
     rc = read_stream(&r, sink);
-    if (rc < 0)
+    if (rc < 0 && (gz_err[0][0] || gz_err[1][0]))
+        snprintf(err, errlen, "%s: %s", r.file, gz_err[0][0] ? gz_err[0] : gz_err[1]);
+    else if (rc < 0)
         snprintf(err, errlen, "%s: read error: %s", r.file,
                  errno ? strerror(errno) : "out of memory");
-    if (!is_stdin)
+    if (gz || !is_stdin)
         fclose(r.fp);
     free(r.buf);
     return rc;

@@ -5,9 +5,16 @@
  *   - CloudWatch Logs subscription payloads (EKS): logEvents[].message,
  *     the event as a JSON string
  *   - Azure diagnostic exports (AKS): records[].properties.log, the event
- *     as an object or a JSON string
+ *     as an object or a JSON string (records of other categories: none)
+ *   - one-record envelopes (a `one` callback instead of items and unwrap):
+ *     Pub/Sub push messages and GKE Cloud Logging records (gke.c), Lambda
+ *     events from CloudWatch Logs (eks.c), AKS diagnostic records (aks.c)
+ * Each cloud's envelope names the cluster (kg_input_meta.origin).
  */
 #include <string.h>
+#include "kguard/aks.h"
+#include "kguard/eks.h"
+#include "kguard/gke.h"
 #include "input_decode.h"
 
 static const cJSON *member(const cJSON *o, const char *key)
@@ -44,6 +51,14 @@ int input_unwrap_object(const cJSON *item, kg_input_item *it)
     return 0;
 }
 
+/* What an envelope says of the cluster replaces what was known only when
+ * it names one. */
+static void take_origin(kg_input_meta *meta, const kg_origin *o)
+{
+    if (o->cluster[0])
+        meta->origin = *o;
+}
+
 /* ---- EventList --------------------------------------------------------- */
 
 static bool eventlist_detect(const cJSON *root)
@@ -73,8 +88,12 @@ static bool cloudwatch_detect(const cJSON *root)
 
 static const cJSON *cloudwatch_items(const cJSON *root, kg_input_meta *meta, const char **why)
 {
-    (void)meta;
+    kg_origin o;
     (void)why;
+    if (eks_is_control(root))
+        return NULL;  /* CloudWatch checking the destination: no events */
+    eks_origin(root, &o);
+    take_origin(meta, &o);
     return member(root, "logEvents");
 }
 
@@ -100,17 +119,89 @@ static const cJSON *azure_items(const cJSON *root, kg_input_meta *meta, const ch
 static int azure_unwrap(const cJSON *item, kg_input_item *it)
 {
     const cJSON *v = member(item, "properties");
+    char why[160];
+    kg_origin o;
+    if (aks_is_record(item) && !aks_log(item, why, sizeof why))
+        return -1;  /* a record of another category */
     if (cJSON_IsObject(v))
         v = member(v, "log");
+    aks_origin(item, &o);
+    take_origin(&it->meta, &o);
     return take_value(v, it);
 }
+
+/* ---- one-record envelopes ------------------------------------------------ */
+
+static bool gke_push_detect(const cJSON *root)
+{
+    return no_kind(root) && gke_is_push(root);
+}
+
+static int gke_push_one(const cJSON *root, kg_input_item *it, size_t max, char *err,
+                        size_t errlen)
+{
+    it->owned = gke_push_data(root, max, &it->len, err, errlen);
+    it->text = it->owned;
+    return it->owned ? 0 : -1;
+}
+
+static bool gke_detect(const cJSON *root)
+{
+    return no_kind(root) && gke_is_entry(root);
+}
+
+static int gke_one(const cJSON *root, kg_input_item *it, size_t max, char *err, size_t errlen)
+{
+    kg_origin o;
+    (void)max;
+    if (!(it->tree = gke_event(root, &o, err, errlen)))
+        return -1;
+    it->value = it->tree;
+    take_origin(&it->meta, &o);
+    return 0;
+}
+
+static bool lambda_detect(const cJSON *root)
+{
+    return no_kind(root) && eks_is_lambda(root);
+}
+
+static int lambda_one(const cJSON *root, kg_input_item *it, size_t max, char *err,
+                      size_t errlen)
+{
+    it->owned = eks_lambda_payload(root, max, &it->len, err, errlen);
+    it->text = it->owned;
+    return it->owned ? 0 : -1;
+}
+
+static bool aks_detect(const cJSON *root)
+{
+    return no_kind(root) && aks_is_record(root);
+}
+
+static int aks_one(const cJSON *root, kg_input_item *it, size_t max, char *err, size_t errlen)
+{
+    const cJSON *log = aks_log(root, err, errlen);
+    kg_origin o;
+    (void)max;
+    if (!log || take_value(log, it) < 0)
+        return -1;
+    aks_origin(root, &o);
+    take_origin(&it->meta, &o);
+    return 0;
+}
+
 
 /* ---- the table --------------------------------------------------------- */
 
 static const kg_input_decoder decoders[] = {
-    {"eventlist", eventlist_detect, eventlist_items, input_unwrap_object},
-    {"cloudwatch", cloudwatch_detect, cloudwatch_items, cloudwatch_unwrap},
-    {"azure", azure_detect, azure_items, azure_unwrap},
+    {"eventlist", eventlist_detect, eventlist_items, input_unwrap_object, NULL},
+    {"cloudwatch", cloudwatch_detect, cloudwatch_items, cloudwatch_unwrap, NULL},
+    {"azure", azure_detect, azure_items, azure_unwrap, NULL},
+    {"pubsub", gke_push_detect, NULL, NULL, gke_push_one},
+    {"gke", gke_detect, NULL, NULL, gke_one},
+    {"lambda", lambda_detect, NULL, NULL, lambda_one},
+    {"aks", aks_detect, NULL, NULL, aks_one},
 };
 
 const kg_input_decoder *input_decoder_find(const cJSON *root)

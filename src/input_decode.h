@@ -10,14 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <cJSON.h>
-
-/* What an envelope says about the records it carries.  Inherited by the
- * records of nested envelopes; not handed to the engine yet (the next
- * issue derives the cluster from it). */
-typedef struct kg_input_meta {
-    const char *source;    /* the decoder that unwrapped the record; NULL: bare */
-    const char *cluster;   /* the cluster the envelope names, or NULL */
-} kg_input_meta;
+#include "kguard/input_meta.h"
 
 /* One wrapped item, unwrapped: an event (or a nested batch) as a tree, or
  * as JSON text to parse. */
@@ -26,6 +19,7 @@ typedef struct kg_input_item {
     const char *text;      /* else its JSON text, len bytes */
     size_t len;
     char *owned;           /* text the decoder allocated (freed after use) */
+    cJSON *tree;           /* a tree the decoder built (freed after use) */
     kg_input_meta meta;    /* starts as the envelope's; unwrap may refine it */
 } kg_input_item;
 
@@ -39,6 +33,12 @@ typedef struct kg_input_decoder {
     const cJSON *(*items)(const cJSON *root, kg_input_meta *meta, const char **why);
     /* One item of that array into *it; -1 when it holds no event. */
     int (*unwrap)(const cJSON *item, kg_input_item *it);
+    /* Instead of items and unwrap, for an envelope that holds one record
+     * (a cloud's record, a push message): that record into *it (a
+     * payload decoded or decompressed to at most max bytes), with what the
+     * envelope says in it->meta; -1 with a message in err. */
+    int (*one)(const cJSON *root, kg_input_item *it, size_t max, char *err,
+               size_t errlen);
 } kg_input_decoder;
 
 /* The decoder whose envelope root is, or NULL for a bare event. */

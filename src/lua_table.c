@@ -1,12 +1,20 @@
 /*
  * lua_table: the kguard.table binding (see lua_table.h).
  */
+#include <string.h>
 #include <time.h>
 #include <lauxlib.h>
 #include "lua_table.h"
 
 #define TABLE_MT "kguard.table"
 #define MAX_KEY 4096
+#define KEYBUF (MAX_KEY + KG_STATE_MAX_SCOPE + 2)
+
+/* A table handle: the table, and the state whose scope keys are kept in. */
+typedef struct handle {
+    kg_table *t;
+    kg_state *st;
+} handle;
 
 static long long wall_ms(void)
 {
@@ -15,20 +23,28 @@ static long long wall_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static kg_table *check_table(lua_State *L)
+static handle *check_handle(lua_State *L)
 {
-    return *(kg_table **)luaL_checkudata(L, 1, TABLE_MT);
+    return luaL_checkudata(L, 1, TABLE_MT);
 }
 
-/* Keys are strings; numbers are converted. */
-static const char *check_key(lua_State *L, size_t *len)
+/* Keys are strings; numbers are converted.  In a cluster's scope the key is
+ * "<cluster>\x1f<key>", built in buf. */
+static const char *check_key(lua_State *L, const handle *h, char *buf, size_t *len)
 {
-    const char *k;
+    const char *k, *scope = state_scope(h->st);
+    size_t slen = strlen(scope);
     luaL_argexpected(L, lua_type(L, 2) == LUA_TSTRING || lua_type(L, 2) == LUA_TNUMBER,
                      2, "string key");
     k = lua_tolstring(L, 2, len);
     luaL_argcheck(L, *len <= MAX_KEY, 2, "key longer than 4096 bytes");
-    return k;
+    if (!slen)
+        return k;
+    memcpy(buf, scope, slen);
+    buf[slen] = '\x1f';
+    memcpy(buf + slen + 1, k, *len);
+    *len += slen + 1;
+    return buf;
 }
 
 /* rc < 0 from table_add/set/incr: refused at the caps, or out of memory. */
@@ -41,18 +57,22 @@ static int failed(lua_State *L, int rc)
 
 static int t_has(lua_State *L)
 {
-    kg_table *t = check_table(L);
+    handle *h = check_handle(L);
+    kg_table *t = h->t;
+    char buf[KEYBUF];
     size_t n;
-    const char *k = check_key(L, &n);
+    const char *k = check_key(L, h, buf, &n);
     lua_pushboolean(L, table_has(t, k, n, wall_ms()));
     return 1;
 }
 
 static int t_add(lua_State *L)
 {
-    kg_table *t = check_table(L);
+    handle *h = check_handle(L);
+    kg_table *t = h->t;
+    char buf[KEYBUF];
     size_t n;
-    const char *k = check_key(L, &n);
+    const char *k = check_key(L, h, buf, &n);
     int rc = table_add(t, k, n, wall_ms());
     if (rc < 0)
         return failed(L, rc);
@@ -62,9 +82,11 @@ static int t_add(lua_State *L)
 
 static int t_get(lua_State *L)
 {
-    kg_table *t = check_table(L);
+    handle *h = check_handle(L);
+    kg_table *t = h->t;
+    char buf[KEYBUF];
     size_t n;
-    const char *k = check_key(L, &n);
+    const char *k = check_key(L, h, buf, &n);
     double v;
     if (table_get(t, k, n, wall_ms(), &v))
         lua_pushnumber(L, v);
@@ -75,9 +97,11 @@ static int t_get(lua_State *L)
 
 static int t_set(lua_State *L)
 {
-    kg_table *t = check_table(L);
+    handle *h = check_handle(L);
+    kg_table *t = h->t;
+    char buf[KEYBUF];
     size_t n;
-    const char *k = check_key(L, &n);
+    const char *k = check_key(L, h, buf, &n);
     int rc = table_set(t, k, n, luaL_checknumber(L, 3), wall_ms());
     if (rc < 0)
         return failed(L, rc);
@@ -86,9 +110,11 @@ static int t_set(lua_State *L)
 
 static int t_incr(lua_State *L)
 {
-    kg_table *t = check_table(L);
+    handle *h = check_handle(L);
+    kg_table *t = h->t;
+    char buf[KEYBUF];
     size_t n;
-    const char *k = check_key(L, &n);
+    const char *k = check_key(L, h, buf, &n);
     double v;
     int rc = table_incr(t, k, n, luaL_optnumber(L, 3, 1), wall_ms(), &v);
     if (rc < 0)
@@ -99,16 +125,18 @@ static int t_incr(lua_State *L)
 
 static int t_remove(lua_State *L)
 {
-    kg_table *t = check_table(L);
+    handle *h = check_handle(L);
+    kg_table *t = h->t;
+    char buf[KEYBUF];
     size_t n;
-    const char *k = check_key(L, &n);
+    const char *k = check_key(L, h, buf, &n);
     lua_pushboolean(L, table_remove(t, k, n));
     return 1;
 }
 
 static int t_size(lua_State *L)
 {
-    lua_pushinteger(L, (lua_Integer)table_size(check_table(L)));
+    lua_pushinteger(L, (lua_Integer)table_size(check_handle(L)->t));
     return 1;
 }
 
@@ -117,7 +145,8 @@ int lua_table_open(lua_State *L, kg_state *st)
     const char *name = luaL_checkstring(L, 1);
     lua_Integer max = 0;
     lua_Number ttl = 0;
-    kg_table *t, **ud;
+    kg_table *t;
+    handle *ud;
 
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);
@@ -133,7 +162,8 @@ int lua_table_open(lua_State *L, kg_state *st)
     if (!t)
         return luaL_error(L, "cannot open state table '%s': the state tables are full or out of memory", name);
     ud = lua_newuserdatauv(L, sizeof *ud, 0);
-    *ud = t;
+    ud->t = t;
+    ud->st = st;
     luaL_setmetatable(L, TABLE_MT);
     return 1;
 }

@@ -1,8 +1,9 @@
 /*
  * lua_table: the `kguard.table` userdata that gives rules the C state
  * tables (state.h), with methods has/add/get/set/incr/remove/size.  A
- * handle holds only a pointer into the state, which outlives every rule
- * generation.  lua_kguard.c exposes the opener as kguard.table.
+ * handle holds only pointers into the state, which outlives every rule
+ * generation; keys are kept apart per cluster by the state's scope
+ * (state_set_scope).  lua_kguard.c exposes the opener as kguard.table.
  */
 #ifndef KGUARD_LUA_TABLE_H
 #define KGUARD_LUA_TABLE_H

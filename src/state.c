@@ -29,7 +29,18 @@ struct kg_state {
     size_t bytes;          /* every table's bytes and TABLE_COST */
     kg_state_limits limits;
     unsigned long long evictions, refusals;
+    char scope[KG_STATE_MAX_SCOPE + 1];   /* the current event's cluster, or "" */
 };
+
+void state_set_scope(kg_state *st, const char *scope)
+{
+    snprintf(st->scope, sizeof st->scope, "%s", scope ? scope : "");
+}
+
+const char *state_scope(const kg_state *st)
+{
+    return st->scope;
+}
 
 kg_state *state_new(void)
 {

@@ -2,7 +2,8 @@
  * webhook.c: owns kg_webhook, the HTTP(S) receiver for kube-apiserver's
  * audit webhook backend, built on libmicrohttpd (0.9.75 APIs only).
  *
- * Routes: POST /k8s-audit takes one body (an EventList; not parsed here, the
+ * Routes: POST /k8s-audit (and /k8s-audit/CLUSTER, the body's events from
+ * that cluster) takes one body (an EventList; not parsed here, the
  * consumer does that) and answers 200 `{}` only after queue_push accepted a
  * copy; a full (or closed) queue gets 429 with Retry-After, so the API server
  * retries the batch and nothing answered 2xx is ever lost.  GET /healthz
@@ -93,6 +94,7 @@ typedef struct req {
     bool too_large;
     bool no_memory;
     char origin[sizeof ((kg_queue_item *)0)->origin];
+    char cluster[sizeof ((kg_queue_item *)0)->cluster];
 } req;
 
 /* ---- small helpers --------------------------------------------------- */
@@ -337,7 +339,8 @@ static bool declared_length(struct MHD_Connection *c, size_t *out)
 
 /* First call of a POST /k8s-audit: credentials and declared size, then the
  * per-request state that collects the body. */
-static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c, void **con_cls)
+static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
+                                        const char *cluster, void **con_cls)
 {
     const char *why = NULL;
     size_t declared = 0;
@@ -357,15 +360,37 @@ static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
     if (!r)
         return MHD_NO;
     r->declared = declared;
+    snprintf(r->cluster, sizeof r->cluster, "%s", cluster);
     peer_origin(c, r->origin, sizeof r->origin);
     *con_cls = r;
     return MHD_YES;
+}
+
+/* The cluster an audit path names: "" for /k8s-audit, NAME for
+ * /k8s-audit/NAME (letters, digits, '.', '_', '-'; what cluster names are
+ * made of on EKS, GKE and AKS), NULL for any other path. */
+static const char *audit_path_cluster(const char *url)
+{
+    const char *name;
+    size_t n;
+    if (strncmp(url, PATH_AUDIT, sizeof PATH_AUDIT - 1) != 0)
+        return NULL;
+    name = url + sizeof PATH_AUDIT - 1;
+    if (!*name)
+        return name;
+    if (*name++ != '/')
+        return NULL;
+    n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+    if (n == 0 || name[n] || n >= sizeof ((kg_queue_item *)0)->cluster)
+        return NULL;
+    return name;
 }
 
 /* Route a request on its first call (headers only). */
 static enum MHD_Result begin_request(kg_webhook *w, struct MHD_Connection *c, const char *url,
                                      const char *method, void **con_cls)
 {
+    const char *cluster;
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
                strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (strcmp(url, PATH_HEALTH) == 0) {
@@ -374,11 +399,11 @@ static enum MHD_Result begin_request(kg_webhook *w, struct MHD_Connection *c, co
                              MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
         return reply_text(c, MHD_HTTP_OK, "ok\n");
     }
-    if (strcmp(url, PATH_AUDIT) == 0) {
+    if ((cluster = audit_path_cluster(url)) != NULL) {
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
             return reply_bad(w, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
                              MHD_HTTP_HEADER_ALLOW, "POST");
-        return begin_audit_post(w, c, con_cls);
+        return begin_audit_post(w, c, cluster, con_cls);
     }
     return reply_bad(w, c, MHD_HTTP_NOT_FOUND, "not found\n", NULL, NULL);
 }
@@ -448,6 +473,7 @@ static enum MHD_Result finish_audit_post(kg_webhook *w, struct MHD_Connection *c
     item.data = r->buf;
     item.len = r->len;
     memcpy(item.origin, r->origin, sizeof item.origin);
+    memcpy(item.cluster, r->cluster, sizeof item.cluster);
     if (!queue_push(w->queue, &item)) {
         atomic_fetch_add(&w->busy, 1);
         logf_(w, "%s: 429 on " PATH_AUDIT ": queue full", r->origin);

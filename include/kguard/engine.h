@@ -58,6 +58,11 @@ int engine_scan_path(kg_engine *e, const char *path, char *err, size_t errlen);
 void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
                  long line);
 
+/* engine_feed for a text from a named cluster (POST /k8s-audit/CLUSTER):
+ * its records are that cluster's unless their envelope names another. */
+void engine_feed_cluster(kg_engine *e, const char *text, size_t len, const char *file,
+                         long line, const char *cluster);
+
 const kg_stats *engine_stats(const kg_engine *e);
 
 /* Number of rules in the current generation. */

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <cJSON.h>
 #include "kguard/ipset.h"
+#include "kguard/origin.h"
 
 #define KG_EVENT_MAX_IPS 16
 
@@ -46,6 +47,12 @@ typedef struct kg_event {
     /* where the record came from, for diagnostics and findings */
     const char *src_file;
     long src_line;
+    /* the cluster its source named (the envelope, the webhook path, the
+     * input's option), NULL for the default one (--cluster); what the
+     * cloud's envelope said (NULL when none); set by the caller after
+     * event_extract */
+    const char *cluster;
+    const kg_origin *origin;
 } kg_event;
 
 /* Extract from a parsed record.  Returns 0, or -1 with a message in err when

@@ -17,6 +17,13 @@ typedef struct kg_identity {
     const char *region;
 } kg_identity;
 
+#define KG_DEFAULT_ACCOUNT "000000000000"
+
+/* The identity of the event's cluster: base (--cluster, --account-id,
+ * --region) with the cluster the event's source named, and for EKS the
+ * account its CloudWatch envelope names when no account id was given. */
+void finding_identity_of(const kg_identity *base, const kg_event *ev, kg_identity *out);
+
 /* The finding with id fid as a cJSON object (the caller deletes it); NULL
  * when out of memory.  occ gives the aggregate: count, event times,
  * createdAt and updatedAt. */

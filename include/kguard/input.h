@@ -3,7 +3,9 @@
  *
  * A source is a file or stdin holding one Event per line (the API server's
  * log backend), or one JSON document holding an EventList or an array of
- * events (the webhook's batches), on one line or pretty-printed.  Every
+ * events (the webhook's batches), on one line or pretty-printed; or the
+ * managed clouds' records and envelopes of them (GKE, AKS, EKS: gke.h,
+ * aks.h, eks.h); gzip-compressed or not (gunzip.h).  Every
  * record is parsed once with cJSON and handed to the sink; every bad record
  * (bad JSON, invalid UTF-8, too deep, over the size limit) is handed to the
  * sink's `bad` callback with its file:line, and reading goes on.
@@ -13,14 +15,16 @@
 
 #include <stddef.h>
 #include <cJSON.h>
+#include "kguard/input_meta.h"
 
 #define KG_INPUT_DEFAULT_MAX_LINE (16u << 20)   /* one event line */
 #define KG_INPUT_DEFAULT_MAX_DOC  (256u << 20)  /* one multi-line document */
 
 typedef struct kg_input_sink {
-    /* One event record (an object; not yet checked to be an Event).  The
-     * tree is freed when the callback returns. */
-    void (*record)(void *ud, const cJSON *rec, const char *file, long line);
+    /* One event record (an object; not yet checked to be an Event) and
+     * what is known of it.  The tree is freed when the callback returns. */
+    void (*record)(void *ud, const cJSON *rec, const kg_input_meta *meta,
+                   const char *file, long line);
     /* A record that was reported and skipped. */
     void (*bad)(void *ud, const char *file, long line, const char *msg);
     /* Optional: called as reading goes on, with the bytes read so far. */
@@ -35,10 +39,16 @@ typedef struct kg_input_sink {
 int input_read_path(const char *path, const kg_input_sink *sink, char *err,
                     size_t errlen);
 
-/* Feed one complete JSON text (a line, or a webhook body) that starts at
- * file:line.  Returns the number of records handed to sink->record. */
+/* Feed one complete JSON text (a line, or a webhook body, which may be
+ * gzip-compressed) that starts at file:line.  Returns the number of records
+ * handed to sink->record. */
 long input_feed(const char *text, size_t len, const char *file, long line,
                 const kg_input_sink *sink);
+
+/* input_feed with what is known of the text's records beforehand (the
+ * cluster a webhook path names); an envelope's own word replaces it. */
+long input_feed_from(const char *text, size_t len, const char *file, long line,
+                     const kg_input_meta *base, const kg_input_sink *sink);
 
 /* Is buf valid UTF-8 (no overlongs, no surrogates)?  On failure *bad_at is
  * the offset of the first bad byte. */

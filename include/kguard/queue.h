@@ -18,6 +18,7 @@ typedef struct kg_queue_item {
     char *data;          /* malloc'd; owned by whoever holds the item */
     size_t len;
     char origin[64];     /* e.g. "webhook 127.0.0.1:52344" for diagnostics */
+    char cluster[128];   /* the cluster the sender named (POST /k8s-audit/NAME), or "" */
 } kg_queue_item;
 
 kg_queue *queue_new(size_t max_items, size_t max_bytes);

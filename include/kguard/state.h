@@ -20,6 +20,7 @@
 #define KG_STATE_TABLE_BYTES (64u << 20)
 #define KG_STATE_TOTAL_BYTES (256u << 20)
 #define KG_TABLE_REFUSED (-2)                  /* table_add/set/incr: over the caps */
+#define KG_STATE_MAX_SCOPE 255u
 
 typedef struct kg_state kg_state;
 typedef struct kg_table kg_table;
@@ -67,6 +68,13 @@ unsigned long long state_evictions(const kg_state *st);
 unsigned long long state_refusals(const kg_state *st);
 /* Bytes counted against the total cap. */
 size_t state_bytes(const kg_state *st);
+
+/* The cluster the event being judged came from (NULL or "": the default
+ * cluster).  The Lua binding keeps each cluster's keys apart by prefixing
+ * them with "<cluster>\x1f"; the default cluster's keys are as given, so
+ * --state files of one-cluster runs stay valid. */
+void state_set_scope(kg_state *st, const char *scope);
+const char *state_scope(const kg_state *st);
 
 cJSON *state_to_json(const kg_state *st);
 /* Replace the tables with those in j.  -1 with a message on a bad shape. */

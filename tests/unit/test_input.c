@@ -9,10 +9,12 @@ typedef struct seen {
     int records, bad;
     long rec_lines[64], bad_lines[64];
     char verbs[64][16];
+    char clusters[64][64];  /* meta->origin.cluster of each record */
     char last_msg[256];
 } seen;
 
-static void on_record(void *ud, const cJSON *rec, const char *file, long line)
+static void on_record(void *ud, const cJSON *rec, const kg_input_meta *meta,
+                      const char *file, long line)
 {
     seen *s = ud;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, "verb");
@@ -20,6 +22,7 @@ static void on_record(void *ud, const cJSON *rec, const char *file, long line)
     if (s->records < 64) {
         s->rec_lines[s->records] = line;
         snprintf(s->verbs[s->records], 16, "%s", cJSON_IsString(v) ? v->valuestring : "?");
+        snprintf(s->clusters[s->records], 64, "%.63s", meta->origin.cluster);
     }
     s->records++;
 }
@@ -134,8 +137,45 @@ static void test_utf8(void)
     ok(!input_utf8_valid((const unsigned char *)"\xe2\x82", 2, NULL), "truncated sequence rejected");
 }
 
+static void feed(seen *s, const char *text, const char *base_cluster)
+{
+    kg_input_sink sink = {on_record, on_bad, NULL, s, 0, 0};
+    kg_input_meta base = {0};
+    snprintf(base.origin.cluster, sizeof base.origin.cluster, "%s", base_cluster);
+    input_feed_from(text, strlen(text), "t", 1, &base, &sink);
+}
+
+static void test_clusters(void)
+{
+    seen s = {0};
+    feed(&s, EV("get"), "");
+    feed(&s, EV("list"), "blue");
+    feed(&s, "{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"123456789012\","
+             "\"logGroup\":\"/aws/eks/green/cluster\",\"logEvents\":[{\"id\":\"1\","
+             "\"timestamp\":1,\"message\":\"{\\\"kind\\\":\\\"Event\\\",\\\"verb\\\":\\\"watch\\\","
+             "\\\"user\\\":{\\\"username\\\":\\\"u\\\"}}\"}]}", "blue");
+    feed(&s, "{\"category\":\"kube-audit\",\"properties\":{\"log\":" EV("create") "},"
+             "\"resourceId\":\"/SUBSCRIPTIONS/S1/RESOURCEGROUPS/RG/PROVIDERS/"
+             "MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/RED\"}", "");
+    feed(&s, "{\"protoPayload\":{\"methodName\":\"io.k8s.core.v1.pods.delete\","
+             "\"authenticationInfo\":{\"principalEmail\":\"a@example.com\"}},"
+             "\"resource\":{\"type\":\"k8s_cluster\",\"labels\":{\"cluster_name\":\"gold\"}}}", "blue");
+    feed(&s, "{\"category\":\"kube-audit\",\"properties\":{\"log\":" EV("patch") "}}", "blue");
+    is_int(s.records, 6, "six records from plain, EKS, AKS and GKE sources");
+    is_int(s.bad, 0, "none bad");
+    is_str(s.clusters[0], "", "a plain event: no cluster");
+    is_str(s.clusters[1], "blue", "a plain event fed for a cluster: that cluster");
+    is_str(s.clusters[2], "green", "EKS: the log group's cluster, over the one fed for");
+    is_str(s.verbs[2], "watch", "EKS: the event");
+    is_str(s.clusters[3], "red", "AKS: the resourceId's cluster");
+    is_str(s.clusters[4], "gold", "GKE: resource.labels.cluster_name");
+    is_str(s.verbs[4], "delete", "GKE: the rebuilt event");
+    is_str(s.clusters[5], "blue", "an envelope naming no cluster keeps the one fed for");
+}
+
 int main(void)
 {
+    test_clusters();
     test_jsonl();
     test_bad_first_line();
     test_documents();

@@ -275,6 +275,13 @@ static void test_routes(void)
        "exactly the posted body was queued");
     ok(strncmp(it.origin, "webhook 127.0.0.1:", 18) == 0 && atoi(it.origin + 18) > 0,
        "origin names the peer: %s", it.origin);
+    is_str(it.cluster, "", "POST /k8s-audit names no cluster");
+    free(it.data);
+
+    is_int(curl_status("--data-binary @'%s' %s/k8s-audit/payments-eu_1.b", body, url), 200,
+           "POST /k8s-audit/CLUSTER: 200");
+    ok(queue_pop(q, &it), "pop it");
+    is_str(it.cluster, "payments-eu_1.b", "the item carries the cluster the path names");
     free(it.data);
 
     curl(&r, "%s/healthz", url);
@@ -283,7 +290,10 @@ static void test_routes(void)
     reply_free(&r);
     is_int(curl_status("-X POST -d x %s/healthz", url), 405, "POST /healthz: 405");
     is_int(curl_status("%s/nope", url), 404, "unknown path: 404");
-    is_int(curl_status("%s/k8s-audit/x", url), 404, "path below /k8s-audit: 404");
+    is_int(curl_status("-d x %s/k8s-audit/x/y", url), 404, "two levels below /k8s-audit: 404");
+    is_int(curl_status("-d x %s/k8s-audit/", url), 404, "an empty cluster name: 404");
+    is_int(curl_status("-d x '%s/k8s-audit/a%%20b'", url), 404, "a cluster name with a space: 404");
+    is_int(curl_status("%s/k8s-audit/x", url), 405, "GET /k8s-audit/CLUSTER: 405");
     curl(&r, "%s/k8s-audit", url);
     is_int(r.status, 405, "GET /k8s-audit: 405");
     ok(has_header(&r, "Allow: POST"), "405 names the allowed method");
@@ -314,8 +324,8 @@ static void test_routes(void)
     }
 
     webhook_stats(w, &st);
-    is_int(st.accepted, 9, "stats: 9 accepted");
-    is_int(st.bad_request, 6, "stats: 6 bad requests (405 x3, 404 x2, 400)");
+    is_int(st.accepted, 10, "stats: 10 accepted");
+    is_int(st.bad_request, 9, "stats: 9 bad requests (405 x4, 404 x4, 400)");
     is_int(st.unauthorized + st.too_large + st.busy, 0, "stats: nothing else");
 cleanup:
     webhook_stop(w);
