@@ -26,6 +26,7 @@ typedef struct kg_stats {
     unsigned long long switched_off; /* occurrences of types a setting turned off */
     unsigned long long body_missing; /* events a body rule could not inspect */
     unsigned long long output_errors; /* sink callbacks that failed (reported) */
+    unsigned long long rules_disabled; /* rules switched off by the circuit breaker */
 } kg_stats;
 
 /* What happened to one record. */
@@ -54,6 +55,7 @@ typedef struct kg_engine_opts {
     long long publish_interval_ms; /* between updates of one finding */
     kg_engine_observer observer;
     bool accept_shrunk_lists;      /* reload: take lists that shrank sharply */
+    unsigned long rule_max_failures; /* the circuit breaker; 0: never */
 } kg_engine_opts;
 
 typedef struct kg_engine kg_engine;
