@@ -7,7 +7,8 @@
 #   the hostile rule counted as rule errors, with a message naming its file (and line) and matching
 #   its header's expectation.
 # Header lines of each file:
-#   -- expect: error REGEX        the rule's errors match REGEX (Perl)
+#   -- expect: error REGEX[; disabled]   the rule's errors match REGEX (Perl)[, and the circuit
+#                                  breaker switches it off]
 #   -- expect: harmless           the attack is defused without an error
 #   -- expect: todo REASON; error REGEX[; disabled]   known gap: run as a TODO test
 # tests/hostile/config/*.lua are hostile configs: each must be refused (exit 1) within BOUND
@@ -26,7 +27,7 @@ my $BIN  = kguard();
 plan skip_all => "kguard binary not found at $BIN (set KGUARD)" unless -x $BIN;
 
 my $BOUND = 60;     # seconds for a whole scan of the example log (37 judged events)
-my @LISTS = ('--tor-exits', 'examples/tor-exits.txt', '--malicious-ips', 'examples/malicious-ips.txt',
+my @LISTS = ('--literal-lists', '--tor-exits', 'examples/tor-exits.txt', '--malicious-ips', 'examples/malicious-ips.txt',
              '--threat-list', 'partner-feed=examples/partner-feed.txt', '--cluster', 'demo');
 my @shipped = sort glob("$ROOT/rules.d/*.lua");
 my @hostile = sort glob("$ROOT/tests/hostile/*.lua");
@@ -119,8 +120,10 @@ for my $file (@hostile) {
         check_engine_survived($name, $r);
         if ($expect eq 'harmless') {
             is($r->{summary}{rule_errors}, 0, "$name: defused without an error");
-        } elsif ($expect =~ /^error (.*)$/) {
+        } elsif ($expect =~ /^error (.*?)(; disabled)?$/) {
             check_errors($name, $file, $r, $1);
+            like($r->{stderr}, qr/disabled after \d+ failures in a row/,
+                 "$name: the rule is switched off after repeated failures") if $2;
         } else {
             fail("$name: unknown expectation '$expect'");
         }

@@ -1,5 +1,5 @@
 -- Attack (item 6): a rule that fails on every event keeps costing its budget on each.
--- expect: todo item 6 (circuit breaker) is not done on this branch; error instruction budget; disabled
+-- expect: error instruction budget|time limit; disabled
 return {
   type = "Discovery:Kubernetes/HostileAlwaysErrors",
   severity = "Low",

@@ -1,6 +1,6 @@
 -- Attack (item 2): return an override table whose __index raises; kguard read it outside a
--- protected call, and Lua panicked.
--- expect: todo item 2 (panics) is not fixed on this branch; error .
+-- protected call, and Lua panicked; now it is an error naming the rule.
+-- expect: error hostile __index
 return {
   type = "Discovery:Kubernetes/HostileOverrideMetatable",
   severity = "Low",
