@@ -419,6 +419,7 @@ int cmd_run(const kg_cli *c)
     if (open_signals(&r) < 0 || setup_load(c, &s) < 0 || setup_open_sinks(c, &s, true) < 0)
         goto cleanup;
     rewatch(&r, &s);          /* before the engine takes the lists over */
+    s.eo.live = true;         /* the state's clock is wall time */
     if (!(r.eng = engine_new(&s.eo, &s.lists, &s.config, err, sizeof err))) {
         cli_warn("%s", err);
         goto cleanup;

@@ -226,6 +226,7 @@ static void set_cluster(kg_engine *e, kg_event *ev, const kg_input_meta *meta)
                       ? o->cluster : NULL;
     ev->origin = o && o->cloud[0] ? o : NULL;
     state_set_scope(e->state, ev->cluster);
+    state_clock_event(e->state, ev->time_ms);
 }
 
 static void on_record(void *ud, const cJSON *rec, const kg_input_meta *meta,
@@ -388,6 +389,7 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     }
     if (adopt_identity(e, opts) < 0 || open_state(e, err, errlen) < 0)
         goto fail;
+    state_clock_live(e->state, opts->live);
     if (!(e->rules = load_generation(e, opts, lists, &e->lists, err, errlen)))
         goto fail;
     if (config) {

@@ -1,6 +1,7 @@
 /*
  * lua_kguard: the `kguard` module rules see as a global: kguard.ip_in,
- * kguard.log and (with a state) kguard.table.
+ * kguard.log and (with a state) kguard.table, kguard.window,
+ * kguard.baseline and kguard.now.
  */
 #ifndef KGUARD_LUA_KGUARD_H
 #define KGUARD_LUA_KGUARD_H

@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 #include <xxhash.h>
 #include "lua_event.h"
+#include "lua_tojson.h"
 #include "rules_int.h"
 
 /* ---- list lookups ----------------------------------------------------- */
@@ -88,6 +89,13 @@ static const char *read_overrides(lua_State *L, kg_match *m)
         m->detail = lua_tostring(L, -1);
     else if (ty != LUA_TNIL)
         return "the predicate returned a detail that is not a string";
+    if ((ty = lua_getfield(L, -4, "detection")) == LUA_TTABLE) {
+        const char *why = NULL;
+        if (!(m->detection = lua_tojson(L, -1, &why)))
+            return why;
+    } else if (ty != LUA_TNIL) {
+        return "the predicate returned a detection that is not a table";
+    }
     return NULL;
 }
 
@@ -140,7 +148,7 @@ static int run_predicate(rules_judge_ctx *c, kg_rule *r, kg_match *m)
 static void judge_rule(rules_judge_ctx *c, size_t id, int *fired)
 {
     kg_rule *r = &c->rs->rules[id];
-    kg_match m = {r, NULL, -1, r->severity, r->title, r->description, NULL};
+    kg_match m = {r, NULL, -1, r->severity, r->title, r->description, NULL, NULL};
     int ok = 1;
 
     if (r->last_seq == c->rs->seq)
@@ -161,6 +169,7 @@ static void judge_rule(rules_judge_ctx *c, size_t id, int *fired)
         (*fired)++;
         c->cb->fire(c->cb->ud, c->ev, &m);
     }
+    cJSON_Delete(m.detection);
     lua_settop(c->rs->sb->L, 0);
 }
 
