@@ -168,6 +168,8 @@ static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
     }
     if (rc != 0 && !filter)
         cstats_count(e->clusters, ev->cluster, CSTATS_FINDINGS);
+    if (!filter && ev->username)   /* for correlation rules (state.h) */
+        state_signal(e->state, ev->username, m.rule->type);
     if (rc != 0)   /* new (or not aggregated for want of memory) */
         filter ? e->stats.archived++ : e->stats.findings++;
     if (rc < 0) {

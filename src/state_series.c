@@ -315,6 +315,22 @@ long long series_started(kg_series *s, const char *scope, long long now)
     return e->stamp;
 }
 
+/* ---- signals ---------------------------------------------------------- */
+
+int state_signal(kg_state *st, const char *entity, const char *type)
+{
+    kg_series_opts o = {KG_SIGNALS_SPAN_MS, 0, 0, KG_SIGNALS_MAX_VALUES};
+    kg_series *s = state_series(st, KG_SIGNALS_WINDOW, KG_SERIES_WINDOW, &o);
+    char buf[KG_STATE_KEYBUF];
+    size_t n = strlen(entity), distinct;
+    unsigned long count;
+    const char *k;
+    if (!s || n > KG_STATE_MAX_KEY)
+        return -1;
+    k = state_key(st, entity, &n, buf);
+    return series_add(s, k, n, type, strlen(type), state_now(st), &count, &distinct);
+}
+
 /* ---- persistence ------------------------------------------------------ */
 
 static cJSON *key_json(const hmap_entry *e)

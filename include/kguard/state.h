@@ -121,6 +121,16 @@ typedef void (*series_value_cb)(void *ud, const char *v, size_t vlen,
 size_t series_values(kg_series *s, const char *key, size_t klen, long long now,
                      series_value_cb cb, void *ud);
 
+/* ---- correlation signals ----------------------------------------------
+ * The engine records every finding it writes as a signal of its actor: the
+ * value type (the finding type) under key entity in the window
+ * KG_SIGNALS_WINDOW (span KG_SIGNALS_SPAN_MS), scoped to the event's
+ * cluster.  Correlation rules read them back (lualib/anomaly.lua). */
+#define KG_SIGNALS_WINDOW "kguard.signals"
+#define KG_SIGNALS_SPAN_MS (86400LL * 1000)
+#define KG_SIGNALS_MAX_VALUES 64u
+int state_signal(kg_state *st, const char *entity, const char *type);
+
 cJSON *state_to_json(const kg_state *st);
 /* Replace the tables with those in j.  -1 with a message on a bad shape. */
 int state_from_json(kg_state *st, const cJSON *j, char *err, size_t errlen);
