@@ -4,7 +4,8 @@
 -- it writes (not archived ones) as a signal of the finding's user in the
 -- window "kguard.signals" (24 hours, per cluster; state.h).  This rule fires
 -- when a user's signals within 24 hours span at least MIN_TYPES finding
--- types from at least MIN_TACTICS tactics, once per user per 24 hours
+-- types from at least MIN_TACTICS tactics, at least one of them a
+-- behavioural (AnomalousBehavior) type, once per user per 24 hours
 -- (table "sequence_fired").  It is judged on the calls the anomaly rules
 -- watch, after them (the file sorts last), so the call that completes a
 -- sequence reports it.  service.detection.sequence follows GuardDuty's
@@ -57,8 +58,9 @@ return {
   type = "AttackSequence:EKS/CompromisedCluster",
   severity = 9,
   title = "Findings of several tactics for one user: possible compromise",
-  description = "One user collected kguard findings of several types and tactics within 24 hours "
-    .. "(for example unusual secret reads, an exec and a new privileged workload). Each alone may "
+  description = "One user collected kguard findings of several types and tactics within 24 hours, "
+    .. "at least one of them behaviour unusual for that user (for example unusual secret reads, an "
+    .. "exec and a new privileged workload, or a Tor exit and an unusual exec). Each alone may "
     .. "be routine; together they look like the steps of an intrusion. "
     .. "service.detection.sequence lists the findings.",
   remediation = "Treat the user's credential (kubernetesUserDetails) as compromised until its owner "
@@ -70,18 +72,19 @@ return {
   predicate = function(ev)
     local actor = ev.username
     if actor == nil or fired:has(actor) then return nil end
-    local signals, types, tactics, seen = {}, 0, {}, {}
+    local signals, types, tactics, seen, behavioural = {}, 0, {}, {}, false
     for _, s in ipairs(anomaly.signals(actor, SPAN)) do
       if s.tactic ~= "AttackSequence" then
         signals[#signals + 1] = s
         types = types + 1
+        behavioural = behavioural or s.type:find("/AnomalousBehavior", 1, true) ~= nil
         if not seen[s.tactic] then
           seen[s.tactic] = true
           tactics[#tactics + 1] = s.tactic
         end
       end
     end
-    if types < MIN_TYPES or #tactics < MIN_TACTICS then return nil end
+    if types < MIN_TYPES or #tactics < MIN_TACTICS or not behavioural then return nil end
     fired:add(actor)
     table.sort(tactics)
     return { detection = sequence(actor, signals, tactics) }
