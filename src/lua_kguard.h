@@ -11,7 +11,7 @@
 #include "sandbox.h"
 
 /* Set the global `kguard` of sb.  lists and state must outlive sb; without
- * a state, kguard.table is absent. */
+ * a state, kguard.table, window, baseline and now are absent. */
 void lua_kguard_open(kg_sandbox *sb, const kg_lists *lists, kg_state *state);
 
 #endif
