@@ -8,8 +8,12 @@
 -- "<identity>\31<dimension>" whose values are the ones that identity has
 -- used.  While the baseline learns (anomaly.LEARN of event time from the
 -- first call it sees in the cluster) every value is recorded and nothing
--- fires; afterwards a call fires when one of its dimensions has a value the
--- identity never used (the value is recorded, so it fires once).
+-- fires; afterwards a call fires when one of its strong dimensions
+-- (namespace, workload, image, permission, role, host path) has a value the
+-- identity never used, or when both weak ones (source network and user
+-- agent, marked weak = true) are new at once: people roam between networks,
+-- so a new network alone is not reported.  New values are recorded, so a
+-- novelty fires once.
 --
 --     anomaly.LEARN                   "7d" (anomaly_local.lua may change it)
 --     anomaly.profiled(ev)            -> false for the cluster's own machinery
@@ -21,7 +25,8 @@
 --     anomaly.check(ev, name, dims)   -> nil, or
 --         {actor = ..., unusual = {dim, ...}, age = seconds,
 --          detection = {anomaly = {...}}, detail = "..."}
---         dims: a list of {name = "namespace", value = "prod"|nil}
+--         dims: a list of {name = "namespace", value = "prod"|nil,
+--         weak = true|nil}
 --     anomaly.signals(entity, span)   -> the finding types recorded for
 --         entity within span seconds: list of {type, tactic, first, last}
 --
@@ -185,7 +190,7 @@ function anomaly.check(ev, name, dims)
   if not anomaly.profiled(ev) then return nil end
   local actor = ev.username
   local b = baseline(name)
-  local unusual, list, learning = {}, {}, false
+  local unusual, list, learning, strong, weak = {}, {}, false, 0, 0
   for _, d in ipairs(dims) do
     if d.value ~= nil then
       local is_new, l = b:observe(actor .. SEP .. d.name, d.value)
@@ -193,10 +198,11 @@ function anomaly.check(ev, name, dims)
       if is_new then
         unusual[d.name] = d.value
         list[#list + 1] = d
+        if d.weak then weak = weak + 1 else strong = strong + 1 end
       end
     end
   end
-  if learning or #list == 0 then return nil end
+  if learning or (strong == 0 and weak < 2) then return nil end
   local parts = {}
   for _, d in ipairs(list) do
     parts[#parts + 1] = string.format("%s %s", d.name, view.text(d.value, 200))
@@ -216,8 +222,8 @@ end
 function anomaly.common(ev)
   return {
     { name = "namespace", value = ev.namespace or "(cluster)" },
-    { name = "sourceNetwork", value = anomaly.source(ev) },
-    { name = "userAgent", value = anomaly.agent(ev.user_agent) },
+    { name = "sourceNetwork", value = anomaly.source(ev), weak = true },
+    { name = "userAgent", value = anomaly.agent(ev.user_agent), weak = true },
   }
 end
 
