@@ -32,8 +32,8 @@ typedef struct kg_event {
                 *response_object, *annotations;
     const char *decision; /* authorization.k8s.io/decision */
     int status_code;      /* -1 when absent */
-    /* the event's time, epoch ms: stageTimestamp, else
-     * requestReceivedTimestamp (or v1beta1 timestamp); -1 when none parses */
+    /* the event's time, epoch ms: requestReceivedTimestamp (v1beta1
+     * timestamp), else stageTimestamp; -1 when none parses */
     long long time_ms;
     /* computed facts */
     bool anonymous;       /* system:anonymous or group system:unauthenticated */
