@@ -65,4 +65,17 @@ sub events_of {
     is(scalar(@{ $r3->{findings} }), 0, 'without --state the same read is the first event of a new baseline');
 }
 
+# ---- the clock: event time when scanning, wall time under kguard run -------------------------
+
+{
+    my @ev = events_of('secrets-anomaly');   # learning at day 0, the anomaly 8 days of event time later
+    my $in = write_file(join('', @ev), 'anomaly-clock.jsonl');
+    my $scan = run_kguard(args => ['scan', '--rules', 'rules.d', $in]);
+    is(scalar(@{ $scan->{findings} }), 1, 'scan: 8 days of event time end the 7-day learning');
+    my $run = run_kguard(args => ['run', '--rules', 'rules.d'], stdin => join('', @ev), timeout => 30);
+    is($run->{exit}, 0, 'run from stdin: exit 0') or diag(describe_run($run));
+    is(scalar(@{ $run->{findings} }), 0,
+       'run: the clock is wall time, so old event times do not end the learning period');
+}
+
 done_testing();
