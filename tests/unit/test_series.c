@@ -144,8 +144,32 @@ static void test_round_trip(void)
     state_free(back);
 }
 
+static void test_scope(void)
+{
+    kg_state *st = state_new();
+    char buf[KG_STATE_KEYBUF];
+    size_t n = 5;
+    const char *k = state_key(st, "alice", &n, buf);
+    ok(n == 5 && memcmp(k, "alice", 5) == 0, "default cluster: the key as given");
+    state_set_scope(st, "prod");
+    n = 5;
+    k = state_key(st, "alice", &n, buf);
+    ok(n == 10 && memcmp(k, "prod\x1f" "alice", 10) == 0, "a named cluster: <cluster>\\x1f<key>");
+    state_clock_event(st, T0);
+    ok(state_signal(st, "alice", "Execution:Kubernetes/ExecInKubeSystemPod") == 0, "a signal is recorded");
+    {
+        kg_series_opts o = {KG_SIGNALS_SPAN_MS, 0, 0, KG_SIGNALS_MAX_VALUES};
+        kg_series *w = state_series(st, KG_SIGNALS_WINDOW, KG_SERIES_WINDOW, &o);
+        is_int(series_distinct(w, "prod\x1f" "alice", 10, T0), 1, "under the cluster's key");
+        is_int(series_distinct(w, "alice", 5, T0), 0, "not under the default cluster's");
+        is_int(series_distinct(w, "prod\x1f" "alice", 10, T0 + DAY), 0, "gone after 24 hours");
+    }
+    state_free(st);
+}
+
 int main(void)
 {
+    test_scope();
     test_clock();
     test_window();
     test_window_bounds();
