@@ -29,6 +29,12 @@
 -- Persistence:Kubernetes/ContainerWithSensitiveMount uses it through
 --     paths.normalize(path)    -> the canonical absolute form, or nil
 --     paths.is_sensitive(path) -> true, the list entry that covers it | false
+--     paths.is_runtime_socket(path) -> true, entry | false: a container runtime
+--                                 socket, its directory, or a directory holding
+--                                 one (paths.runtime_sockets,
+--                                 paths.runtime_socket_dirs); sensitive even
+--                                 when mounted read-only
+--     paths.is_dry_run(request_uri) -> true for ?dryRun=All (nothing persisted)
 -- Coverage: an entry covers itself and everything below it ("/etc" covers
 -- "/etc/kubernetes/pki", not "/etcd"), except "/" which covers only "/" (a
 -- container that mounts "/" sees the whole node; one that mounts "/data" does
@@ -196,6 +202,97 @@ function paths.is_sensitive(p)
     if covers(e, n) or holds(n, e) then return true, e end
   end
   return false
+end
+
+-- Container runtime sockets, in their /run spelling (/var/run is a link to
+-- /run on every current distribution, and a hostPath is resolved on the node,
+-- so /var/run/X is judged as /run/X).  Whoever can connect() to one of them
+-- starts containers on the node outside the API server, privileged ones
+-- included.  A socket is sensitive even when mounted readOnly: a read-only
+-- mount stops writes to the file system, not connections to a socket.
+paths.runtime_sockets = {
+  "/run/docker.sock",                        -- Docker Engine
+  "/run/dockershim.sock",                    -- the kubelet's dockershim (< 1.24)
+  "/run/cri-dockerd.sock",                   -- Mirantis cri-dockerd
+  "/run/containerd/containerd.sock",         -- containerd
+  "/run/crio/crio.sock",                     -- CRI-O
+  "/run/podman/podman.sock",                 -- Podman's Docker-compatible API
+  "/run/k3s/containerd/containerd.sock",     -- k3s and RKE2's containerd
+  "/var/snap/microk8s/common/run/containerd.sock", -- MicroK8s
+}
+-- Directories that exist to hold a runtime's sockets (the main one and its
+-- ttrpc, debug and shim sockets): mounting one exposes the socket inside.
+paths.runtime_socket_dirs = {
+  "/run/containerd", "/run/crio", "/run/podman", "/run/docker",
+  "/run/k3s/containerd", "/var/snap/microk8s/common/run",
+}
+
+-- "/var/run/x" -> "/run/x" (n is normalised)
+local function run_spelling(n)
+  if n == "/var/run" then return "/run" end
+  if n:sub(1, 9) == "/var/run/" then return n:sub(5) end
+  return n
+end
+
+-- Rootless Docker and Podman keep their sockets in the user's runtime
+-- directory: /run/user/<uid>/docker.sock, /run/user/<uid>/podman/podman.sock.
+local function rootless(n)
+  if n == "/run/user" or n:match("^/run/user/%d+$") then return "/run/user/<uid>" end
+  if n:match("^/run/user/%d+/docker%.sock$") then return "/run/user/<uid>/docker.sock" end
+  if n:match("^/run/user/%d+/podman$") or n:match("^/run/user/%d+/podman/") then
+    return "/run/user/<uid>/podman/podman.sock"
+  end
+  return nil
+end
+
+-- paths.is_runtime_socket(p) -> true, entry | false
+-- The host path is a runtime socket, inside a runtime's socket directory, or
+-- a directory that holds one (/run, /var/run): whatever its readOnly says, the
+-- container can reach the runtime.  "/" itself is left out: a read-only mount
+-- of the node's root is how node-exporter and host scanners read the node, and
+-- ContainerWithSensitiveMount counts write access only (GuardDuty's
+-- definition); a writable "/" is reported anyway.
+-- Windows nodes: the runtimes listen on named pipes, mounted as hostPath
+-- \\.\pipe\docker_engine or \\.\pipe\containerd-containerd (also after
+-- paths.normalize has put a "/" in front).
+local PIPES = { ["docker_engine"] = true, ["containerd-containerd"] = true }
+
+function paths.is_runtime_socket(p)
+  if type(p) == "string" and p:find("\\", 1, true) then
+    local pipe = p:lower():match("^/?[\\/][\\/][.?][\\/]pipe[\\/]([^\\/]+)$")
+    if pipe and PIPES[pipe] then return true, "\\\\.\\pipe\\" .. pipe end
+  end
+  local n = paths.normalize(p)
+  if n == nil or n == "/" then return false end
+  for _, e in ipairs(paths.exempt) do
+    if covers(e, n) then return false end
+  end
+  n = run_spelling(n)
+  local top = n:match("^/[^/]*")
+  if top ~= "/run" and top ~= "/var" then return false end -- every entry lies under these
+  for _, list in ipairs({ paths.runtime_sockets, paths.runtime_socket_dirs }) do
+    for _, e in ipairs(list) do
+      if covers(e, n) or holds(n, e) then return true, e end
+    end
+  end
+  local r = rootless(n)
+  if r then return true, r end
+  return false
+end
+
+-- paths.is_dry_run(request_uri) -> boolean
+-- `kubectl ... --dry-run=server` sends ?dryRun=All: the API server runs
+-- admission and validation and answers as for a real request, but persists
+-- nothing.  It accepts no other value (dryRun=foo is a 400), so a request is a
+-- dry run when it has the parameter and every value is "All".
+function paths.is_dry_run(uri)
+  if type(uri) ~= "string" or not uri:find("dryRun=", 1, true) then return false end -- the usual case
+  local v = paths.query(uri, "dryRun")
+  if #v == 0 then return false end
+  for _, x in ipairs(v) do
+    if x ~= "All" then return false end
+  end
+  return true
 end
 
 -- Merge lualib/paths_local.lua when there is one (see localmod.lua).

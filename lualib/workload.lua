@@ -30,8 +30,15 @@
 --          host_path = "/etc" (normalised, with subPath applied),
 --          writable = true|false}
 --     workload.sensitive_mounts(spec) -> the host_mounts that are writable and
---         whose host_path is sensitive (lualib/paths.lua), each with
+--         whose host_path is sensitive (lualib/paths.lua), and those, even
+--         read-only, that reach a container runtime socket
+--         (paths.is_runtime_socket; marked socket = true), each with
 --         sensitive = the list entry that covers it.
+--     workload.is_mirror_pod(ev)     -> a kubelet (system:node:NAME) writing a
+--                                       pod annotated kubernetes.io/config.mirror
+--     workload.ignored(ev)           -> "dry run" | "mirror pod" | nil: writes
+--                                       that get no workload finding and must
+--                                       not update a baseline
 --     workload.describe(entry)       -> 'container "app" (image nginx:1.25)'
 --     workload.WORKLOADS, workload.writes()
 --         the resources that carry a pod spec, and a fresh copy of the
@@ -120,6 +127,8 @@ end
 
 -- The host path a mount exposes: the volume's path, plus subPath when given.
 local function effective_host_path(host_path, mount)
+  -- a Windows path (C:\..., \\.\pipe\...) is judged as written
+  if host_path:find("\\", 1, true) then return host_path end
   local sub = str(get(mount, "subPath"))
   if sub and sub ~= "" then
     return paths.normalize(host_path .. "/" .. sub)
@@ -157,15 +166,40 @@ end
 function workload.sensitive_mounts(spec)
   local out = {}
   for _, m in ipairs(workload.host_mounts(spec)) do
-    if m.writable then
-      local yes, entry = paths.is_sensitive(m.host_path)
-      if yes then
-        m.sensitive = entry
-        out[#out + 1] = m
-      end
+    local yes, entry = false, nil
+    if m.writable then yes, entry = paths.is_sensitive(m.host_path) end
+    if not yes then
+      yes, entry = paths.is_runtime_socket(m.host_path)
+      m.socket = yes
+    end
+    if yes then
+      m.sensitive = entry
+      out[#out + 1] = m
     end
   end
   return out
+end
+
+-- A mirror pod: the API server's copy of a static pod, which the kubelet
+-- runs from a manifest on its node's disk (/etc/kubernetes/manifests) and
+-- reports with the annotation kubernetes.io/config.mirror.  Only a kubelet
+-- (user system:node:NAME; NodeRestriction lets it create no other pods)
+-- creates them, so the annotation alone, which anyone may write, is not
+-- enough.
+function workload.is_mirror_pod(ev)
+  if ev.resource ~= "pods" then return false end
+  local user = str(ev.username)
+  if user == nil or not user:match("^system:node:.") then return false end
+  return str(get(ev.body, "metadata", "annotations", "kubernetes.io/config.mirror")) ~= nil
+end
+
+-- Why a workload write gets no workload finding, or nil: a dry run
+-- (?dryRun=All persists nothing; its pod spec must not enter any baseline
+-- either) or a mirror pod (its spec lives on the node, not in the API).
+function workload.ignored(ev)
+  if paths.is_dry_run(ev.request_uri) then return "dry run" end
+  if workload.is_mirror_pod(ev) then return "mirror pod" end
+  return nil
 end
 
 -- 'container "app" (image nginx:1.25)'; unnamed containers are named by list

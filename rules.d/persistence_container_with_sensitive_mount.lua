@@ -2,8 +2,11 @@
 --
 -- A workload was created or changed so that one of its containers mounts a
 -- sensitive directory or socket of the node (a hostPath volume, lualib/paths.lua
--- paths.sensitive) without readOnly: true.  All container lists count:
--- containers, initContainers and ephemeralContainers (kubectl debug).
+-- paths.sensitive) without readOnly: true, or reaches a container runtime
+-- socket however it is mounted (paths.is_runtime_socket: readOnly does not
+-- stop connect()).  All container lists count: containers, initContainers
+-- and ephemeralContainers (kubectl debug).  Dry runs and mirror pods
+-- (workload.ignored) are not judged.
 --
 -- The pod spec is ev.pod_spec: a Pod's spec, a controller's pod template, a
 -- CronJob's job template.  For a patch the engine hands over the patched
@@ -16,7 +19,9 @@ local view = require("view")
 local MAX_LISTED = 3
 
 local function sentence(m)
-  local s = workload.describe(m) .. " mounts host path " .. view.text(m.host_path, 200) .. " writable"
+  local how = m.writable and " writable"
+    or " read-only (a runtime socket accepts connections all the same)"
+  local s = workload.describe(m) .. " mounts host path " .. view.text(m.host_path, 200) .. how
   if m.mount_path then s = s .. " at " .. view.text(m.mount_path, 200) end
   return s
 end
@@ -53,6 +58,7 @@ return {
     host_path = true,  -- C skips pod specs without a hostPath volume
   },
   predicate = function(ev)
+    if workload.ignored(ev) then return nil end
     local found = workload.sensitive_mounts(ev.pod_spec)
     if #found == 0 then return nil end
     local parts = {}

@@ -6,19 +6,27 @@
 -- would get those rights.
 --
 -- The subject may be written as kind ServiceAccount, name default (any
--- namespace), or as kind User, name system:serviceaccount:<namespace>:default
--- (lualib/rbac.lua).  roleRef cannot change after a binding is created, so a
--- patch logged at Request level usually carries only subjects; then the role
--- is known only for the built-in ClusterRoleBinding "cluster-admin".
+-- namespace), as kind User, name system:serviceaccount:<namespace>:default,
+-- or as one of the groups that hold it, system:serviceaccounts and
+-- system:serviceaccounts:<namespace> (lualib/rbac.lua).
+--
+-- Admin roles: ClusterRole cluster-admin and admin, and any Role or
+-- ClusterRole the log showed with admin-equivalent rules (every verb on every
+-- resource of the core or every API group).  The rule keeps an RBAC memory
+-- (rbac.remember: the rules of roles and the roleRef of bindings, deletions
+-- included), so a patch logged at Request level, which carries only subjects
+-- (roleRef cannot change), is judged by the roleRef recorded for that
+-- binding.  Dry runs are neither judged nor recorded.
 
 local rbac = require("rbac")
+local paths = require("paths")
 
 return {
   type = "Policy:Kubernetes/AdminAccessToDefaultServiceAccount",
   severity = "High",
   title = "Admin role bound to a default service account",
   description = "A role binding now gives a namespace's default service account the cluster-admin "
-    .. "or admin role. Kubernetes creates that account in every namespace and hands it to any pod "
+    .. "or admin role, or a role with the same unlimited rules. Kubernetes creates that account in every namespace and hands it to any pod "
     .. "that does not name another one, so every such pod, including ones created later by people "
     .. "who only meant to run an application, carries an administrator token. Anyone who gets code "
     .. "running in one of those pods controls the namespace or the whole cluster. This is either a "
@@ -36,20 +44,24 @@ return {
     .. "revoke the credentials of the user under kubernetesUserDetails and review their other changes.",
   details = "rolebinding",
   match = {
-    api = rbac.writes(),
+    api = rbac.memory_api(), -- binding writes are judged; every call feeds the RBAC memory
     success = true,
-    body = true,
   },
   predicate = function(ev)
-    local body = ev.body
-    local role = rbac.admin_role(body, ev.resource, ev.name)
+    if paths.is_dry_run(ev.request_uri) then return nil end -- changes nothing
+    local res = ev.resource
+    if ev.verb == "delete" or res == "roles" or res == "clusterroles" then
+      rbac.remember(ev)
+      return nil
+    end
+    local role = rbac.binding_write(ev) -- judged on what was known before, then recorded
     if role == nil then return nil end
+    local body = ev.body
     local who = rbac.default_sa_subjects(body, ev.namespace)
     if #who == 0 then return nil end
     return {
       detail = string.format("%s binds %s to %s",
-        rbac.describe_binding(body, ev.resource, ev.namespace, ev.name),
-        rbac.describe_role(body, role), table.concat(who, ", ")),
+        rbac.describe_binding(body, ev.resource, ev.namespace, ev.name), role, table.concat(who, ", ")),
     }
   end,
 }

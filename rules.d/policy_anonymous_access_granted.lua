@@ -5,8 +5,12 @@
 -- system:unauthenticated (lualib/rbac.lua).  Whatever the role allows is then
 -- open to anyone who can reach the API server, without credentials.  Fires
 -- whatever the role is: even read access leaks the cluster's layout.
+-- Not judged: dry runs (?dryRun=All), and the API server's own creation of
+-- its built-in system:* bindings at start-up (user system:apiserver; one of
+-- them, system:public-info-viewer, is meant for unauthenticated callers).
 
 local rbac = require("rbac")
+local paths = require("paths")
 
 return {
   type = "Policy:Kubernetes/AnonymousAccessGranted",
@@ -36,6 +40,8 @@ return {
   },
   predicate = function(ev)
     local body = ev.body
+    if paths.is_dry_run(ev.request_uri) then return nil end -- changes nothing
+    if rbac.is_bootstrap(ev, body) then return nil end      -- the API server's own system:* bindings
     local who = rbac.anonymous_subjects(body)
     if #who == 0 then return nil end
     local _, role = rbac.role_ref(body)

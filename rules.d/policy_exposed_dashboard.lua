@@ -3,10 +3,22 @@
 -- The Service in front of the Kubernetes Dashboard was created or changed to
 -- type LoadBalancer, which asks the cloud provider for an external load
 -- balancer (usually with a public address) pointing at the dashboard.
--- Recognised by name, labels or selector (lualib/dashboards.lua); a patch
--- that carries only spec.type is matched by the name in the request URI.
+-- Recognised by name, labels or selector (lualib/dashboards.lua), v2 and the
+-- v7 Helm chart (Kong's proxy kubernetes-dashboard-kong-proxy, the web and
+-- API Services); a patch that carries only spec.type is matched by the name
+-- in the request URI.  A v7 release under another name is known by the
+-- part-of label of its other Services (state table dashboard_releases), and
+-- its Kong proxy (app.kubernetes.io/name=kong, same instance label) counts.
+-- Not exposed: internal load balancers (per-cloud
+-- annotations) and ones whose loadBalancerSourceRanges are all private
+-- (dashboards.internet_facing).  Dry runs are not judged.
 
 local dashboards = require("dashboards")
+local paths = require("paths")
+
+-- Helm releases of Dashboard v7 seen in the log (namespace, release), so that
+-- the Kong proxy of a release with another name is recognised too.
+local releases = kguard.table("dashboard_releases", { max_entries = 10000, ttl = 0 })
 
 return {
   type = "Policy:Kubernetes/ExposedDashboard",
@@ -33,7 +45,10 @@ return {
     body = true,
   },
   predicate = function(ev)
+    if paths.is_dry_run(ev.request_uri) then return nil end -- changes nothing
+    dashboards.remember_release(ev, releases)
     local detail = dashboards.exposed(dashboards.KUBERNETES, ev.body, ev.name, ev.namespace)
+      or dashboards.exposed_kong(ev, releases)
     if detail == nil then return nil end
     return { detail = detail }
   end,

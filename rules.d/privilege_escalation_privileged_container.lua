@@ -13,10 +13,13 @@
 --
 -- A privileged container without an image in the request (a patch that only
 -- sets securityContext) cannot be compared: it fires, and nothing is
--- recorded.
+-- recorded.  A dry run (?dryRun=All) and a kubelet's mirror pod neither fire
+-- nor are recorded (workload.ignored): a --dry-run=server must not make the
+-- first real launch of an image look familiar.
 
 local workload = require("workload")
 local view = require("view")
+local scope = require("scope")
 
 local seen = kguard.table("privileged_images", { max_entries = 100000, ttl = 0 })
 
@@ -51,11 +54,12 @@ return {
     privileged = true,  -- C skips pod specs without a privileged container
   },
   predicate = function(ev)
+    if workload.ignored(ev) then return nil end -- no finding, no baseline update
     local fresh = {}
     for _, e in ipairs(workload.privileged(ev.pod_spec)) do
       if e.image == nil then
         fresh[#fresh + 1] = e
-      elseif seen:add(e.image) then -- record every privileged image, new or not
+      elseif seen:add(scope.key(ev, e.image)) then -- record every privileged image, new or not
         fresh[#fresh + 1] = e
       end
     end

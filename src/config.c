@@ -294,6 +294,14 @@ static int publish_interval(cloader *ld, lua_State *L, int t, const char *key, v
     return 0;
 }
 
+static int read_bool(cloader *ld, lua_State *L, int t, const char *key, void *field)
+{
+    int v = -1;
+    int rc = lc_bool(&ld->lc, L, t, "", key, &v);
+    *(bool *)field = v == 1;
+    return rc;
+}
+
 /* ---- the key table ---------------------------------------------------- */
 
 typedef int (*key_reader)(cloader *ld, lua_State *L, int t, const char *key, void *field);
@@ -320,6 +328,7 @@ static const struct config_key {
     {"state", read_path, FIELD(state_path)},
     {"archive", archive, NO_FIELD},
     {"publish_interval", publish_interval, NO_FIELD},
+    {"literal_lists", read_bool, FIELD(literal_lists)},
     {"severity", severity_map, FIELD(severity)},
     {"teams", read_teams, NO_FIELD},
     {"suppress", read_suppress, NO_FIELD},

@@ -477,7 +477,11 @@ int engine_reload(kg_engine *e, const kg_engine_opts *opts, kg_lists *lists,
                   kg_config **config, char *err, size_t errlen)
 {
     kg_lists *heap = NULL;
-    kg_ruleset *rs = load_generation(e, opts, lists, &heap, err, errlen);
+    kg_ruleset *rs = NULL;
+    if (lists_keep_shrunk(lists, e->lists, opts->accept_shrunk_lists, e->opts.diag) < 0)
+        snprintf(err, errlen, "out of memory");
+    else
+        rs = load_generation(e, opts, lists, &heap, err, errlen);
     if (!rs || adopt_identity(e, opts) < 0) {
         if (rs) {
             ruleset_free(rs);
@@ -587,4 +591,5 @@ void engine_rule_stats(const kg_engine *e)
         fprintf(e->opts.diag, "kguard: stats: %-58s %10lu %8lu %7lu %10.1f\n", v[i]->type,
                 v[i]->candidates, v[i]->fired, v[i]->errors, v[i]->seconds * 1e3);
     free(v);
+    lists_stats(e->lists, e->opts.diag);
 }

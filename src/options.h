@@ -34,6 +34,8 @@ typedef struct kg_cli {
     size_t max_line;
     double publish_interval;   /* seconds; < 0 when not given */
     bool stats, drop_archived;
+    bool literal_lists;        /* --literal-lists */
+    bool accept_shrunk_lists;  /* --accept-shrunk-lists */
     /* kguard run */
     const char *follow[CLI_MAX_FOLLOW];
     size_t n_follow;

@@ -14,6 +14,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Basename qw(basename);
+use File::Temp ();
 use JSON::PP ();
 use Test::More;
 use KGTest qw(:all);
@@ -68,6 +69,44 @@ subtest 'JSON patches with very deep paths do not crash the scan' => sub {
         ok((grep { ($_->{data}{type} // '') eq $pc && ($_->{data}{kguard}{auditID} // '') eq $normal->{auditID} }
             @{ $r->{findings} }), "$what: the next event (a privileged pod) is still detected");
     }
+};
+
+# State kept across runs with --state: the RBAC memory (a ClusterRole seen in one run makes a binding
+# to it in the next run admin), Kubeflow seen before the Istio gateway turns LoadBalancer, and a
+# deleted role forgotten for good. Each step is a separate scan sharing one state file; the same
+# second step without the state file must stay quiet, so the memory is what decides.
+subtest 'state tables carry the RBAC memory and Kubeflow across runs (--state)' => sub {
+    my $dir = File::Temp::tempdir('wl-state-XXXXXX', DIR => tmpdir(), CLEANUP => 1);
+    my $events = sub {
+        my ($file) = @_;
+        my $fx = json_decode(read_file("$ROOT/tests/fixtures/workload/$file"));
+        return @{ $fx->{events} };
+    };
+    my $scan = sub {
+        my ($state, @evs) = @_;
+        my $input = write_file(join('', map { event_line($_) . "\n" } @evs));
+        my $r = run_kguard(args => [scan_args(), (defined $state ? ('--state', $state) : ()), $input], timeout => 60);
+        is($r->{exit}, 0, 'scan exit 0') or diag(describe_run($r));
+        return { map { ($_->{data}{type} // '') => 1 } grep { $_->{data} } @{ $r->{findings} } };
+    };
+    my $ad = 'Policy:Kubernetes/AdminAccessToDefaultServiceAccount';
+    my $kf = 'Policy:Kubernetes/KubeflowDashboardExposed';
+    my ($role, $bind) = $events->('ad-custom-admin-clusterrole.json');
+    my (undef, $delete) = $events->('ad-neg-role-deleted.json');
+    my $state = "$dir/rbac.state";
+    ok(!$scan->($state, $role)->{$ad}, 'run 1: the admin-like ClusterRole alone gives nothing');
+    ok($scan->($state, $bind)->{$ad}, 'run 2: the binding to it fires, the role known from run 1');
+    ok(!$scan->(undef, $bind)->{$ad}, 'the same binding without the state file: the role is unknown');
+    my $state2 = "$dir/rbac-deleted.state";
+    $scan->($state2, $role);
+    $scan->($state2, $delete);
+    ok(!$scan->($state2, $bind)->{$ad}, 'a role deleted in an earlier run is forgotten');
+
+    my @kf = $events->('kf-istio-gateway-after-kubeflow.json');
+    my $state3 = "$dir/kubeflow.state";
+    ok(!$scan->($state3, @kf[0, 1])->{$kf}, 'run 1: Kubeflow installed, nothing exposed');
+    ok($scan->($state3, $kf[2])->{$kf}, 'run 2: the gateway turned LoadBalancer fires, Kubeflow known from run 1');
+    ok(!$scan->(undef, $kf[2])->{$kf}, 'the same patch without the state file: no Kubeflow known, quiet');
 };
 
 subtest 'coverage: every workload/policy type has positive and negative cases' => sub {

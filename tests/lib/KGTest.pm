@@ -671,7 +671,7 @@ sub check_fixture {
             $ok->($exists && deep_equal($got, $want), "$name: $t $path = " . json_encode($want))
                 or $diag->('got: ' . ($exists ? json_encode($got) : '(absent)'));
         } elsif ($kind eq 'assert_match') {
-            $ok->($exists && defined $got && !ref $got && $got =~ /$want/, "$name: $t $path =~ /$want/")
+            $ok->(scalar($exists && defined $got && !ref $got && $got =~ /$want/), "$name: $t $path =~ /$want/")
                 or $diag->('got: ' . ($exists ? json_encode($got) : '(absent)'));
         } elsif ($kind eq 'assert_contains') {
             my $hit = $exists && ref $got eq 'ARRAY'

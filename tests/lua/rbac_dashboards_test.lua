@@ -160,10 +160,10 @@ for _, c in ipairs(dcases) do
   end)
 end
 T.is(dashboards.exposed(K, svc("kubernetes-dashboard", "LoadBalancer")),
-  'Service "kubernetes-dashboard/kubernetes-dashboard" (name "kubernetes-dashboard") is of type LoadBalancer; '
+  'Service "kubernetes-dashboard/kubernetes-dashboard" (name "kubernetes-dashboard") is of type LoadBalancer facing the internet; '
     .. "it serves the Kubernetes Dashboard", "detail names the Service and the reason")
 T.is(dashboards.exposed(KF, { spec = { type = "LoadBalancer" } }, "centraldashboard", "kubeflow"),
-  'Service "kubeflow/centraldashboard" (name "centraldashboard") is of type LoadBalancer; '
+  'Service "kubeflow/centraldashboard" (name "centraldashboard") is of type LoadBalancer facing the internet; '
     .. "it serves the Kubeflow central dashboard", "patch detail uses the URI's name and namespace")
 T.ok(dashboards.is_kubernetes_dashboard(svc("kubernetes-dashboard")), "is_kubernetes_dashboard")
 T.ok(dashboards.is_kubeflow_dashboard(nil, "centraldashboard"), "is_kubeflow_dashboard by name only")
