@@ -5,8 +5,8 @@
 -- A baseline is kguard.baseline(name) (C, per cluster, saved with --state).
 -- Its identity is the caller (user.username); each dimension of a call
 -- (namespace, source network, user agent, image repository, ...) is a key
--- "<identity>\31<dimension>" whose values are the ones that identity has
--- used.  While the baseline learns (anomaly.LEARN of event time from the
+-- scope.key(ev, identity, dimension) whose values are the ones that
+-- identity has used.  Dry runs (?dryRun=All) are not profiled.  While the baseline learns (anomaly.LEARN of event time from the
 -- first call it sees in the cluster) every value is recorded and nothing
 -- fires; afterwards a call fires when one of its strong dimensions
 -- (namespace, workload, image, permission, role, host path) has a value the
@@ -39,6 +39,8 @@
 -- learningSince}.
 
 local view = require("view")
+local paths = require("paths")
+local scope = require("scope")
 
 local anomaly = {}
 
@@ -71,12 +73,12 @@ if type(extra) == "table" then
   end
 end
 
-local SEP = "\31"
 local DAY = 86400
 
 function anomaly.profiled(ev)
   local u = ev.username
   if u == nil or u == "" or ev.anonymous then return false end
+  if paths.is_dry_run(ev.request_uri) then return false end -- persists nothing
   if anomaly.SYSTEM_USERS[u] then return false end
   for _, p in ipairs(anomaly.SYSTEM_PATTERNS) do
     if u:find(p) then return false end
@@ -155,12 +157,12 @@ function anomaly.iso(ms)
 end
 local iso = anomaly.iso
 
-local function detection(b, name, actor, dims, unusual)
+local function detection(ev, b, name, actor, dims, unusual)
   local profiles, behavior = {}, {}
   local age = b:age()
   for _, d in ipairs(dims) do
     if d.value ~= nil then
-      local key = actor .. SEP .. d.name
+      local key = scope.key(ev, actor, d.name)
       local is_new = unusual[d.name] ~= nil
       profiles[d.name] = {
         { profileType = "FREQUENCY",
@@ -193,7 +195,7 @@ function anomaly.check(ev, name, dims)
   local unusual, list, learning, strong, weak = {}, {}, false, 0, 0
   for _, d in ipairs(dims) do
     if d.value ~= nil then
-      local is_new, l = b:observe(actor .. SEP .. d.name, d.value)
+      local is_new, l = b:observe(scope.key(ev, actor, d.name), d.value)
       learning = l
       if is_new then
         unusual[d.name] = d.value
@@ -212,7 +214,7 @@ function anomaly.check(ev, name, dims)
     actor = actor,
     unusual = list,
     age = age,
-    detection = detection(b, name, actor, dims, unusual),
+    detection = detection(ev, b, name, actor, dims, unusual),
     detail = string.format("%s: first time for this user after %d days of baseline: %s",
       name, age // DAY, table.concat(parts, ", ")),
   }
