@@ -27,6 +27,8 @@
 --          detection = {anomaly = {...}}, detail = "..."}
 --         dims: a list of {name = "namespace", value = "prod"|nil,
 --         weak = true|nil}
+--     anomaly.signal_count(entity)    -> distinct finding types of entity in
+--                                        the last 24 hours
 --     anomaly.signals(entity, span)   -> the finding types recorded for
 --         entity within span seconds: list of {type, tactic, first, last}
 --
@@ -261,10 +263,20 @@ end
 
 local signals_window
 
-function anomaly.signals(entity, span)
+local function signals()
   if not signals_window then
     signals_window = kguard.window("kguard.signals", { span = "24h", max_values = 64 })
   end
+  return signals_window
+end
+
+-- How many distinct finding types entity has within 24 hours (cheap: no table).
+function anomaly.signal_count(entity)
+  return signals():distinct(entity)
+end
+
+function anomaly.signals(entity, span)
+  signals()
   local since = kguard.now() - span * 1000
   local out = {}
   for ftype, last in pairs(signals_window:values(entity)) do

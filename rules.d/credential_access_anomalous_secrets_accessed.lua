@@ -28,6 +28,7 @@ return {
     success = true,
   },
   predicate = function(ev)
+    if not anomaly.profiled(ev) then return nil end -- cheap: before any body work
     return anomaly.finding(anomaly.check(ev, "secrets", anomaly.common(ev)))
   end,
 }

@@ -51,6 +51,7 @@ return {
     success = true,
   },
   predicate = function(ev)
+    if not anomaly.profiled(ev) then return nil end -- cheap: before any body work
     local dims = anomaly.common(ev)
     local perm, powerful
     if ev.resource == "selfsubjectrulesreviews" then

@@ -45,6 +45,7 @@ return {
     success = true,
   },
   predicate = function(ev)
+    if not anomaly.profiled(ev) then return nil end -- cheap: before any body work
     local dims = anomaly.common(ev)
     table.insert(dims, 2, { name = "workload", value = workload(ev.name) })
     local r = anomaly.check(ev, "exec", dims)

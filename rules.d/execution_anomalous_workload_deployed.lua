@@ -63,6 +63,7 @@ return {
     success = true,
   },
   predicate = function(ev)
+    if not anomaly.profiled(ev) then return nil end -- cheap: before any body work
     local spec = ev.pod_spec
     if spec ~= nil and (#workload.privileged(spec) > 0 or #workload.sensitive_mounts(spec) > 0) then
       return nil

@@ -30,6 +30,7 @@ return {
     host_path = true,
   },
   predicate = function(ev)
+    if not anomaly.profiled(ev) then return nil end -- cheap: before any body work
     local mounts = workload.sensitive_mounts(ev.pod_spec)
     if #mounts == 0 then return nil end
     local dims = anomaly.workload_dims(ev, mounts)

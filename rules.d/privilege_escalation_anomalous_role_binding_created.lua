@@ -34,6 +34,7 @@ return {
     body = true,
   },
   predicate = function(ev)
+    if not anomaly.profiled(ev) then return nil end -- cheap: before any body work
     local _, role = rbac.role_ref(ev.body)
     if not (PERMISSIVE[role] or ev.resource == "clusterrolebindings" or SENSITIVE_NS[ev.namespace]) then
       return nil

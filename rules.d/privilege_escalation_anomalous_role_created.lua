@@ -64,6 +64,7 @@ return {
     body = true,
   },
   predicate = function(ev)
+    if not anomaly.profiled(ev) then return nil end -- cheap: before any body work
     local what = permissive(ev.body)
     if what == nil then return nil end
     local r = anomaly.check(ev, "roles", anomaly.common(ev))

@@ -31,6 +31,7 @@ return {
     privileged = true,
   },
   predicate = function(ev)
+    if not anomaly.profiled(ev) then return nil end -- cheap: before any body work
     local priv = workload.privileged(ev.pod_spec)
     if #priv == 0 then return nil end
     return anomaly.finding(anomaly.check(ev, "privileged_workloads",

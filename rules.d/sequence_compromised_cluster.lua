@@ -71,7 +71,7 @@ return {
   },
   predicate = function(ev)
     local actor = ev.username
-    if actor == nil or fired:has(actor) then return nil end
+    if actor == nil or anomaly.signal_count(actor) < MIN_TYPES or fired:has(actor) then return nil end
     local signals, types, tactics, seen, behavioural = {}, 0, {}, {}, false
     for _, s in ipairs(anomaly.signals(actor, SPAN)) do
       if s.tactic ~= "AttackSequence" then
