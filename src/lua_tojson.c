@@ -24,7 +24,10 @@ static bool is_array(lua_State *L, int idx, lua_Integer *n)
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
-        count++;
+        if (++count > MAX_VALUES) {   /* too large either way: stop counting */
+            lua_pop(L, 1);
+            return false;
+        }
     }
     return *n > 0 && count == *n;
 }

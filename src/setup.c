@@ -247,6 +247,9 @@ int setup_load(const kg_cli *c, kg_setup *s)
     s->eo.publish_interval_ms = (long long)(interval * 1000);
     s->eo.max_line = c->max_line;
     s->eo.accept_shrunk_lists = c->accept_shrunk_lists;
+    s->eo.rule_max_failures = (unsigned long)(c->rule_max_failures >= 0 ? c->rule_max_failures
+                              : cfg && cfg->rule_max_failures >= 0 ? cfg->rule_max_failures
+                              : KG_MAX_FAILURES_DEFAULT);
     s->eo.diag = stderr;
     s->drop_archived = c->drop_archived || (!c->archive_path && cfg && cfg->archive_drop);
     return 0;

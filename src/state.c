@@ -5,15 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "jnum.h"
 #include "state_int.h"
 
 #define EVICT_SAMPLES 8
+/* What one entry costs, counted against the byte caps: its key (and the
+ * allocator's header) and about two hash slots (the load factor is kept
+ * between 3/8 and 3/4). */
+#define ENTRY_COST(klen) ((klen) + 1 + 16 + 2 * sizeof(hmap_entry))
+#define TABLE_COST(name) (strlen(name) + 1 + 16 + sizeof(kg_table) + sizeof(kg_table *))
 
 struct kg_table {
     char *name;
     size_t max_entries;
     long long ttl_ms;
     hmap map;
+    size_t bytes;          /* ENTRY_COST of its entries */
     kg_state *owner;
 };
 
@@ -67,7 +74,38 @@ long long state_now(const kg_state *st)
 
 kg_state *state_new(void)
 {
-    return calloc(1, sizeof(kg_state));
+    kg_state *st = calloc(1, sizeof(kg_state));
+    if (st)
+        state_set_limits(st, NULL);
+    return st;
+}
+
+void state_set_limits(kg_state *st, const kg_state_limits *lim)
+{
+    kg_state_limits d = {KG_STATE_MAX_ENTRIES, KG_STATE_TABLE_BYTES, KG_STATE_TOTAL_BYTES};
+    if (lim) {
+        d.table_max_entries = lim->table_max_entries ? lim->table_max_entries : d.table_max_entries;
+        d.table_max_bytes = lim->table_max_bytes ? lim->table_max_bytes : d.table_max_bytes;
+        d.total_max_bytes = lim->total_max_bytes ? lim->total_max_bytes : d.total_max_bytes;
+    }
+    st->limits = d;
+    for (size_t i = 0; i < st->n; i++)
+        if (st->tables[i]->max_entries > d.table_max_entries)
+            st->tables[i]->max_entries = d.table_max_entries;
+}
+
+const kg_state_limits *state_limits(const kg_state *st)
+{
+    return &st->limits;
+}
+
+/* Remove an entry, keeping the byte counts. */
+static void drop(kg_table *t, hmap_entry *e)
+{
+    size_t cost = ENTRY_COST(e->klen);
+    hmap_remove(&t->map, e);
+    t->bytes -= cost;
+    t->owner->bytes -= cost;
 }
 
 static void table_free(kg_table *t)
@@ -96,6 +134,10 @@ kg_table *state_table(kg_state *st, const char *name, size_t max_entries,
         if (strcmp(st->tables[i]->name, name) == 0)
             t = st->tables[i];
     if (!t) {
+        if (st->bytes + TABLE_COST(name) > st->limits.total_max_bytes) {
+            st->refusals++;
+            return NULL;
+        }
         if (!(t = calloc(1, sizeof *t)) || !(t->name = strdup(name)) ||
             !(nv = realloc(st->tables, (st->n + 1) * sizeof *nv))) {
             if (t)
@@ -106,8 +148,11 @@ kg_table *state_table(kg_state *st, const char *name, size_t max_entries,
         st->tables = nv;
         st->tables[st->n++] = t;
         t->owner = st;
+        st->bytes += TABLE_COST(name);
     }
     t->max_entries = max_entries ? max_entries : KG_TABLE_DEFAULT_MAX;
+    if (t->max_entries > st->limits.table_max_entries)
+        t->max_entries = st->limits.table_max_entries;
     t->ttl_ms = ttl_ms > 0 ? ttl_ms : 0;
     return t;
 }
@@ -117,30 +162,52 @@ static hmap_entry *live(kg_table *t, const char *key, size_t klen, long long now
 {
     hmap_entry *e = hmap_find(&t->map, key, klen);
     if (e && t->ttl_ms && now - e->stamp > t->ttl_ms) {
-        hmap_remove(&t->map, e);
+        drop(t, e);
         return NULL;
     }
     return e;
 }
 
-/* Find or create key, evicting the oldest entries when the table is full. */
-static hmap_entry *upsert(kg_table *t, const char *key, size_t klen,
-                          long long now, bool *created)
+/* Evict this table's oldest entry; false when it has none. */
+static bool evict_one(kg_table *t)
 {
+    hmap_entry *old = hmap_oldest_sample(&t->map, EVICT_SAMPLES);
+    if (!old)
+        return false;
+    drop(t, old);
+    t->owner->evictions++;
+    return true;
+}
+
+/* Find or create key.  A full table (entries or bytes) evicts its oldest
+ * entries; when every table together is at the total cap, the table gives
+ * up its own oldest entries, and with none left the key is refused
+ * (*refused, counted).  NULL when refused or out of memory. */
+static hmap_entry *upsert(kg_table *t, const char *key, size_t klen,
+                          long long now, bool *created, bool *refused)
+{
+    kg_state *st = t->owner;
     hmap_entry *e = live(t, key, klen, now);
-    *created = false;
+    size_t cost = ENTRY_COST(klen);
+    *created = *refused = false;
     if (e)
         return e;
-    while (t->map.n >= t->max_entries) {
-        hmap_entry *old = hmap_oldest_sample(&t->map, EVICT_SAMPLES);
-        if (!old)
+    while (t->map.n >= t->max_entries || t->bytes + cost > st->limits.table_max_bytes ||
+           st->bytes + cost > st->limits.total_max_bytes)
+        if (!evict_one(t))
             break;
-        hmap_remove(&t->map, old);
-        t->owner->evictions++;
+    if (t->map.n >= t->max_entries || t->bytes + cost > st->limits.table_max_bytes ||
+        st->bytes + cost > st->limits.total_max_bytes) {
+        st->refusals++;
+        *refused = true;
+        return NULL;
     }
     e = hmap_insert(&t->map, key, klen, created);
-    if (e)
+    if (e) {
         e->stamp = now;
+        t->bytes += cost;
+        st->bytes += cost;
+    }
     return e;
 }
 
@@ -151,10 +218,10 @@ bool table_has(kg_table *t, const char *key, size_t klen, long long now_ms)
 
 int table_add(kg_table *t, const char *key, size_t klen, long long now_ms)
 {
-    bool created;
-    hmap_entry *e = upsert(t, key, klen, now_ms, &created);
+    bool created, refused;
+    hmap_entry *e = upsert(t, key, klen, now_ms, &created, &refused);
     if (!e)
-        return -1;
+        return refused ? KG_TABLE_REFUSED : -1;
     e->stamp = now_ms;
     return created;
 }
@@ -171,10 +238,10 @@ bool table_get(kg_table *t, const char *key, size_t klen, long long now_ms,
 int table_set(kg_table *t, const char *key, size_t klen, double v,
               long long now_ms)
 {
-    bool created;
-    hmap_entry *e = upsert(t, key, klen, now_ms, &created);
+    bool created, refused;
+    hmap_entry *e = upsert(t, key, klen, now_ms, &created, &refused);
     if (!e)
-        return -1;
+        return refused ? KG_TABLE_REFUSED : -1;
     e->num = v;
     e->stamp = now_ms;
     return 0;
@@ -183,10 +250,10 @@ int table_set(kg_table *t, const char *key, size_t klen, double v,
 int table_incr(kg_table *t, const char *key, size_t klen, double n,
                long long now_ms, double *out)
 {
-    bool created;
-    hmap_entry *e = upsert(t, key, klen, now_ms, &created);
+    bool created, refused;
+    hmap_entry *e = upsert(t, key, klen, now_ms, &created, &refused);
     if (!e)
-        return -1;
+        return refused ? KG_TABLE_REFUSED : -1;
     e->num += n;
     e->stamp = now_ms;
     *out = e->num;
@@ -197,7 +264,7 @@ bool table_remove(kg_table *t, const char *key, size_t klen)
 {
     hmap_entry *e = hmap_find(&t->map, key, klen);
     if (e)
-        hmap_remove(&t->map, e);
+        drop(t, e);
     return e != NULL;
 }
 
@@ -209,6 +276,16 @@ size_t table_size(const kg_table *t)
 unsigned long long state_evictions(const kg_state *st)
 {
     return st->evictions;
+}
+
+unsigned long long state_refusals(const kg_state *st)
+{
+    return st->refusals;
+}
+
+size_t state_bytes(const kg_state *st)
+{
+    return st->bytes;
 }
 
 /* ---- persistence ------------------------------------------------------ */
@@ -241,21 +318,26 @@ cJSON *state_to_json(const kg_state *st)
     return arr;
 }
 
+/* One table of the state file.  -1: a bad shape; else the number of
+ * entries (or 1 for the whole table) dropped for a number out of range. */
 static int load_table(kg_state *st, const cJSON *o, char *err, size_t errlen)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
     const cJSON *max = cJSON_GetObjectItemCaseSensitive(o, "max_entries");
     const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(o, "ttl_ms");
     const cJSON *entries = cJSON_GetObjectItemCaseSensitive(o, "entries"), *row;
+    long long max_n, ttl_ms;
+    int dropped = 0;
     kg_table *t;
 
     if (!cJSON_IsString(name) || !cJSON_IsNumber(max) || !cJSON_IsNumber(ttl) ||
-        !cJSON_IsArray(entries) || max->valuedouble < 0 || ttl->valuedouble < 0) {
+        !cJSON_IsArray(entries)) {
         snprintf(err, errlen, "a state table is malformed");
         return -1;
     }
-    t = state_table(st, name->valuestring, (size_t)max->valuedouble,
-                    (long long)ttl->valuedouble);
+    if (!jnum_ll(max, 0, JNUM_EXACT, &max_n) || !jnum_ll(ttl, 0, JNUM_EXACT, &ttl_ms))
+        return 1;
+    t = state_table(st, name->valuestring, (size_t)max_n, ttl_ms);
     if (!t) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -264,37 +346,53 @@ static int load_table(kg_state *st, const cJSON *o, char *err, size_t errlen)
         const cJSON *k = cJSON_GetArrayItem(row, 0), *v = cJSON_GetArrayItem(row, 1),
                     *ts = cJSON_GetArrayItem(row, 2);
         bool created;
+        double num;
+        long long stamp;
+        size_t klen;
         hmap_entry *e;
-        if (!cJSON_IsString(k) || !cJSON_IsNumber(v) || !cJSON_IsNumber(ts)) {
+        if (!cJSON_IsString(k) || !(cJSON_IsNumber(v) || cJSON_IsNull(v)) || !cJSON_IsNumber(ts)) {
             snprintf(err, errlen, "an entry of state table %s is malformed", t->name);
             return -1;
         }
-        if (t->map.n >= t->max_entries)
-            continue; /* the cap was lowered */
-        e = hmap_insert(&t->map, k->valuestring, strlen(k->valuestring), &created);
+        /* null: a value JSON cannot hold (inf, NaN) was saved */
+        if (!jnum_finite(v, &num) || !jnum_ll(ts, -JNUM_EXACT, JNUM_EXACT, &stamp)) {
+            dropped++;
+            continue;
+        }
+        klen = strlen(k->valuestring);
+        if (t->map.n >= t->max_entries || t->bytes + ENTRY_COST(klen) > st->limits.table_max_bytes ||
+            st->bytes + ENTRY_COST(klen) > st->limits.total_max_bytes)
+            continue; /* a cap was lowered */
+        e = hmap_insert(&t->map, k->valuestring, klen, &created);
         if (!e) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        e->num = v->valuedouble;
-        e->stamp = (long long)ts->valuedouble;
+        if (created) {
+            t->bytes += ENTRY_COST(klen);
+            st->bytes += ENTRY_COST(klen);
+        }
+        e->num = num;
+        e->stamp = stamp;
     }
-    return 0;
+    return dropped;
 }
 
 int state_from_json(kg_state *st, const cJSON *j, char *err, size_t errlen)
 {
     const cJSON *o;
+    int dropped = 0, rc;
     if (!cJSON_IsArray(j)) {
         snprintf(err, errlen, "the state tables are not a list");
         return -1;
     }
     cJSON_ArrayForEach(o, j) {
-        int rc = cJSON_GetObjectItemCaseSensitive(o, "kind")
-                     ? series_from_json(st, o, err, errlen)
-                     : load_table(st, o, err, errlen);
+        rc = cJSON_GetObjectItemCaseSensitive(o, "kind")
+                 ? series_from_json(st, o, err, errlen)   /* windows, baselines */
+                 : load_table(st, o, err, errlen);
         if (rc < 0)
             return -1;
+        dropped += rc;
     }
-    return 0;
+    return dropped;
 }

@@ -13,11 +13,13 @@
 struct kg_state {
     kg_table **tables;
     size_t n;
-    kg_series **series;
+    size_t bytes;          /* every table's bytes and TABLE_COST */
+    kg_state_limits limits;
+    unsigned long long evictions, refusals;
+    kg_series **series;    /* windows and baselines (state_series.c) */
     size_t n_series;
-    unsigned long long evictions;
-    long long clock;     /* latest event time seen (ms), 0 before any */
-    bool live;           /* the clock is wall time */
+    long long clock;       /* latest event time seen (ms), 0 before any */
+    bool live;             /* the clock is wall time */
     char scope[KG_STATE_MAX_SCOPE + 1];   /* the current event's cluster, or "" */
 };
 

@@ -517,6 +517,7 @@ my @ERRORS = (
     ['syntax-error',      [qr/^kguard: \Q$FX\E\/errors\/syntax-error\.lua:5: '\}' expected \(to close '\{' at line 2\) near 'account_id'$/m]],
     ['runtime-error',     [qr/^kguard: \Q$FX\E\/errors\/runtime-error\.lua:4: attempt to index a nil value \(global 'os'\)$/m]],
     ['bad-list-path',     [qr/^kguard: \Q$FX\E\/errors\/lists\/tor-exit-addresses\.txt: No such file or directory \(named by tor_exits in \Q$FX\E\/errors\/bad-list-path\.lua\)$/m]],
+    ['bad-max-failures',  [qr/^kguard: \Q$FX\E\/errors\/bad-max-failures\.lua:4: rule_max_failures must be a whole number from 0 to 1000000000$/m]],
     ['bad-trusted-entry', [qr/^kguard: \Q$FX\E\/errors\/bad-trusted-entry\.lua:5: trusted_ips\[2\] is not valid: ci-runner\.example\.com$/m]],
 );
 my $events = write_file(event_line(verb => 'list', resource => 'pods', namespace => 'prod', ip => $IP{TOR}) . "\n");

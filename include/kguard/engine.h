@@ -26,6 +26,7 @@ typedef struct kg_stats {
     unsigned long long switched_off; /* occurrences of types a setting turned off */
     unsigned long long body_missing; /* events a body rule could not inspect */
     unsigned long long output_errors; /* sink callbacks that failed (reported) */
+    unsigned long long rules_disabled; /* rules switched off by the circuit breaker */
 } kg_stats;
 
 typedef struct kg_engine_opts {
@@ -39,6 +40,7 @@ typedef struct kg_engine_opts {
     const char *state_path;        /* --state FILE, or NULL */
     long long publish_interval_ms; /* between updates of one finding */
     bool accept_shrunk_lists;      /* reload: take lists that shrank sharply */
+    unsigned long rule_max_failures; /* the circuit breaker; 0: never */
     bool live;            /* kguard run: state ages in wall time, not event time */
 } kg_engine_opts;
 

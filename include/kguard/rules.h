@@ -33,6 +33,10 @@ typedef struct kg_rule {
     /* counters */
     unsigned long candidates, fired, errors;
     double seconds;        /* time spent in the predicate */
+    /* the circuit breaker: failures in a row; tripped: off for the rest of
+     * the generation (a reload builds the rule afresh) */
+    unsigned long failing;
+    bool tripped;
     unsigned long last_seq;
 } kg_rule;
 
@@ -50,15 +54,19 @@ typedef struct kg_match {
 
 typedef struct kg_ruleset kg_ruleset;
 
+#define KG_MAX_FAILURES_DEFAULT 20      /* the circuit breaker's default */
+
 typedef struct kg_ruleset_opts {
     const char *rules_dir, *lualib_dir;
     const kg_lists *lists;
     kg_state *state;       /* behind kguard.table(); outlives the generation */
     size_t mem_limit;      /* 0: default */
     long budget;           /* instructions per predicate call, 0: default */
+    long time_limit_ms;    /* per predicate call, 0: default (50 ms) */
     /* Each load problem, already prefixed with file:line where known. */
     void (*error)(void *ud, const char *msg);
     void *ud;
+    unsigned long max_failures; /* failures in a row that switch a rule off; 0: never */
 } kg_ruleset_opts;
 
 /* Load a generation; NULL when any rule failed (all problems reported
@@ -71,7 +79,9 @@ const kg_rule *ruleset_rule(const kg_ruleset *rs, size_t i);
 
 typedef struct kg_judge_cb {
     void (*fire)(void *ud, const kg_event *ev, const kg_match *m);
-    /* A rule raised an error or ran out of budget/memory on this event. */
+    /* A rule raised an error or ran out of budget/memory on this event.
+     * When that failure tripped the rule's circuit breaker, r->tripped is
+     * set: the rule is not judged again in this generation. */
     void (*rule_error)(void *ud, const kg_event *ev, const kg_rule *r,
                        const char *msg);
     /* Some rule wanted the body and the event has none (once per event). */

@@ -25,7 +25,7 @@ static int load_findings(void)
     char cmd[4096], line[1 << 16];
     FILE *p;
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && '%s' scan --tor-exits examples/tor-exits.txt --malicious-ips "
+             "cd '%s' && '%s' scan --literal-lists --tor-exits examples/tor-exits.txt --malicious-ips "
              "examples/malicious-ips.txt --threat-list partner-feed=examples/partner-feed.txt "
              "--cluster demo --account-id 111122223333 --region eu-west-1 examples/audit.log 2>/dev/null",
              root ? root : ".", bin ? bin : "./kguard");
