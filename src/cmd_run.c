@@ -484,6 +484,7 @@ int cmd_run(const kg_cli *c)
     }
     if (r.metrics)
         s.eo.observer = collect_observer(r.metrics);
+    s.eo.live = true;         /* the state's clock is wall time */
     if (!(r.eng = engine_new(&s.eo, &s.lists, &s.config, err, sizeof err))) {
         cli_warn("%s", err);
         goto cleanup;

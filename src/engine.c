@@ -173,6 +173,8 @@ static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
     }
     if (rc != 0 && !filter)
         cstats_count(e->clusters, ev->cluster, CSTATS_FINDINGS);
+    if (!filter && ev->username)   /* for correlation rules (state.h) */
+        state_signal(e->state, ev->username, m.rule->type);
     if (rc != 0)   /* new (or not aggregated for want of memory) */
         filter ? e->stats.archived++ : e->stats.findings++;
     if (e->opts.observer.finding)
@@ -246,6 +248,7 @@ static void set_cluster(kg_engine *e, kg_event *ev, const kg_input_meta *meta)
                       ? o->cluster : NULL;
     ev->origin = o && o->cloud[0] ? o : NULL;
     state_set_scope(e->state, ev->cluster);
+    state_clock_event(e->state, ev->time_ms);
 }
 
 static void on_record(void *ud, const cJSON *rec, const kg_input_meta *meta,
@@ -415,6 +418,7 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     }
     if (adopt_identity(e, opts) < 0 || open_state(e, err, errlen) < 0)
         goto fail;
+    state_clock_live(e->state, opts->live);
     if (!(e->rules = load_generation(e, opts, config ? *config : NULL, lists, &e->lists,
                                      err, errlen)))
         goto fail;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "kguard/event.h"
+#include "kguard/timefmt.h"
 
 /* Field accessors: absent or JSON null leaves *out unset and succeeds; a
  * value of another type fails with a message naming the field. */
@@ -293,6 +294,11 @@ int event_extract(kg_event *ev, const cJSON *root, char *err, size_t errlen)
         extract_status(ev, err, errlen))
         return -1;
     compute_facts(ev);
+    /* requestReceivedTimestamp first: a long request's ResponseComplete may
+     * be written early with a stageTimestamp minutes ahead (watches) */
+    if (timefmt_parse(ev->received_at, &ev->time_ms) < 0 &&
+        timefmt_parse(ev->stage_at, &ev->time_ms) < 0)
+        ev->time_ms = -1;
     return 0;
 }
 

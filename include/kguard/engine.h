@@ -56,6 +56,7 @@ typedef struct kg_engine_opts {
     kg_engine_observer observer;
     bool accept_shrunk_lists;      /* reload: take lists that shrank sharply */
     unsigned long rule_max_failures; /* the circuit breaker; 0: never */
+    bool live;            /* kguard run: state ages in wall time, not event time */
 } kg_engine_opts;
 
 typedef struct kg_engine kg_engine;
