@@ -139,6 +139,8 @@ const kg_option options_table[] = {
      OPT_ALL, set_size, F(max_line), 1024},
     {"stats", NULL, "per-rule counters and Lua time on stderr at the end", NULL,
      OPT_ALL, set_flag, F(stats), 0},
+    {"no-prescan", NULL, "parse every line, also the stages skipped unjudged (for checks)",
+     NULL, OPT_ALL, set_flag, F(no_prescan), 0},
     {"follow", "FILE", "follow an audit log across rotation (repeatable)", NULL,
      OPT_RUN, set_follow, 0, 0},
     {"from-start", NULL, "read followed files from their start, not their end", NULL,

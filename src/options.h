@@ -33,7 +33,7 @@ typedef struct kg_cli {
     size_t n_lists;
     size_t max_line;
     double publish_interval;   /* seconds; < 0 when not given */
-    bool stats, drop_archived;
+    bool stats, drop_archived, no_prescan;
     /* kguard run */
     const char *follow[CLI_MAX_FOLLOW];
     size_t n_follow;

@@ -244,6 +244,7 @@ int setup_load(const kg_cli *c, kg_setup *s)
     s->eo.publish_interval_ms = (long long)(interval * 1000);
     s->eo.max_line = c->max_line;
     s->eo.diag = stderr;
+    s->eo.no_prescan = c->no_prescan;
     s->drop_archived = c->drop_archived || (!c->archive_path && cfg && cfg->archive_drop);
     return 0;
 }

@@ -38,6 +38,7 @@ typedef struct kg_engine_opts {
     bool progress;        /* show progress on diag (a terminal) */
     const char *state_path;        /* --state FILE, or NULL */
     long long publish_interval_ms; /* between updates of one finding */
+    bool no_prescan;      /* parse every line, even stages that are skipped */
 } kg_engine_opts;
 
 typedef struct kg_engine kg_engine;

@@ -13,12 +13,23 @@
 #ifndef KGUARD_INPUT_H
 #define KGUARD_INPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <cJSON.h>
 #include "kguard/input_meta.h"
 
 #define KG_INPUT_DEFAULT_MAX_LINE (16u << 20)   /* one event line */
 #define KG_INPUT_DEFAULT_MAX_DOC  (256u << 20)  /* one multi-line document */
+
+/* What a line holding one audit Event says of its stage, read before it is
+ * parsed (prescan): the raw stage and auditID, not NUL-terminated, NULL
+ * when absent or null. */
+typedef struct kg_input_peek {
+    const char *stage;
+    size_t stage_len;
+    const char *audit_id;
+    size_t audit_id_len;
+} kg_input_peek;
 
 typedef struct kg_input_sink {
     /* One event record (an object; not yet checked to be an Event) and
@@ -29,6 +40,13 @@ typedef struct kg_input_sink {
     void (*bad)(void *ud, const char *file, long line, const char *msg);
     /* Optional: called as reading goes on, with the bytes read so far. */
     void (*progress)(void *ud, const char *file, unsigned long long bytes);
+    /* Optional, both or neither: may a line holding an audit Event with
+     * this stage and auditID go unparsed (no side effects)?  If so, and the
+     * line is a well-formed Event that would extract cleanly, skipped is
+     * called for it instead of record (it counts the record). */
+    bool (*skippable)(void *ud, const kg_input_peek *peek);
+    void (*skipped)(void *ud, const kg_input_peek *peek, const kg_input_meta *meta,
+                    const char *file, long line);
     void *ud;
     size_t max_line;   /* 0: KG_INPUT_DEFAULT_MAX_LINE */
     size_t max_doc;    /* 0: KG_INPUT_DEFAULT_MAX_DOC */
