@@ -40,6 +40,9 @@ typedef struct kg_input_sink {
     void (*bad)(void *ud, const char *file, long line, const char *msg);
     /* Optional: called as reading goes on, with the bytes read so far. */
     void (*progress)(void *ud, const char *file, unsigned long long bytes);
+    void *ud;
+    size_t max_line;   /* 0: KG_INPUT_DEFAULT_MAX_LINE */
+    size_t max_doc;    /* 0: KG_INPUT_DEFAULT_MAX_DOC */
     /* Optional, both or neither: may a line holding an audit Event with
      * this stage and auditID go unparsed (no side effects)?  If so, and the
      * line is a well-formed Event that would extract cleanly, skipped is
@@ -47,9 +50,6 @@ typedef struct kg_input_sink {
     bool (*skippable)(void *ud, const kg_input_peek *peek);
     void (*skipped)(void *ud, const kg_input_peek *peek, const kg_input_meta *meta,
                     const char *file, long line);
-    void *ud;
-    size_t max_line;   /* 0: KG_INPUT_DEFAULT_MAX_LINE */
-    size_t max_doc;    /* 0: KG_INPUT_DEFAULT_MAX_DOC */
 } kg_input_sink;
 
 /* Read a whole source ("-" is stdin) to its end.  Returns 0, or -1 with a
