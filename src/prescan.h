@@ -6,7 +6,7 @@
 #define KGUARD_PRESCAN_H
 
 #include <stddef.h>
-#include "kguard/input.h"
+#include "kguard/input_peek.h"
 
 /* Is text[0..len) one well-formed JSON object (strict JSON, which cJSON
  * accepts too) that event_extract would take as an audit Event: kind

@@ -17,19 +17,10 @@
 #include <stddef.h>
 #include <cJSON.h>
 #include "kguard/input_meta.h"
+#include "kguard/input_peek.h"
 
 #define KG_INPUT_DEFAULT_MAX_LINE (16u << 20)   /* one event line */
 #define KG_INPUT_DEFAULT_MAX_DOC  (256u << 20)  /* one multi-line document */
-
-/* What a line holding one audit Event says of its stage, read before it is
- * parsed (prescan): the raw stage and auditID, not NUL-terminated, NULL
- * when absent or null. */
-typedef struct kg_input_peek {
-    const char *stage;
-    size_t stage_len;
-    const char *audit_id;
-    size_t audit_id_len;
-} kg_input_peek;
 
 typedef struct kg_input_sink {
     /* One event record (an object; not yet checked to be an Event) and
