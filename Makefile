@@ -98,3 +98,5 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 include bench/bench.mk
+
+include tests/fuzz/fuzz.mk

@@ -18,16 +18,26 @@
 -- message can no longer name the rule file's line.
 --
 -- The result is a plain rule table with only the rule keys (type, severity,
--- title, description, remediation, match, and enabled when given).  `match`
+-- title, description, remediation, match, predicate when needed (below), and
+-- enabled when given).  `match`
 -- is derived from the caller kind:
 --     tor        {api = catalog[tactic], ip_list = "tor"}
---                (anonymous callers from Tor exits do fire)
---     malicious  {api = catalog[tactic], ip_list = "malicious", anonymous = false}
---     custom     {api = catalog[tactic], ip_list = "custom",    anonymous = false}
---                (not reported for anonymous callers)
+--     malicious  {api = catalog[tactic], ip_list = "malicious"}
+--     custom     {api = catalog[tactic], ip_list = "custom"}
+--                (anonymous callers from a listed address fire too, as in
+--                GuardDuty, whose remediation for these types addresses
+--                system:anonymous; they are also SuccessfulAnonymousAccess
+--                when the request succeeded)
 --     anonymous  {api = catalog[tactic], anonymous = true, success = true,
 --                 exclude_paths = paths.health}
 -- Lists are copied, so a rule can never change the catalog or another rule.
+-- When the tactic's list holds an entry with a body condition (catalog
+-- CONDITIONS, e.g. "create secrets": service-account-token Secrets only), the
+-- rule also gets a predicate that checks it for those calls (and passes every
+-- other call); its sentence becomes the finding's detail.  When it names a
+-- health path ("get /version"), the list rules' predicate also passes over
+-- anonymous requests to the health paths (as exclude_paths does for the
+-- anonymous rules).
 --
 -- Bad input (missing or unknown fields, unknown tactic or caller, a type that
 -- does not fit tactic and caller, a bad severity) raises an error that points
@@ -87,6 +97,42 @@ local function fail(spec, fmt, ...)
   error(who .. string.format(fmt, ...), 3)
 end
 
+-- Does the list hold an entry with a body condition?
+local function has_conditions(api)
+  for _, entry in ipairs(api) do
+    local verb, resource, sub = catalog.parse(entry, true)
+    if verb and catalog.condition(verb, resource, sub) then return true end
+  end
+  return false
+end
+
+-- Does the list name a health path ("get /version")?
+local function has_health_path(api)
+  for _, entry in ipairs(api) do
+    local _, resource = catalog.parse(entry, true)
+    if resource and resource:sub(1, 1) == "/" and paths.is_health(resource) then return true end
+  end
+  return false
+end
+
+-- Anonymous requests to the health paths are never API-tactic findings:
+-- anyone may call them (system:public-info-viewer) and Internet scanners do.
+local function predicate_for(api, caller)
+  local conditions = has_conditions(api)
+  local health = caller ~= "anonymous" and has_health_path(api)
+  if not (conditions or health) then return nil end
+  return function(ev)
+    if health and ev.anonymous and ev.resource == nil and paths.is_health(ev.request_uri) then
+      return false
+    end
+    local cond = conditions and catalog.condition(ev.verb, ev.resource, ev.subresource)
+    if not cond then return true end
+    local holds, detail = cond(ev)
+    if not holds then return false end
+    return detail and { detail = detail } or true
+  end
+end
+
 local function build(_, spec)
   if type(spec) ~= "table" then
     fail(nil, "expected a table {type=..., tactic=..., caller=..., ...}, got a %s", type(spec))
@@ -132,12 +178,9 @@ local function build(_, spec)
     fail(spec, "catalog has no entries for tactic %q", spec.tactic)
   end
   local match = { api = copy(api) }
-  if spec.caller == "tor" then
-    match.ip_list = "tor"
-  elseif spec.caller == "malicious" or spec.caller == "custom" then
+  if spec.caller ~= "anonymous" then
     match.ip_list = spec.caller
-    match.anonymous = false
-  else -- anonymous
+  else
     match.anonymous = true
     match.success = true
     match.exclude_paths = copy(paths.health)
@@ -151,6 +194,7 @@ local function build(_, spec)
     remediation = spec.remediation,
     match = match,
   }
+  rule.predicate = predicate_for(match.api, spec.caller)
   if spec.enabled ~= nil then rule.enabled = spec.enabled end
   return rule
 end

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "kguard/aggregate.h"
 #include "hmap.h"
+#include "jnum.h"
 
 #define EVICT_SAMPLES 8
 
@@ -175,18 +176,26 @@ cJSON *agg_to_json(const kg_agg *a)
     return arr;
 }
 
+/* A count or a time in ms: a number from 0 to 2^53 (jnum_ll). */
 static bool num(const cJSON *o, const char *k, long long *out)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0)
-        return false;
-    *out = (long long)v->valuedouble;
+    return jnum_ll(cJSON_GetObjectItemCaseSensitive(o, k), 0, JNUM_EXACT, out);
+}
+
+static bool all_numbers(const cJSON *o)
+{
+    static const char *const keys[] = {"count", "first_seen_ms", "last_seen_ms", "created_ms",
+                                       "updated_ms", "published_ms"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, keys[i])))
+            return false;
     return true;
 }
 
 int agg_from_json(kg_agg *a, const cJSON *j, char *err, size_t errlen)
 {
     const cJSON *o;
+    int dropped = 0;
     if (!cJSON_IsArray(j)) {
         snprintf(err, errlen, "the findings are not a list");
         return -1;
@@ -198,13 +207,16 @@ int agg_from_json(kg_agg *a, const cJSON *j, char *err, size_t errlen)
         agg_entry *e;
         hmap_entry *h;
         bool created;
-        if (!cJSON_IsString(id) || strlen(id->valuestring) != 32 ||
-            !num(o, "count", &count) || !num(o, "first_seen_ms", &fs) ||
-            !num(o, "last_seen_ms", &ls) || !num(o, "created_ms", &cr) ||
-            !num(o, "updated_ms", &up) || !num(o, "published_ms", &pub) ||
+        if (!cJSON_IsString(id) || strlen(id->valuestring) != 32 || !all_numbers(o) ||
             (pending && !cJSON_IsString(pending))) {
             snprintf(err, errlen, "a finding entry is malformed");
             return -1;
+        }
+        if (!num(o, "count", &count) || !num(o, "first_seen_ms", &fs) ||
+            !num(o, "last_seen_ms", &ls) || !num(o, "created_ms", &cr) ||
+            !num(o, "updated_ms", &up) || !num(o, "published_ms", &pub)) {
+            dropped++;     /* a number out of range: this entry only */
+            continue;
         }
         if (a->map.n >= a->max_entries)
             continue;
@@ -225,5 +237,5 @@ int agg_from_json(kg_agg *a, const cJSON *j, char *err, size_t errlen)
             return -1;
         }
     }
-    return 0;
+    return dropped;
 }

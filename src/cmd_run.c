@@ -6,7 +6,7 @@
  * followed files and stdin; it reloads between two events, publishes due
  * finding updates every second and saves the state every minute.  SIGTERM
  * and SIGINT stop it gracefully: no new webhook bodies, everything queued
- * or written so far is judged, pending updates are published, the state is
+ * (bounded by --max-drain seconds of judging) or written so far is judged, pending updates are published, the state is
  * saved.  SIGHUP forces a reload; SIGUSR1 reopens --output (logrotate).
  */
 #include <errno.h>
@@ -30,6 +30,7 @@
 #define SAVE_EVERY 60.0           /* seconds between state saves */
 #define QUEUE_ITEMS 1024
 #define QUEUE_BYTES (256u << 20)
+#define DEFAULT_MAX_DRAIN 30.0    /* seconds of judging the queue may hold */
 #define STDIN_CHUNK (64u << 10)
 #define MAX_WATCH 64
 
@@ -103,14 +104,22 @@ static void watch_file(run_ctx *r, const char *path)
     free(b);
 }
 
+/* Watch a directory's contents and its own name in its parent: a symlink
+ * to it swapped for one to another directory is a change too. */
+static void watch_dir(run_ctx *r, const char *dir)
+{
+    watch_path(r, dir, NULL);
+    watch_file(r, dir);
+}
+
 /* What the running generation was built from: the rules and library
  * directories, the config file and the list files. */
 static void rewatch(run_ctx *r, const kg_setup *s)
 {
     unwatch_all(r);
     r->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    watch_path(r, s->eo.rules_dir, NULL);
-    watch_path(r, s->eo.lualib_dir, NULL);
+    watch_dir(r, s->eo.rules_dir);
+    watch_dir(r, s->eo.lualib_dir);
     if (r->cli->config_path)
         watch_file(r, r->cli->config_path);
     for (size_t i = 0; i < s->lists.n; i++)
@@ -118,11 +127,19 @@ static void rewatch(run_ctx *r, const kg_setup *s)
             watch_file(r, s->lists.v[i].path);
 }
 
+/* A Kubernetes ConfigMap (or Secret) volume holds its files in a
+ * timestamped directory behind the symlink "..data", and every file name
+ * is a symlink through "..data": an update renames a new "..data" over the
+ * old one, and no file name changes. */
+#define CONFIGMAP_DATA "..data"
+
 static bool relevant(const watch *w, const struct inotify_event *ev)
 {
     size_t n;
     if (!ev->len)
         return false;
+    if (strcmp(ev->name, CONFIGMAP_DATA) == 0)
+        return true;
     if (w->name)
         return strcmp(ev->name, w->name) == 0;
     n = strlen(ev->name);
@@ -215,7 +232,9 @@ static void drain_queue(run_ctx *r, size_t max_items)
 {
     kg_queue_item it;
     for (size_t n = 0; (max_items == 0 || n < max_items) && queue_pop(r->queue, &it); n++) {
+        double t0 = now_s();
         engine_feed_cluster(r->eng, it.data, it.len, it.origin, 1, it.cluster);
+        queue_note_cost(r->queue, it.len, now_s() - t0);
         free(it.data);
     }
 }
@@ -294,6 +313,7 @@ static int start_webhook(run_ctx *r)
         cli_warn("out of memory");
         return -1;
     }
+    queue_set_drain_limit(r->queue, r->cli->max_drain > 0 ? r->cli->max_drain : DEFAULT_MAX_DRAIN);
     wo.host = host;
     wo.port = (unsigned short)port;
     wo.tls_cert = r->cli->tls_cert;
@@ -301,6 +321,7 @@ static int start_webhook(run_ctx *r)
     wo.client_ca = r->cli->client_ca;
     wo.token_file = r->cli->token_file;
     wo.max_body = r->cli->max_body;
+    wo.header_timeout = r->cli->header_timeout;
     wo.queue = r->queue;
     wo.log = webhook_log;
     if (!(r->hook = webhook_start(&wo, err, sizeof err))) {

@@ -75,6 +75,8 @@ static int fixture_cli(const kg_cli *base, const cJSON *fx, kg_cli *c, result *r
     *c = *base;
     if (cJSON_IsString(config))
         c->config_path = config->valuestring;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(fx, "literal_lists")))
+        c->literal_lists = true;
     if (!lists)
         return 0;
     for (size_t k = 0; k < 3; k++) {
@@ -285,7 +287,7 @@ static void note_keys(const cJSON *fx, const char *file)
 {
     static const char *const keys[] = {"name", "description", "events", "expect", "reject",
                                        "count", "assert", "assert_type", "summary", "format",
-                                       "lists", "config", NULL};
+                                       "lists", "literal_lists", "config", NULL};
     const cJSON *it;
     cJSON_ArrayForEach(it, fx) {
         const char *const *k;

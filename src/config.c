@@ -13,6 +13,7 @@
 #include "kguard/config.h"
 #include "kguard/ipset.h"
 #include "glob.h"
+#include "lua_guard.h"
 #include "luacheck.h"
 #include "sandbox.h"
 
@@ -294,6 +295,32 @@ static int publish_interval(cloader *ld, lua_State *L, int t, const char *key, v
     return 0;
 }
 
+static int read_bool(cloader *ld, lua_State *L, int t, const char *key, void *field)
+{
+    int v = -1;
+    int rc = lc_bool(&ld->lc, L, t, "", key, &v);
+    *(bool *)field = v == 1;
+    return rc;
+}
+
+/* rule_max_failures = N (0: never switch a rule off) */
+static int rule_max_failures(cloader *ld, lua_State *L, int t, const char *key, void *field)
+{
+    int ty = lua_getfield(L, t, key), whole = 0;
+    lua_Integer v = ty == LUA_TNUMBER ? lua_tointegerx(L, -1, &whole) : 0;
+    (void)field;
+    lua_pop(L, 1);
+    ld->c->rule_max_failures = -1;
+    if (ty == LUA_TNIL)
+        return 0;
+    if (!whole || v < 0 || v > 1000000000) {
+        lc_error(&ld->lc, key, "%s must be a whole number from 0 to 1000000000", key);
+        return -1;
+    }
+    ld->c->rule_max_failures = (long)v;
+    return 0;
+}
+
 /* ---- the key table ---------------------------------------------------- */
 
 typedef int (*key_reader)(cloader *ld, lua_State *L, int t, const char *key, void *field);
@@ -320,6 +347,8 @@ static const struct config_key {
     {"state", read_path, FIELD(state_path)},
     {"archive", archive, NO_FIELD},
     {"publish_interval", publish_interval, NO_FIELD},
+    {"literal_lists", read_bool, FIELD(literal_lists)},
+    {"rule_max_failures", rule_max_failures, NO_FIELD},
     {"severity", severity_map, FIELD(severity)},
     {"teams", read_teams, NO_FIELD},
     {"suppress", read_suppress, NO_FIELD},
@@ -347,6 +376,14 @@ static void read_config(cloader *ld, lua_State *L, int t)
     }
 }
 
+/* read_config in protected mode: the settings table is Lua's, and a
+ * metatable anywhere in it could raise or loop. */
+static int read_config_protected(lua_State *L)
+{
+    read_config(lua_touserdata(L, 1), L, 2);
+    return 0;
+}
+
 kg_config *config_load(const char *path, void (*error)(void *ud, const char *msg),
                        void *ud, char *err, size_t errlen)
 {
@@ -360,6 +397,7 @@ kg_config *config_load(const char *path, void (*error)(void *ud, const char *msg
         goto fail;
     }
     ld.c->publish_interval = -1;
+    ld.c->rule_max_failures = -1;
     if (!(sb = sandbox_new("/nonexistent", CONFIG_MEM, CONFIG_BUDGET, err, errlen)))
         goto fail;
     L = sb->L;
@@ -369,8 +407,14 @@ kg_config *config_load(const char *path, void (*error)(void *ud, const char *msg
         ld.lc.errors++;
     } else if (!lua_istable(L, -1)) {
         lc_error(&ld.lc, NULL, "must return a table of settings (got %s)", luaL_typename(L, -1));
-    } else {
-        read_config(&ld, L, lua_gettop(L));
+    } else if (lguard_call(sb, read_config_protected, &ld, -1, 0) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        if (strncmp(msg, path, strlen(path)) == 0 || strncmp(msg, "...", 3) == 0) {
+            error(ud, msg);
+            ld.lc.errors++;
+        } else {
+            lc_error(&ld.lc, NULL, "reading the settings failed: %s", msg);
+        }
     }
     sandbox_free(sb);
     sb = NULL;

@@ -141,6 +141,10 @@ static void emit_line(void *ud, const char *line, bool archived)
 static void on_sink_error(void *ud, const kg_sink *s, const char *what)
 {
     kg_engine *e = ud;
+    if (!what) {                   /* news, no failure: recovered, spooled */
+        diag(e, "output %s: %s", s->name, s->err);
+        return;
+    }
     e->stats.output_errors++;
     if (e->stats.output_errors <= MAX_SINK_ERRORS_PRINTED)
         diag(e, "output %s: %s failed: %s%s", s->name, what, s->err,
@@ -220,10 +224,15 @@ static void on_rule_error(void *ud, const kg_event *ev, const kg_rule *r,
 {
     kg_engine *e = ud;
     e->stats.rule_errors++;
-    if (r->errors <= MAX_RULE_ERRORS_PRINTED)
+    if (r->errors <= MAX_RULE_ERRORS_PRINTED || r->tripped)
         diag(e, "%s (rule %s, event %s:%ld)%s", msg, r->type, ev->src_file,
              ev->src_line, r->errors == MAX_RULE_ERRORS_PRINTED
                                ? "; further errors of this rule are only counted" : "");
+    if (r->tripped) {
+        e->stats.rules_disabled++;
+        diag(e, "%s: rule %s disabled after %lu failures in a row; a reload enables it again",
+             r->file, r->type, r->failing);
+    }
 }
 
 static void on_bad(void *ud, const char *file, long line, const char *msg)
@@ -345,6 +354,8 @@ static int open_state(kg_engine *e, char *err, size_t errlen)
         snprintf(err, errlen, "%s", msg);
         return -1;
     }
+    if (rc == 2)    /* loaded; entries dropped or temporary files removed */
+        diag(e, "note: %s", msg);
     if (rc == 1) {  /* moved aside: start from nothing */
         diag(e, "warning: %s", msg);
         state_free(e->state);
@@ -375,6 +386,7 @@ static kg_ruleset *load_generation(kg_engine *e, const kg_engine_opts *opts,
     ro.lualib_dir = opts->lualib_dir;
     ro.lists = *heap;
     ro.state = e->state;
+    ro.max_failures = opts->rule_max_failures;
     ro.error = rules_error;
     ro.ud = e;
     rs = ruleset_load(&ro, err, errlen);
@@ -513,7 +525,11 @@ int engine_reload(kg_engine *e, const kg_engine_opts *opts, kg_lists *lists,
                   kg_config **config, char *err, size_t errlen)
 {
     kg_lists *heap = NULL;
-    kg_ruleset *rs = load_generation(e, opts, lists, &heap, err, errlen);
+    kg_ruleset *rs = NULL;
+    if (lists_keep_shrunk(lists, e->lists, opts->accept_shrunk_lists, e->opts.diag) < 0)
+        snprintf(err, errlen, "out of memory");
+    else
+        rs = load_generation(e, opts, lists, &heap, err, errlen);
     if (!rs || adopt_identity(e, opts) < 0) {
         if (rs) {
             ruleset_free(rs);
@@ -583,7 +599,8 @@ int engine_finish(kg_engine *e)
     sinks_flush(e->opts.sinks);
     e->stats.updates = e->published - e->stats.findings - e->stats.archived;
     rc = engine_save(e);
-    return e->stats.output_errors ? -1 : rc;
+    /* lines an outage kept and the output never took: in a spool file or lost */
+    return sinks_finish(e->opts.sinks) ? -1 : rc;
 }
 
 void engine_summary(const kg_engine *e)
@@ -592,11 +609,12 @@ void engine_summary(const kg_engine *e)
     fprintf(e->opts.diag,
             "kguard: summary: events=%llu judged=%llu skipped=%llu malformed=%llu "
             "findings=%llu rule_errors=%llu updates=%llu body_missing=%llu evictions=%llu "
-            "archived=%llu switched_off=%llu reloads=%llu reload_failures=%llu output_errors=%llu\n",
+            "archived=%llu switched_off=%llu reloads=%llu reload_failures=%llu output_errors=%llu "
+            "rules_disabled=%llu\n",
             s->events, s->judged, s->skipped, s->malformed, s->findings, s->rule_errors,
             s->updates, s->body_missing,
             state_evictions(e->state) + agg_evictions(e->agg), s->archived, s->switched_off,
-            e->reloads, e->reload_failures, s->output_errors);
+            e->reloads, e->reload_failures, s->output_errors, s->rules_disabled);
     cstats_print(e->clusters, e->opts.id.cluster, e->opts.diag);
 }
 
@@ -620,7 +638,9 @@ void engine_rule_stats(const kg_engine *e)
     fprintf(e->opts.diag, "kguard: stats: %-58s %10s %8s %7s %10s\n", "rule", "matched",
             "fired", "errors", "lua_ms");
     for (size_t i = 0; i < n; i++)
-        fprintf(e->opts.diag, "kguard: stats: %-58s %10lu %8lu %7lu %10.1f\n", v[i]->type,
-                v[i]->candidates, v[i]->fired, v[i]->errors, v[i]->seconds * 1e3);
+        fprintf(e->opts.diag, "kguard: stats: %-58s %10lu %8lu %7lu %10.1f%s\n", v[i]->type,
+                v[i]->candidates, v[i]->fired, v[i]->errors, v[i]->seconds * 1e3,
+                v[i]->tripped ? " disabled" : "");
     free(v);
+    lists_stats(e->lists, e->opts.diag);
 }

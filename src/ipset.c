@@ -631,6 +631,139 @@ static int split_ranges(const range *r, size_t n, v4table *v4, v6table *v6)
     return 0;
 }
 
+/* ---- subtracting ------------------------------------------------------ */
+
+/* A finalized set's tables as sorted, disjoint 128-bit ranges. */
+static range *table_ranges(const kg_ipset *set, size_t *n)
+{
+    size_t total = set->v4.n + set->v6.n, k = 0, j = 0;
+    range *r = malloc((total ? total : 1) * sizeof *r);
+    if (!r)
+        return NULL;
+    for (; j < set->v6.n && below_v4(set->v6.r[j].start); j++)
+        r[k++] = set->v6.r[j];
+    for (size_t i = 0; i < set->v4.n; i++) {
+        range v = { { 0, V4_FIRST.lo | set->v4.r[i].start },
+                    { 0, V4_FIRST.lo | set->v4.r[i].end } };
+        r[k++] = v;
+    }
+    for (; j < set->v6.n; j++)
+        r[k++] = set->v6.r[j];
+    *n = k;
+    return r;
+}
+
+/* Index of the first cut range ending at or after k. */
+static size_t first_ending_after(const range *c, size_t m, u128 k)
+{
+    size_t lo = 0, hi = m;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (u128_lt(c[mid].end, k))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Write the parts of r outside the cut ranges c to out (at most cap of
+ * them; out may be NULL with cap 0); *hit tells whether r overlapped any.
+ * Returns the number of parts, also those beyond cap. */
+static size_t cut_one(range r, const range *c, size_t m, range *out, size_t cap, bool *hit)
+{
+    size_t parts = 0;
+    u128 cur = r.start;
+    *hit = false;
+    for (size_t i = first_ending_after(c, m, r.start); i < m && u128_le(c[i].start, r.end); i++) {
+        *hit = true;
+        if (u128_lt(cur, c[i].start)) {
+            if (parts < cap)
+                out[parts] = (range){ cur, u128_dec(c[i].start) };
+            parts++;
+        }
+        if (u128_le(r.end, c[i].end))
+            return parts;
+        cur = u128_inc(c[i].end);
+    }
+    if (parts < cap)
+        out[parts] = (range){ cur, r.end };
+    return parts + 1;
+}
+
+/* Replace the pending entries by their parts outside c, into a buffer of
+ * `total` ranges (in place when no entry splits in two). */
+static int cut_pending(kg_ipset *set, const range *c, size_t m, size_t total, bool split)
+{
+    range *dst = set->pending;
+    size_t w = 0;
+    bool hit;
+    if (split && !(dst = malloc((total ? total : 1) * sizeof *dst)))
+        return -1;
+    for (size_t i = 0; i < set->npending; i++)
+        w += cut_one(set->pending[i], c, m, dst + w, total - w, &hit);
+    if (split) {
+        free(set->pending);
+        set->pending = dst;
+        set->cappending = total ? total : 1;
+    }
+    set->npending = w;
+    return 0;
+}
+
+int ipset_subtract(kg_ipset *set, const kg_ipset *cut, kg_ipset_cut *out)
+{
+    kg_ipset_cut counts = { 0, 0 };
+    size_t m = 0, total = 0;
+    bool split = false;
+    range *c = table_ranges(cut, &m);
+    int rc = -1;
+
+    if (!c)
+        goto cleanup;
+    /* First count: most lists have nothing to cut and are left as they are. */
+    for (size_t i = 0; i < set->npending; i++) {
+        bool hit;
+        size_t parts = cut_one(set->pending[i], c, m, NULL, 0, &hit);
+        counts.dropped += hit && parts == 0;
+        counts.clipped += hit && parts > 0;
+        split |= parts > 1;
+        total += parts;
+    }
+    if ((counts.dropped || counts.clipped) && cut_pending(set, c, m, total, split) != 0)
+        goto cleanup;
+    if (out)
+        *out = counts;
+    rc = 0;
+
+cleanup:
+    free(c);
+    return rc;
+}
+
+kg_ipset *ipset_copy(const kg_ipset *src)
+{
+    kg_ipset *set = ipset_new(src->name);
+    size_t n = 0;
+    range *r;
+    if (!set)
+        return NULL;
+    if (!(r = table_ranges(src, &n))) {
+        ipset_free(set);
+        return NULL;
+    }
+    free(set->pending);
+    set->pending = r;
+    set->npending = n;
+    set->cappending = n ? n : 1;
+    set->count = src->count;
+    if (ipset_finalize(set) != 0) {
+        ipset_free(set);
+        return NULL;
+    }
+    return set;
+}
+
 /* ---- index ----------------------------------------------------------- */
 
 static unsigned index_bits_for(size_t n)

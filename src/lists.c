@@ -1,10 +1,12 @@
 /*
- * lists: loading and naming the engine's IP lists (see lists.h).
+ * lists: loading and naming the engine's IP lists, and leaving the
+ * special-purpose ranges out of threat lists (see lists.h).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "kguard/ipspecial.h"
 #include "kguard/lists.h"
 
 static const char *const kind_names[KG_LIST_KINDS] = {"tor", "malicious", "custom"};
@@ -56,7 +58,7 @@ int lists_add_entries(kg_lists *ls, kg_list_kind kind, const char *name,
                       char *const *entries, size_t n, kg_ipset_warn_fn warn,
                       void *ud, char *err, size_t errlen)
 {
-    kg_list l = {ipset_new(name), kind, strdup(name), strdup("(config)")};
+    kg_list l = {ipset_new(name), kind, strdup(name), strdup("(config)"), n, {0, 0}, true};
     char msg[256];
     if (!l.set || !l.name || !l.path) {
         snprintf(err, errlen, "out of memory");
@@ -91,7 +93,10 @@ typedef struct warning {
 
 typedef struct job {
     const kg_list_spec *spec;
+    const kg_ipset *special;   /* NULL: keep every entry */
     kg_ipset *set;
+    size_t entries;
+    kg_ipset_cut cut;
     warning *warnings;
     size_t n_warnings;
     int failed;
@@ -123,10 +128,15 @@ static void run_job(job *j)
     if (!j->set) {
         snprintf(j->err, sizeof j->err, "out of memory");
         j->failed = 1;
-    } else if (ipset_load_file(j->set, j->spec->path, keep_warning, j, j->err,
-                               sizeof j->err) < 0) {
+        return;
+    }
+    if (ipset_load_file(j->set, j->spec->path, keep_warning, j, j->err, sizeof j->err) < 0) {
         j->failed = 1;
-    } else if (ipset_finalize(j->set) < 0) {
+        return;
+    }
+    j->entries = ipset_count(j->set);
+    if ((j->special && ipset_subtract(j->set, j->special, &j->cut) < 0) ||
+        ipset_finalize(j->set) < 0) {
         snprintf(j->err, sizeof j->err, "out of memory loading %s", j->spec->path);
         j->failed = 1;
     }
@@ -165,19 +175,26 @@ int lists_load_all(kg_lists *ls, const kg_list_spec *specs, size_t n, int thread
                    size_t errlen)
 {
     pool p = {calloc(n ? n : 1, sizeof(job)), n, 0, PTHREAD_MUTEX_INITIALIZER};
+    kg_ipset *special = ipspecial_set();
     int rc = 0;
 
-    if (!p.jobs) {
+    if (!p.jobs || !special) {
         snprintf(err, errlen, "out of memory");
         *failed = 0;
+        free(p.jobs);
+        ipset_free(special);
         return -1;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         p.jobs[i].spec = &specs[i];
+        if (specs[i].kind != KG_LIST_TRUSTED && !specs[i].literal)
+            p.jobs[i].special = special;
+    }
     run_pool(&p, threads);
     for (size_t i = 0; i < n; i++) {
         job *j = &p.jobs[i];
-        kg_list l = {j->set, specs[i].kind, strdup(specs[i].name), strdup(specs[i].path)};
+        kg_list l = {j->set, specs[i].kind, strdup(specs[i].name), strdup(specs[i].path),
+                     j->entries, j->cut, specs[i].literal};
         for (size_t w = 0; warn && w < j->n_warnings; w++)
             warn(ud, specs[i].path, j->warnings[w].line, j->warnings[w].msg);
         for (size_t w = 0; w < j->n_warnings; w++)
@@ -206,5 +223,61 @@ int lists_load_all(kg_lists *ls, const kg_list_spec *specs, size_t n, int thread
         drop_list(&l);
     }
     free(p.jobs);
+    ipset_free(special);
     return rc;
+}
+
+/* ---- reload guard ------------------------------------------------------- */
+
+/* Fewer than half the entries of the previous version (none included). */
+static bool shrank(const kg_list *now, const kg_list *before)
+{
+    return before->entries > 0 && now->entries * 2 < before->entries;
+}
+
+int lists_keep_shrunk(kg_lists *fresh, const kg_lists *old, bool accept, FILE *diag)
+{
+    int refused = 0;
+    for (size_t i = 0; fresh && old && !accept && i < fresh->n; i++) {
+        kg_list *l = &fresh->v[i];
+        const kg_list *o = lists_find(old, l->name);
+        kg_ipset *copy;
+        if (!o || !shrank(l, o))
+            continue;
+        if (!(copy = ipset_copy(o->set)))
+            return -1;
+        fprintf(diag, "kguard: list %s (%s) shrank from %zu to %zu entries: refused, the previous "
+                "version stays in use (--accept-shrunk-lists takes it)\n", l->name, l->path,
+                o->entries, l->entries);
+        ipset_free(l->set);
+        l->set = copy;
+        l->entries = o->entries;
+        l->special = o->special;
+        refused++;
+    }
+    return refused;
+}
+
+/* ---- reporting ---------------------------------------------------------- */
+
+void lists_report_special(const kg_lists *ls, FILE *diag)
+{
+    for (size_t i = 0; ls && i < ls->n; i++) {
+        const kg_list *l = &ls->v[i];
+        if (l->kind == KG_LIST_TRUSTED || l->special.dropped + l->special.clipped == 0)
+            continue;
+        fprintf(diag, "kguard: list %s (%s): %zu entries; special-purpose ranges (private, "
+                "loopback, link-local, ...) left out: %zu entries dropped, %zu clipped\n",
+                l->name, l->path, l->entries, l->special.dropped, l->special.clipped);
+    }
+}
+
+void lists_stats(const kg_lists *ls, FILE *diag)
+{
+    for (size_t i = 0; ls && i < ls->n; i++) {
+        const kg_list *l = &ls->v[i];
+        fprintf(diag, "kguard: stats: list %s entries=%zu special_dropped=%zu "
+                "special_clipped=%zu literal=%s\n", l->name, l->entries, l->special.dropped,
+                l->special.clipped, l->literal || l->kind == KG_LIST_TRUSTED ? "yes" : "no");
+    }
 }

@@ -12,6 +12,7 @@
 #define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 #define MAX_BYTES (1ull << 31)
 #define MAX_SECONDS 31536000.0
+#define MAX_COUNT 1000000000L
 
 /* ---- setters ---------------------------------------------------------- */
 
@@ -54,6 +55,19 @@ static int set_seconds(kg_cli *c, const kg_option *o, const char *arg, char *err
         return -1;
     }
     *(double *)(void *)((char *)c + o->field) = v;
+    return 0;
+}
+
+/* A count from 0 to o->extra. */
+static int set_count(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
+{
+    char *end;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (*arg < '0' || *arg > '9' || *end || v > (unsigned long long)o->extra) {
+        util_set_err(err, n, "--%s wants a whole number from 0 to %ld", o->name, o->extra);
+        return -1;
+    }
+    *(long *)(void *)((char *)c + o->field) = (long)v;
     return 0;
 }
 
@@ -137,8 +151,14 @@ const kg_option options_table[] = {
      OPT_ALL, set_flag, F(drop_archived), 0},
     {"max-line-bytes", "N", "longest event line accepted (default: 16777216)", NULL,
      OPT_ALL, set_size, F(max_line), 1024},
+    {"rule-max-failures", "N", "switch a rule off after N failures in a row (default: 20; 0: never)",
+     "rule_max_failures", OPT_ALL, set_count, F(rule_max_failures), MAX_COUNT},
     {"stats", NULL, "per-rule counters and Lua time on stderr at the end", NULL,
      OPT_ALL, set_flag, F(stats), 0},
+    {"literal-lists", NULL, "match the private, loopback, ... ranges threat lists name",
+     "literal_lists", OPT_ALL, set_flag, F(literal_lists), 0},
+    {"accept-shrunk-lists", NULL, "on reload, take lists that lost over half their entries",
+     NULL, OPT_ALL, set_flag, F(accept_shrunk_lists), 0},
     {"no-prescan", NULL, "parse every line, also the stages skipped unjudged (for checks)",
      NULL, OPT_ALL, set_flag, F(no_prescan), 0},
     {"follow", "FILE", "follow an audit log across rotation (repeatable)", NULL,
@@ -157,6 +177,10 @@ const kg_option options_table[] = {
      OPT_RUN, set_str, F(token_file), 0},
     {"max-body-bytes", "N", "largest webhook body (default: 33554432)", NULL,
      OPT_RUN, set_size, F(max_body), 1024},
+    {"header-timeout", "S", "seconds a webhook client has to send its headers (default: 10)",
+     NULL, OPT_RUN, set_seconds, F(header_timeout), 0},
+    {"max-drain", "S", "webhook queue bound: seconds of judging it may hold (default: 30)",
+     NULL, OPT_RUN, set_seconds, F(max_drain), 0},
     {"output", "FILE", "findings to FILE (appended; reopened on SIGUSR1)", NULL,
      OPT_RUN, set_str, F(output_path), 0},
     {"help", NULL, "this text", NULL, OPT_HELP, NULL, 0, 0},

@@ -34,12 +34,17 @@ typedef struct kg_cli {
     size_t max_line;
     double publish_interval;   /* seconds; < 0 when not given */
     bool stats, drop_archived, no_prescan;
+    bool literal_lists;        /* --literal-lists */
+    bool accept_shrunk_lists;  /* --accept-shrunk-lists */
+    long rule_max_failures;    /* < 0 when not given */
     /* kguard run */
     const char *follow[CLI_MAX_FOLLOW];
     size_t n_follow;
     bool from_start;
     const char *listen, *tls_cert, *tls_key, *client_ca, *token_file;
     size_t max_body;
+    double header_timeout;     /* seconds; 0: the default */
+    double max_drain;          /* seconds of judging the webhook queue holds; 0: default */
     /* what is left: input files (scan) or fixture paths (test) */
     char **args;
     int nargs;

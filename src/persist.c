@@ -1,9 +1,13 @@
 /*
  * persist: reading and writing the --state file (see persist.h).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,54 @@ static int move_aside(const char *path, char *to, size_t n)
     return -1;
 }
 
+/* Is name "<base>.tmp.<pid>" (persist_save's temporary file) of a process
+ * that no longer runs (or of this one, which is not saving yet)? */
+static bool stale_temp(const char *name, const char *base)
+{
+    size_t n = strlen(base);
+    const char *digits = name + n + 5;
+    char *end;
+    long pid;
+    if (strncmp(name, base, n) != 0 || strncmp(name + n, ".tmp.", 5) != 0 ||
+        *digits < '0' || *digits > '9')
+        return false;
+    errno = 0;
+    pid = strtol(digits, &end, 10);
+    if (*end || errno || pid <= 0 || pid > INT_MAX)
+        return false;
+    return pid == (long)getpid() || (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
+}
+
+/* Remove the temporary files that a save killed before its rename left
+ * beside path.  Returns how many were removed. */
+static int clean_temps(const char *path)
+{
+    char *d = strdup(path), *b = strdup(path), full[4400];
+    const char *dir, *base;
+    struct dirent *de;
+    DIR *dh = NULL;
+    int n = 0;
+    if (!d || !b)
+        goto cleanup;
+    dir = dirname(d);
+    base = basename(b);
+    if (!(dh = opendir(dir)))
+        goto cleanup;
+    while ((de = readdir(dh)) != NULL) {
+        if (!stale_temp(de->d_name, base))
+            continue;
+        snprintf(full, sizeof full, "%s/%s", dir, de->d_name);
+        if (unlink(full) == 0)
+            n++;
+    }
+cleanup:
+    if (dh)
+        closedir(dh);
+    free(d);
+    free(b);
+    return n;
+}
+
 static const char *check_doc(const cJSON *doc)
 {
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(doc, "format");
@@ -45,32 +97,45 @@ static const char *check_doc(const cJSON *doc)
     return NULL;
 }
 
+/* The tables and findings of a parsed document: "" in why when loaded
+ * (the count of entries dropped for numbers out of range in *dropped). */
+static void load_doc(const cJSON *doc, kg_state *st, kg_agg *agg, char *why, size_t n,
+                     int *dropped)
+{
+    const char *bad;
+    int a, b = 0;
+    *dropped = 0;
+    if (!doc) {
+        snprintf(why, n, "it is not valid JSON");
+    } else if ((bad = check_doc(doc)) != NULL) {
+        snprintf(why, n, "it is %s", bad);
+    } else if ((a = state_from_json(st, cJSON_GetObjectItemCaseSensitive(doc, "tables"), why, n)) >= 0 &&
+               (b = agg_from_json(agg, cJSON_GetObjectItemCaseSensitive(doc, "findings"), why, n)) >= 0) {
+        *why = '\0';
+        *dropped = a + b;
+    }
+}
+
 int persist_load(const char *path, kg_state *st, kg_agg *agg, char *msg,
                  size_t msglen)
 {
     size_t len = 0;
-    int err;
+    int err, temps = clean_temps(path), dropped = 0;
     char *text = util_read_file(path, STATE_MAX, &len, &err), why[256] = "", aside[4200];
     cJSON *doc = NULL;
-    const char *bad;
 
     if (!text && err == ENOENT)
-        return 0; /* first run */
+        goto loaded; /* first run */
     if (!text) {
         snprintf(msg, msglen, "cannot read state file %s: %s", path, strerror(err));
         return -1;
     }
     doc = cJSON_ParseWithLength(text, len);
     free(text);
-    if (!doc)
-        snprintf(why, sizeof why, "it is not valid JSON");
-    else if ((bad = check_doc(doc)) != NULL)
-        snprintf(why, sizeof why, "it is %s", bad);
-    else if (state_from_json(st, cJSON_GetObjectItemCaseSensitive(doc, "tables"), why, sizeof why) == 0)
-        agg_from_json(agg, cJSON_GetObjectItemCaseSensitive(doc, "findings"), why, sizeof why);
+    load_doc(doc, st, agg, why, sizeof why, &dropped);
     cJSON_Delete(doc);
     if (!*why)
-        return 0;
+        goto loaded;
     if (move_aside(path, aside, sizeof aside) < 0) {
         snprintf(msg, msglen, "state file %s is unusable (%s) and cannot be moved aside: %s",
                  path, why, strerror(errno));
@@ -79,6 +144,13 @@ int persist_load(const char *path, kg_state *st, kg_agg *agg, char *msg,
     snprintf(msg, msglen, "state file %s is unusable (%s); kept it as %s and started fresh",
              path, why, aside);
     return 1;
+loaded:
+    if (!temps && !dropped)
+        return 0;
+    snprintf(msg, msglen, "state file %s: %d entr%s with a number out of range dropped; "
+             "%d temporary file%s of an interrupted save removed", path, dropped,
+             dropped == 1 ? "y" : "ies", temps, temps == 1 ? "" : "s");
+    return 2;
 }
 
 static int write_all(int fd, const char *p, size_t n)

@@ -11,6 +11,17 @@
  * once, and the caller keeps its data.
  *
  * A limit of 0 (max_items or max_bytes) means "no limit" on that axis.
+ *
+ * Drain time: the consumer reports what each item cost it to judge
+ * (queue_note_cost); the queue keeps a decaying average of seconds per byte
+ * and, with a drain limit set, refuses a push that would make the queued
+ * bytes take longer than the limit to judge at that rate.  An empty queue
+ * always takes one item, so the bound is the limit plus one item's time.
+ * The average starts from a pessimistic prior (PRIOR_S_PER_BYTE, weighing
+ * as much as PRIOR_BYTES of reports) that the reports soon outweigh, so a
+ * burst arriving before anything was judged is bounded too; and an item
+ * being judged for longer than the average predicts raises the estimate at
+ * once (a rule that just got slow).
  */
 #include "kguard/queue.h"
 
@@ -20,7 +31,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
+
+#define COST_DECAY 0.9           /* weight of the history at each report */
+#define PRIOR_S_PER_BYTE 10e-6    /* 100 KB/s: far slower than judging ever is */
+#define PRIOR_BYTES 65536.0
 
 typedef struct qnode {
     struct qnode *next;
@@ -34,7 +50,18 @@ struct kg_queue {
     size_t max_items, max_bytes;
     bool closed;
     int efd;
+    double drain_limit;          /* seconds; 0: none */
+    double cost_s, cost_bytes;   /* decaying sums of judging time and bytes */
+    double busy_since;           /* when the item being judged was popped; 0: none */
+    size_t busy_len;
 };
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 kg_queue *queue_new(size_t max_items, size_t max_bytes)
 {
@@ -48,6 +75,8 @@ kg_queue *queue_new(size_t max_items, size_t max_bytes)
         goto fail;
     q->max_items = max_items;
     q->max_bytes = max_bytes;
+    q->cost_s = PRIOR_BYTES * PRIOR_S_PER_BYTE;
+    q->cost_bytes = PRIOR_BYTES;
     return q;
 fail:
     if (q->efd >= 0)
@@ -87,12 +116,28 @@ static void efd_take(int fd)
         ;
 }
 
+/* Seconds to judge n bytes at the observed rate, or at the rate of the
+ * item being judged if that is slower.  Called with the mutex held. */
+static double drain_time(const kg_queue *q, double n)
+{
+    double rate = q->cost_s / q->cost_bytes;
+    if (q->busy_since > 0 && q->busy_len) {
+        double now_rate = (mono() - q->busy_since) / (double)q->busy_len;
+        if (now_rate > rate)
+            rate = now_rate;
+    }
+    return n * rate;
+}
+
 /* Whether an item of len bytes fits now.  Called with the mutex held. */
 static bool fits(const kg_queue *q, size_t len)
 {
     if (q->max_items && q->len >= q->max_items)
         return false;
     if (q->max_bytes && (len > q->max_bytes || q->bytes > q->max_bytes - len))
+        return false;
+    if (q->drain_limit > 0 && q->len > 0 &&
+        drain_time(q, (double)q->bytes + (double)len) > q->drain_limit)
         return false;
     return true;
 }
@@ -137,6 +182,8 @@ bool queue_pop(kg_queue *q, kg_queue_item *out)
             q->tail = NULL;
         q->len--;
         q->bytes -= n->item.len;
+        q->busy_since = mono();
+        q->busy_len = n->item.len;
         efd_take(q->efd);
     }
     pthread_mutex_unlock(&q->mu);
@@ -168,6 +215,37 @@ size_t queue_bytes(kg_queue *q)
     n = q->bytes;
     pthread_mutex_unlock(&q->mu);
     return n;
+}
+
+void queue_set_drain_limit(kg_queue *q, double seconds)
+{
+    pthread_mutex_lock(&q->mu);
+    q->drain_limit = seconds > 0 ? seconds : 0;
+    pthread_mutex_unlock(&q->mu);
+}
+
+void queue_note_cost(kg_queue *q, size_t bytes, double seconds)
+{
+    if (!bytes || !(seconds >= 0)) {
+        pthread_mutex_lock(&q->mu);
+        q->busy_since = 0;
+        pthread_mutex_unlock(&q->mu);
+        return;
+    }
+    pthread_mutex_lock(&q->mu);
+    q->cost_s = q->cost_s * COST_DECAY + seconds;
+    q->cost_bytes = q->cost_bytes * COST_DECAY + (double)bytes;
+    q->busy_since = 0;
+    pthread_mutex_unlock(&q->mu);
+}
+
+double queue_drain_estimate(kg_queue *q)
+{
+    double t;
+    pthread_mutex_lock(&q->mu);
+    t = drain_time(q, (double)q->bytes);
+    pthread_mutex_unlock(&q->mu);
+    return t;
 }
 
 void queue_close(kg_queue *q)

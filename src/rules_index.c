@@ -2,7 +2,9 @@
  * rules_index: the verb/resource index of a generation.  Rules with an
  * `api` condition are listed under each "verb resource[/subresource]" key
  * they name; an event's candidates are the rules under its own key, under
- * "* resource[/sub]", and every rule without an api condition.
+ * "* resource[/sub]", and every rule without an api condition.  A
+ * non-resource request (no objectRef) is looked up by its path instead:
+ * "verb /path" and "verb /prefix/" plus "*" for the prefixes of the path.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +63,51 @@ static int cmp_size(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Append the ids of l that out[0, n) does not hold yet; the new count. */
+static size_t add_new_ids(const id_list *l, size_t *out, size_t n, size_t max)
+{
+    for (size_t i = 0; l && i < l->n && n < max; i++) {
+        size_t j = 0;
+        while (j < n && out[j] != l->ids[i])
+            j++;
+        if (j == n)
+            out[n++] = l->ids[i];
+    }
+    return n;
+}
+
+/* Rules for a non-resource request (no objectRef): indexed under "VERB PATH"
+ * (requestURI without its query) or under "VERB PREFIX/" plus "*" for each
+ * prefix of the path that ends before one of its slashes; VERB is the event's
+ * verb or "*".  Unsorted, without duplicates. */
+static size_t path_candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, size_t max)
+{
+    const char *uri = ev->request_uri, *verbs[2] = {ev->verb, "*"};
+    char key[512];
+    size_t plen, n = 0;
+
+    if (!uri || uri[0] != '/' || !ev->verb)
+        return 0;
+    plen = strcspn(uri, "?#");
+    for (int v = 0; v < 2; v++) {
+        size_t vlen = strlen(verbs[v]);
+        if (vlen + plen + 4 > sizeof key)
+            return n;
+        memcpy(key, verbs[v], vlen);
+        key[vlen] = ' ';
+        memcpy(key + vlen + 1, uri, plen);
+        n = add_new_ids(index_get(&rs->index, key, vlen + 1 + plen), out, n, max);
+        for (size_t i = 1; i < plen; i++) {
+            if (uri[i] != '/')
+                continue;
+            memcpy(key + vlen + 1, uri, i);
+            memcpy(key + vlen + 1 + i, "/*", 2);
+            n = add_new_ids(index_get(&rs->index, key, vlen + 3 + i), out, n, max);
+        }
+    }
+    return n;
+}
+
 size_t rules_index_candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, size_t max)
 {
     char key[512];
@@ -68,6 +115,12 @@ size_t rules_index_candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, s
     size_t n = 0;
     int len;
 
+    if (!ev->resource && (n = path_candidates(rs, ev, out, max)) > 0) {
+        for (size_t i = 0; i < rs->n_always && n < max; i++)
+            out[n++] = rs->always[i];
+        qsort(out, n, sizeof *out, cmp_size);
+        return n;
+    }
     if (ev->resource) {
         len = snprintf(key, sizeof key, "%s %s%s%s", ev->verb, ev->resource,
                        ev->subresource ? "/" : "", ev->subresource ? ev->subresource : "");

@@ -40,6 +40,7 @@ struct kg_ruleset {
     size_t *scratch;       /* candidate ids of one event: 2 * n + 1 */
     rules_ip_memo *memo;   /* recent callers' list hits (RULES_IP_MEMO slots) */
     unsigned long seq;     /* events judged */
+    unsigned long max_failures; /* the circuit breaker's threshold; 0: none */
 };
 
 /* One event being judged; facts are computed at most once per event. */

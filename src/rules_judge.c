@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 #include <xxhash.h>
 #include "lua_event.h"
+#include "lua_guard.h"
 #include "rules_int.h"
 
 /* ---- list lookups ----------------------------------------------------- */
@@ -65,29 +66,57 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Read the predicate's override table at the top of the stack. */
-static const char *read_overrides(lua_State *L, kg_match *m)
+static const char *const OVERRIDES[] = {"severity", "title", "description", "detail"};
+#define N_OVERRIDES 4
+
+/* Push the override fields of the table at index 2 (in protected mode:
+ * the table's metatable may run Lua code). */
+static int get_overrides(lua_State *L)
 {
-    int ty;
-    if (lua_getfield(L, -1, "severity") != LUA_TNIL) {
-        double s = rules_lua_severity(L);
+    for (int i = 0; i < N_OVERRIDES; i++)
+        lua_getfield(L, 2, OVERRIDES[i]);
+    return N_OVERRIDES;
+}
+
+/* Read the predicate's override table at the top of the stack.  A table
+ * with a metatable is read through a protected call; its fields then stay
+ * on the stack while fired, like the table's. */
+static const char *read_overrides(kg_sandbox *sb, kg_match *m)
+{
+    lua_State *L = sb->L;
+    static const char *const not_string[] = {
+        NULL, "the predicate returned a title that is not a string",
+        "the predicate returned a description that is not a string",
+        "the predicate returned a detail that is not a string"};
+    int base = lua_gettop(L) + 1;
+    if (lguard_has_meta(L, -1)) {
+        if (lguard_call(sb, get_overrides, NULL, -1, N_OVERRIDES) != LUA_OK)
+            return lua_tostring(L, -1);
+    } else {
+        for (int i = 0; i < N_OVERRIDES; i++)
+            lua_getfield(L, base - 1, OVERRIDES[i]);   /* no metatable: raw */
+    }
+    if (lua_type(L, base) != LUA_TNIL) {
+        double s;
+        lua_pushvalue(L, base);
+        s = rules_lua_severity(L);
+        lua_pop(L, 1);
         if (!(s >= 1 && s < 10))
             return "the predicate returned a bad severity";
         m->severity = s;
     }
-    lua_pop(L, 1);
-    if ((ty = lua_getfield(L, -1, "title")) == LUA_TSTRING)
-        m->title = lua_tostring(L, -1);   /* stays on the stack while fired */
-    else if (ty != LUA_TNIL)
-        return "the predicate returned a title that is not a string";
-    if ((ty = lua_getfield(L, -2, "description")) == LUA_TSTRING)
-        m->description = lua_tostring(L, -1);
-    else if (ty != LUA_TNIL)
-        return "the predicate returned a description that is not a string";
-    if ((ty = lua_getfield(L, -3, "detail")) == LUA_TSTRING)
-        m->detail = lua_tostring(L, -1);
-    else if (ty != LUA_TNIL)
-        return "the predicate returned a detail that is not a string";
+    for (int i = 1; i < N_OVERRIDES; i++) {
+        int ty = lua_type(L, base + i);
+        const char *v = ty == LUA_TSTRING ? lua_tostring(L, base + i) : NULL;
+        if (ty != LUA_TNIL && ty != LUA_TSTRING)
+            return not_string[i];
+        if (i == 1 && v)
+            m->title = v;               /* stays on the stack while fired */
+        else if (i == 2 && v)
+            m->description = v;
+        else if (i == 3 && v)
+            m->detail = v;
+    }
     return NULL;
 }
 
@@ -102,6 +131,8 @@ static int rule_error(rules_judge_ctx *c, kg_rule *r, const char *msg)
         msg = where;
     }
     r->errors++;
+    if (c->rs->max_failures && ++r->failing >= c->rs->max_failures)
+        r->tripped = true;   /* the circuit breaker: off until a reload */
     c->cb->rule_error(c->cb->ud, c->ev, r, msg);
     lua_settop(c->rs->sb->L, 0);
     return -1;
@@ -114,7 +145,7 @@ static int run_predicate(rules_judge_ctx *c, kg_rule *r, kg_match *m)
     lua_State *L = sb->L;
     double t0 = now_seconds();
     const char *bad = NULL;
-    int rc;
+    int rc, fire;
 
     if (!c->event_set) {
         lua_event_set(L, c->ev);
@@ -128,11 +159,11 @@ static int run_predicate(rules_judge_ctx *c, kg_rule *r, kg_match *m)
         const char *msg = lua_tostring(L, -1);
         return rule_error(c, r, msg ? msg : "error object is not a string");
     }
-    if (!lua_toboolean(L, -1))
-        return 0;
-    if (lua_istable(L, -1) && (bad = read_overrides(L, m)) != NULL)
+    fire = lua_toboolean(L, -1);
+    if (fire && lua_istable(L, -1) && (bad = read_overrides(sb, m)) != NULL)
         return rule_error(c, r, bad);
-    return 1;
+    r->failing = 0;          /* a call that worked closes the breaker's count */
+    return fire;
 }
 
 /* ---- judging ---------------------------------------------------------- */
@@ -147,7 +178,7 @@ static void judge_rule(rules_judge_ctx *c, size_t id, int *fired)
         return; /* reached through two index keys */
     r->last_seq = c->rs->seq;
     c->rule_ip_kind = -1;
-    if (!r->enabled || !rules_match_hold(c, r))
+    if (!r->enabled || r->tripped || !rules_match_hold(c, r))
         return;
     r->candidates++;
     if (r->predicate != LUA_NOREF)

@@ -11,6 +11,7 @@
 #include <lauxlib.h>
 #include "kguard/severity.h"
 #include "lua_event.h"
+#include "lua_guard.h"
 #include "lua_kguard.h"
 #include "rules_int.h"
 
@@ -147,6 +148,39 @@ static int compile_rule(loader *ld, lua_State *L, kg_rule *r, size_t id)
     return rc;
 }
 
+/* compile_rule inside a protected call: the rule table is Lua's, and a
+ * metatable on it (or on its match table) could raise or loop. */
+typedef struct compile_job {
+    loader *ld;
+    kg_rule *r;
+    size_t id;
+    int rc;
+} compile_job;
+
+static int compile_protected(lua_State *L)
+{
+    compile_job *j = lua_touserdata(L, 1);
+    j->rc = compile_rule(j->ld, L, j->r, j->id);
+    return 0;
+}
+
+static int compile_guarded(loader *ld, lua_State *L, kg_rule *r)
+{
+    compile_job j = {ld, r, ld->rs->n, -1};
+    if (lguard_call(ld->rs->sb, compile_protected, &j, -1, 0) != LUA_OK) {
+        char full[4600];
+        const char *msg = rules_full_source(lua_tostring(L, -1), ld->lc.path, full, sizeof full);
+        if (strncmp(msg, ld->lc.path, strlen(ld->lc.path)) == 0) {
+            ld->lc.errors++;
+            ld->opts->error(ld->opts->ud, msg);
+        } else {
+            lc_error(&ld->lc, NULL, "reading the rule table failed: %s", msg);
+        }
+        return -1;
+    }
+    return j.rc;
+}
+
 /* Lua cuts long file names in messages to "...<tail>:LINE: ...": put the
  * whole path back so the message names the file exactly. */
 const char *rules_full_source(const char *msg, const char *path, char *out, size_t n)
@@ -183,7 +217,7 @@ static void load_file(loader *ld, const char *path)
         lc_error(&ld->lc, NULL, "must return a rule table (got %s)", luaL_typename(L, -1));
         goto done;
     }
-    if (compile_rule(ld, L, &r, ld->rs->n) < 0) {
+    if (compile_guarded(ld, L, &r) < 0) {
         rule_clear(L, &r);
         goto done;
     }
@@ -227,6 +261,7 @@ kg_ruleset *ruleset_load(const kg_ruleset_opts *opts, char *err, size_t errlen)
         return NULL;
     }
     ld.rs->lists = opts->lists;
+    ld.rs->max_failures = opts->max_failures;
     ld.rs->sb = sandbox_new(opts->lualib_dir, opts->mem_limit, opts->budget, err, errlen);
     if (!ld.rs->sb)
         goto fail;

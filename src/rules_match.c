@@ -29,7 +29,17 @@ static int parse_strings(rules_match_ctx *mc, lua_State *L, int t, const char *k
 
 static bool path_string(const char *s) { return s[0] == '/'; }
 
-/* "verb resource" or "verb resource/subresource". */
+/* A non-resource path: "/a/b", or "/a/" and a final "*": every path below /a. */
+static bool api_path(const char *r)
+{
+    size_t n = strlen(r);
+    size_t ok = strspn(r, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~-/");
+    if (n >= 2 && strcmp(r + n - 2, "/*") == 0)
+        n -= 2;
+    return r[0] == '/' && ok >= n && !strstr(r, "//") && (n == 1 || r[n - 1] != '/');
+}
+
+/* "verb resource", "verb resource/subresource" or "verb /path". */
 static bool api_string(const char *s)
 {
     size_t v = strspn(s, "abcdefghijklmnopqrstuvwxyz*");
@@ -37,8 +47,10 @@ static bool api_string(const char *s)
     if (v == 0 || s[v] != ' ')
         return false;
     r = s + v + 1;
+    if (r[0] == '/')
+        return api_path(r);
     return *r && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789.-/") == strlen(r) &&
-           r[0] != '/' && r[strlen(r) - 1] != '/' && strchr(r, '/') == strrchr(r, '/');
+           r[strlen(r) - 1] != '/' && strchr(r, '/') == strrchr(r, '/');
 }
 
 /* The body conditions need the event's body; note its absence. */

@@ -323,6 +323,17 @@ static int init_state(lua_State *L)
     return 0;
 }
 
+/* An error outside any protected call: Lua aborts the process after this
+ * returns.  Say what happened instead of dying silently. */
+static int sandbox_panic(lua_State *L)
+{
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    fprintf(stderr, "kguard: fatal: Lua error outside a protected call: %s\n",
+            msg ? msg : "(error object is not a string)");
+    fflush(stderr);
+    return 0;
+}
+
 kg_sandbox *sandbox_new(const char *lualib_dir, size_t mem_limit, long budget,
                         char *err, size_t errlen)
 {
@@ -335,6 +346,7 @@ kg_sandbox *sandbox_new(const char *lualib_dir, size_t mem_limit, long budget,
     sb->L = lua_newstate(sandbox_alloc, sb);
     if (!sb->L)
         goto oom;
+    lua_atpanic(sb->L, sandbox_panic);
     lua_pushcfunction(sb->L, init_state);
     if (lua_pcall(sb->L, 0, 0, 0) != LUA_OK) {
         snprintf(err, errlen, "cannot build the rule sandbox: %s",

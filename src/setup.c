@@ -101,7 +101,7 @@ static void plan(list_plan *p, kg_list_kind kind, const char *name, const char *
 {
     if (p->n == sizeof p->specs / sizeof p->specs[0])
         return;
-    p->specs[p->n] = (kg_list_spec){kind, name, path};
+    p->specs[p->n] = (kg_list_spec){kind, name, path, false};
     p->config_key[p->n++] = config_key;
 }
 
@@ -144,6 +144,8 @@ static int load_lists(const kg_cli *c, kg_setup *s)
                  c->lists[i].name);
         plan(p, KG_LIST_CUSTOM, p->names[nc++], c->lists[i].path, NULL);
     }
+    for (size_t i = 0; i < p->n; i++)
+        p->specs[i].literal = c->literal_lists || (cfg && cfg->literal_lists);
     if (lists_load_all(&s->lists, p->specs, p->n, cpus > 1 ? (int)cpus : 1, warn_list_line, s,
                        &failed, err, sizeof err) < 0) {
         if (failed < p->n && p->config_key[failed])
@@ -152,6 +154,7 @@ static int load_lists(const kg_cli *c, kg_setup *s)
             cli_warn("%s", err);
         goto done;
     }
+    lists_report_special(&s->lists, stderr);
     if (cfg && cfg->n_trusted_inline &&
         lists_add_entries(&s->lists, KG_LIST_TRUSTED, "trusted-ips (config)",
                           cfg->trusted_inline, cfg->n_trusted_inline, warn_list_line, s,
@@ -243,6 +246,10 @@ int setup_load(const kg_cli *c, kg_setup *s)
              : cfg && cfg->publish_interval >= 0 ? cfg->publish_interval : 300;
     s->eo.publish_interval_ms = (long long)(interval * 1000);
     s->eo.max_line = c->max_line;
+    s->eo.accept_shrunk_lists = c->accept_shrunk_lists;
+    s->eo.rule_max_failures = (unsigned long)(c->rule_max_failures >= 0 ? c->rule_max_failures
+                              : cfg && cfg->rule_max_failures >= 0 ? cfg->rule_max_failures
+                              : KG_MAX_FAILURES_DEFAULT);
     s->eo.diag = stderr;
     s->eo.no_prescan = c->no_prescan;
     s->drop_archived = c->drop_archived || (!c->archive_path && cfg && cfg->archive_drop);

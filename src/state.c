@@ -6,6 +6,7 @@
 #include <string.h>
 #include "kguard/state.h"
 #include "hmap.h"
+#include "jnum.h"
 
 #define EVICT_SAMPLES 8
 
@@ -207,21 +208,26 @@ cJSON *state_to_json(const kg_state *st)
     return arr;
 }
 
+/* One table of the state file.  -1: a bad shape; else the number of
+ * entries (or 1 for the whole table) dropped for a number out of range. */
 static int load_table(kg_state *st, const cJSON *o, char *err, size_t errlen)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
     const cJSON *max = cJSON_GetObjectItemCaseSensitive(o, "max_entries");
     const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(o, "ttl_ms");
     const cJSON *entries = cJSON_GetObjectItemCaseSensitive(o, "entries"), *row;
+    long long max_n, ttl_ms;
+    int dropped = 0;
     kg_table *t;
 
     if (!cJSON_IsString(name) || !cJSON_IsNumber(max) || !cJSON_IsNumber(ttl) ||
-        !cJSON_IsArray(entries) || max->valuedouble < 0 || ttl->valuedouble < 0) {
+        !cJSON_IsArray(entries)) {
         snprintf(err, errlen, "a state table is malformed");
         return -1;
     }
-    t = state_table(st, name->valuestring, (size_t)max->valuedouble,
-                    (long long)ttl->valuedouble);
+    if (!jnum_ll(max, 0, JNUM_EXACT, &max_n) || !jnum_ll(ttl, 0, JNUM_EXACT, &ttl_ms))
+        return 1;
+    t = state_table(st, name->valuestring, (size_t)max_n, ttl_ms);
     if (!t) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -230,10 +236,17 @@ static int load_table(kg_state *st, const cJSON *o, char *err, size_t errlen)
         const cJSON *k = cJSON_GetArrayItem(row, 0), *v = cJSON_GetArrayItem(row, 1),
                     *ts = cJSON_GetArrayItem(row, 2);
         bool created;
+        double num;
+        long long stamp;
         hmap_entry *e;
-        if (!cJSON_IsString(k) || !cJSON_IsNumber(v) || !cJSON_IsNumber(ts)) {
+        if (!cJSON_IsString(k) || !(cJSON_IsNumber(v) || cJSON_IsNull(v)) || !cJSON_IsNumber(ts)) {
             snprintf(err, errlen, "an entry of state table %s is malformed", t->name);
             return -1;
+        }
+        /* null: a value JSON cannot hold (inf, NaN) was saved */
+        if (!jnum_finite(v, &num) || !jnum_ll(ts, -JNUM_EXACT, JNUM_EXACT, &stamp)) {
+            dropped++;
+            continue;
         }
         if (t->map.n >= t->max_entries)
             continue; /* the cap was lowered */
@@ -242,22 +255,24 @@ static int load_table(kg_state *st, const cJSON *o, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
             return -1;
         }
-        e->num = v->valuedouble;
-        e->stamp = (long long)ts->valuedouble;
+        e->num = num;
+        e->stamp = stamp;
     }
-    return 0;
+    return dropped;
 }
 
 int state_from_json(kg_state *st, const cJSON *j, char *err, size_t errlen)
 {
     const cJSON *o;
+    int dropped = 0, rc;
     if (!cJSON_IsArray(j)) {
         snprintf(err, errlen, "the state tables are not a list");
         return -1;
     }
     cJSON_ArrayForEach(o, j) {
-        if (load_table(st, o, err, errlen) < 0)
+        if ((rc = load_table(st, o, err, errlen)) < 0)
             return -1;
+        dropped += rc;
     }
-    return 0;
+    return dropped;
 }

@@ -10,6 +10,11 @@
  * answers "ok" without any credentials.  Other methods on /k8s-audit get
  * 405, other paths 404, an empty body 400.
  *
+ * Content-Encoding: gzip (also x-gzip) bodies are decompressed
+ * (kguard/gunzip.h) before they are queued, capped at max_body decompressed (413);
+ * one that does not decompress gets 400.  Any other coding gets 415 before
+ * the body is read: a body is never answered 200 and then found unreadable.
+ *
  * Limits and checks, all decided on the first call of a request, before any
  * body is read: the bearer token (401), the client certificate (403), and a
  * Content-Length over max_body (413, answered at once; the connection is
@@ -31,7 +36,15 @@
  * the peer's address (never the presented token), and so are
  * libmicrohttpd's own diagnostics.
  *
- * Threads: libmicrohttpd's internal thread pool of two; the request handler
+ * Slow and idle clients (webhook_guard.h): at most PER_IP_LIMIT connections
+ * per client address (more are refused at accept, so one address cannot take
+ * the slots of the API server or of /healthz probes) and CONNECTION_LIMIT in
+ * all; a request's headers must be in within header_timeout of the
+ * connection's accept or its previous answer, and its body within
+ * BODY_TIMEOUT after them, however often the client sends a byte; a
+ * connection silent for CONNECTION_TIMEOUT_S is closed (libmicrohttpd).
+ *
+ * Threads: libmicrohttpd's internal thread pool of two, and the guard's; the request handler
  * touches only the per-request state, the queue (thread-safe) and the atomic
  * counters.
  */
@@ -53,13 +66,19 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "kguard/gunzip.h"
 #include "util.h"
+#include "webhook_guard.h"
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_MAX_BODY ((size_t)32 << 20)
 #define THREAD_POOL_SIZE 2u
-#define CONNECTION_LIMIT 128u
-#define CONNECTION_TIMEOUT_S 60u
+#define CONNECTION_LIMIT 1000u
+#define PER_IP_LIMIT 16u
+#define CONNECTION_TIMEOUT_S 60u     /* idle: no byte at all in that time */
+#define DEFAULT_HEADER_TIMEOUT 10.0  /* from accept (or the last answer) to the headers */
+#define BODY_TIMEOUT 120.0           /* from the headers to the end of the body */
+#define CUTS_LOGGED 10               /* then one message per 1000 */
 /* Largest token or PEM file read (a certificate chain fits easily). */
 #define TOKEN_FILE_MAX ((size_t)64 << 10)
 #define PEM_FILE_MAX ((size_t)1 << 20)
@@ -82,7 +101,10 @@ struct kg_webhook {
     unsigned short port;
     void (*log)(void *ud, const char *msg);
     void *ud;
+    wg_guard *guard;        /* header and body deadlines */
     atomic_ullong accepted, unauthorized, too_large, busy, bad_request;
+    atomic_ullong refused;  /* connections over a connection limit */
+    atomic_ullong floods[2], cut_msgs;
 };
 
 /* One POST /k8s-audit in progress (libmicrohttpd's per-request pointer). */
@@ -93,6 +115,7 @@ typedef struct req {
     size_t declared;        /* Content-Length (<= max_body), 0 when none */
     bool too_large;
     bool no_memory;
+    bool gzip;              /* Content-Encoding: gzip (or x-gzip) */
     char origin[sizeof ((kg_queue_item *)0)->origin];
     char cluster[sizeof ((kg_queue_item *)0)->cluster];
 } req;
@@ -114,6 +137,13 @@ static void logf_(kg_webhook *w, const char *fmt, ...)
     w->log(w->ud, msg);
 }
 
+/* libmicrohttpd messages that come by the thousand under a connection flood;
+ * the first is a refused connection (per-address or total limit). */
+static const char *const FLOODS[] = {
+    "reached connection limit",
+    "closed when reading request",
+};
+
 /* libmicrohttpd's own diagnostics, routed to opts->log. */
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
@@ -126,6 +156,18 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
+    for (size_t i = 0; i < sizeof FLOODS / sizeof FLOODS[0]; i++) {
+        /* what a flood of connections makes it say: a few, then a count */
+        unsigned long long k;
+        if (!strstr(msg, FLOODS[i]))
+            continue;
+        k = atomic_fetch_add(&w->floods[i], 1) + 1;
+        if (i == 0)
+            atomic_fetch_add(&w->refused, 1);
+        if (k <= CUTS_LOGGED || k % 1000 == 0)
+            logf_(w, "webhook: libmicrohttpd: %s (%llu times so far)", msg, k);
+        return;
+    }
     logf_(w, "webhook: libmicrohttpd: %s", msg);
 }
 
@@ -335,6 +377,27 @@ static bool declared_length(struct MHD_Connection *c, size_t *out)
     return true;
 }
 
+/* The body's Content-Encoding: 0 none (or identity), 1 gzip or x-gzip,
+ * -1 anything else (415). */
+static int body_encoding(struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_CONTENT_ENCODING);
+    size_t n;
+    if (!h)
+        return 0;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    n = strcspn(h, " \t");
+    if (h[n + strspn(h + n, " \t")] != '\0')
+        return -1;              /* a list of codings: not something the API server sends */
+    if (n == 0 || (n == 8 && strncasecmp(h, "identity", 8) == 0))
+        return 0;
+    if ((n == 4 && strncasecmp(h, "gzip", 4) == 0) || (n == 6 && strncasecmp(h, "x-gzip", 6) == 0))
+        return 1;
+    return -1;
+}
+
 /* ---- the request handler --------------------------------------------- */
 
 /* First call of a POST /k8s-audit: credentials and declared size, then the
@@ -344,6 +407,7 @@ static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
 {
     const char *why = NULL;
     size_t declared = 0;
+    int encoding;
     req *r;
     if (w->require_client_cert && !client_cert_ok(c, &why)) {
         char origin[64];
@@ -356,10 +420,20 @@ static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
         return reply_unauthorized(w, c, why);
     if (declared_length(c, &declared) && declared > w->max_body)
         return reply_too_large(w, c, "Content-Length");
+    if ((encoding = body_encoding(c)) < 0) {
+        char origin[64];
+        peer_origin(c, origin, sizeof origin);
+        logf_(w, "%s: 415 on " PATH_AUDIT ": Content-Encoding %s", origin,
+              MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING));
+        return reply_bad(w, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                         "unsupported Content-Encoding (gzip or identity)\n",
+                         "Accept-Encoding", "gzip, identity");
+    }
     r = calloc(1, sizeof *r);
     if (!r)
         return MHD_NO;
     r->declared = declared;
+    r->gzip = encoding == 1;
     snprintf(r->cluster, sizeof r->cluster, "%s", cluster);
     peer_origin(c, r->origin, sizeof r->origin);
     *con_cls = r;
@@ -454,10 +528,37 @@ static bool absorb(kg_webhook *w, req *r, const char *data, size_t n)
     return true;
 }
 
-/* The whole body is in: queue it and answer. */
+/* A compressed body replaced by what it decompresses to; an answer
+ * already queued (400, 413, 503) when it cannot be. */
+static bool decode_body(kg_webhook *w, struct MHD_Connection *c, req *r, enum MHD_Result *ret)
+{
+    char err[128], *plain = NULL;
+    size_t len = 0;
+    if (gunzip_mem(r->buf, r->len, w->max_body, &plain, &len, err, sizeof err) == 0) {
+        free(r->buf);
+        r->buf = plain;
+        r->len = r->cap = len;
+        return true;
+    }
+    /* gunzip_mem tells its failures apart only by their message */
+    if (strncmp(err, "decompressed payload over", 25) == 0) {
+        *ret = reply_too_large(w, c, "decompressed body");
+    } else if (strcmp(err, "out of memory") == 0) {
+        logf_(w, "%s: 503 on " PATH_AUDIT ": out of memory", r->origin);
+        *ret = respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n",
+                       "text/plain; charset=utf-8", MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    } else {
+        logf_(w, "%s: 400 on " PATH_AUDIT ": %s", r->origin, err);
+        *ret = reply_bad(w, c, MHD_HTTP_BAD_REQUEST, "body does not decompress\n", NULL, NULL);
+    }
+    return false;
+}
+
+/* The whole body is in: decompress it, queue it and answer. */
 static enum MHD_Result finish_audit_post(kg_webhook *w, struct MHD_Connection *c, req *r)
 {
     kg_queue_item item;
+    enum MHD_Result ret = MHD_NO;
     if (r->too_large)
         return reply_too_large(w, c, "chunked body");
     if (r->no_memory) {
@@ -467,6 +568,12 @@ static enum MHD_Result finish_audit_post(kg_webhook *w, struct MHD_Connection *c
     }
     if (r->len == 0) {
         logf_(w, "%s: 400 on " PATH_AUDIT ": empty body", r->origin);
+        return reply_bad(w, c, MHD_HTTP_BAD_REQUEST, "empty body\n", NULL, NULL);
+    }
+    if (r->gzip && !decode_body(w, c, r, &ret))
+        return ret;
+    if (r->len == 0) {
+        logf_(w, "%s: 400 on " PATH_AUDIT ": empty body once decompressed", r->origin);
         return reply_bad(w, c, MHD_HTTP_BAD_REQUEST, "empty body\n", NULL, NULL);
     }
     memset(&item, 0, sizeof item);
@@ -494,8 +601,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     kg_webhook *w = cls;
     req *r = *con_cls;
     (void)version;
-    if (!r)
+    if (!r) {
+        wg_headers_done(w->guard, c);
         return begin_request(w, c, url, method, con_cls);
+    }
     if (*upload_data_size) {
         bool keep = absorb(w, r, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -512,10 +621,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    kg_webhook *w = cls;
     req *r = *con_cls;
-    (void)cls;
-    (void)c;
     (void)toe;
+    wg_request_done(w->guard, c);
     if (!r)
         return;
     free(r->buf);
@@ -662,10 +771,21 @@ static void explain_listen_failure(const struct sockaddr_storage *addr, const ch
             host, (unsigned)port);
 }
 
+/* A connection the guard cut: logged (the first few, then one in 1000). */
+static void on_cut(void *ud, const char *peer, const char *phase, double seconds)
+{
+    kg_webhook *w = ud;
+    unsigned long long n = atomic_fetch_add(&w->cut_msgs, 1) + 1;
+    if (n <= CUTS_LOGGED || n % 1000 == 0)
+        logf_(w, "webhook %s: connection closed: %s not complete after %.0f s (%llu so far)", peer,
+              phase, seconds, n);
+}
+
 static void webhook_free(kg_webhook *w)
 {
     if (!w)
         return;
+    wg_free(w->guard);
     if (w->token) {
         explicit_bzero(w->token, w->token_len);
         free(w->token);
@@ -702,6 +822,11 @@ kg_webhook *webhook_start(const kg_webhook_opts *opts, char *err, size_t errlen)
     w->max_body = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
     w->log = opts->log;
     w->ud = opts->ud;
+    if (!(w->guard = wg_new(opts->header_timeout > 0 ? opts->header_timeout : DEFAULT_HEADER_TIMEOUT,
+                            BODY_TIMEOUT, on_cut, w))) {
+        util_set_err(err, errlen, "webhook: cannot start the connection guard");
+        goto fail;
+    }
     if (opts->token_file && !load_token(w, opts->token_file, err, errlen))
         goto fail;
     if (!load_tls(w, opts, err, errlen))
@@ -726,8 +851,10 @@ kg_webhook *webhook_start(const kg_webhook_opts *opts, char *err, size_t errlen)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, THREAD_POOL_SIZE,
         MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+        MHD_OPTION_NOTIFY_CONNECTION, wg_notify, w->guard,
         MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!w->daemon) {
@@ -754,12 +881,15 @@ void webhook_stats(kg_webhook *w, kg_webhook_stats *out)
     out->too_large = atomic_load(&w->too_large);
     out->busy = atomic_load(&w->busy);
     out->bad_request = atomic_load(&w->bad_request);
+    out->cut = wg_cut_count(w->guard);
+    out->refused = atomic_load(&w->refused);
 }
 
 void webhook_stop(kg_webhook *w)
 {
     if (!w)
         return;
+    wg_stop(w->guard);
     if (w->daemon)
         MHD_stop_daemon(w->daemon);
     webhook_free(w);

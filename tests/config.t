@@ -420,9 +420,9 @@ my %TRUSTED = (           # trusted: 199.249.230.87 (Tor), 141.98.10.0/28 (in ma
 # ---- command line over config ------------------------------------------------------------------
 
 {
-    my $extra = write_file("# extra feed\n192.0.2.55\n", 'configs/feeds/extra.txt');
-    write_file("# partner feed, local copy\n198.51.100.77\n", 'configs/feeds/partner-local.txt');
-    write_file("# local Tor list\nExitAddress 203.0.113.9 2024-03-12 08:00:00\n", 'configs/feeds/tor.txt');
+    my $extra = write_file("# extra feed\n5.180.62.55\n", 'configs/feeds/extra.txt');
+    write_file("# partner feed, local copy\n37.120.238.77\n", 'configs/feeds/partner-local.txt');
+    write_file("# local Tor list\nExitAddress 185.220.101.9 2024-03-12 08:00:00\n", 'configs/feeds/tor.txt');
     my $cfg = config_file(<<"EOF", 'identity');
 return {
   cluster = "cfg-cluster", account_id = "444455556666", region = "eu-central-1",
@@ -434,7 +434,7 @@ EOF
     my $u = 0;
     my @ev = map { audit_event(verb => 'list', resource => 'pods', namespace => 'prod', ip => $_,
                                user => { username => 'oidc:u' . ++$u . '@example.com', groups => ['system:authenticated'] }) }
-             ('203.0.113.9', $IP{TOR}, '198.51.100.77', $IP{CUS}, '192.0.2.55', $IP{MAL});
+             ('185.220.101.9', $IP{TOR}, '37.120.238.77', $IP{CUS}, '5.180.62.55', $IP{MAL});
     my $in = write_file(join('', map { event_line($_) . "\n" } @ev));
     my $lines = { map { ($ev[$_]{auditID} => $_ + 1) } 0 .. $#ev };
 
@@ -517,6 +517,7 @@ my @ERRORS = (
     ['syntax-error',      [qr/^kguard: \Q$FX\E\/errors\/syntax-error\.lua:5: '\}' expected \(to close '\{' at line 2\) near 'account_id'$/m]],
     ['runtime-error',     [qr/^kguard: \Q$FX\E\/errors\/runtime-error\.lua:4: attempt to index a nil value \(global 'os'\)$/m]],
     ['bad-list-path',     [qr/^kguard: \Q$FX\E\/errors\/lists\/tor-exit-addresses\.txt: No such file or directory \(named by tor_exits in \Q$FX\E\/errors\/bad-list-path\.lua\)$/m]],
+    ['bad-max-failures',  [qr/^kguard: \Q$FX\E\/errors\/bad-max-failures\.lua:4: rule_max_failures must be a whole number from 0 to 1000000000$/m]],
     ['bad-trusted-entry', [qr/^kguard: \Q$FX\E\/errors\/bad-trusted-entry\.lua:5: trusted_ips\[2\] is not valid: ci-runner\.example\.com$/m]],
 );
 my $events = write_file(event_line(verb => 'list', resource => 'pods', namespace => 'prod', ip => $IP{TOR}) . "\n");

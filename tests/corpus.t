@@ -98,13 +98,54 @@ subtest 'falco trace files' => sub {
     my @api = grep { $api_tactic{ $_->{data}{type} // '' } } grep { $_->{data} } @{ $plain->{findings} };
     ok(!@api, 'no API-tactic finding without lists') or diag(join "\n", map { $_->{data}{type} } @api);
     my $r = $result{'falco_k8s_audit_trace_files.jsonl lists'} or return;
-    # firehol_level1 lists 192.168.0.0/16 and 127.0.0.0/8: the minikube client 192.168.99.1 is "malicious" here
+    # firehol_level1 lists 192.168.0.0/16 and 127.0.0.0/8, but special-purpose ranges are left out of
+    # threat lists: the minikube client 192.168.99.1 and 127.0.0.1 are no longer "malicious"
     my %n;
     $n{ $_->{data}{type} }++ for grep { $_->{data} } @{ $r->{findings} };
     note(join ', ', map { "$_ x$n{$_}" } sort keys %n);
-    ok($n{'Impact:Kubernetes/MaliciousIPCaller'}, 'deletes from 192.168.99.1 (firehol bogon range) give Impact MaliciousIPCaller');
-    ok($n{'Persistence:Kubernetes/MaliciousIPCaller'}, 'serviceaccount/clusterrolebinding creates give Persistence MaliciousIPCaller');
-    ok(!grep({ /SuccessfulAnonymousAccess|TorIPCaller|Custom/ } keys %n), 'no anonymous, Tor or custom-list findings');
+    ok(!grep({ $api_tactic{$_} } keys %n), 'no API-tactic finding: every caller is private or loopback')
+        or diag(join ', ', sort keys %n);
+    like($r->{stderr}, qr/^kguard: list malicious-ips \(\S+firehol_level1_first3000lines\.netset\): (\d+) entries; special-purpose ranges \(private, loopback, link-local, \.\.\.\) left out: ([1-9]\d*) entries dropped, ([1-9]\d*) clipped$/m,
+         'the load reports the firehol entries dropped and clipped');
+    unlike($r->{stderr}, qr/^kguard: list (tor-exits|ipsum) /m, 'lists without special-purpose entries are not reported');
+
+    # --literal-lists restores matching as the list is written
+    my $lit = run_kguard(args => ['scan', '--rules', 'rules.d', '--cluster', 'corpus', '--literal-lists', @LISTS,
+                                  File::Spec->catfile($AUDIT, 'falco_k8s_audit_trace_files.jsonl')], timeout => 120);
+    my %l;
+    $l{ $_->{data}{type} }++ for grep { $_->{data} } @{ $lit->{findings} };
+    ok($l{'Impact:Kubernetes/MaliciousIPCaller'}, 'literal: deletes from 192.168.99.1 give Impact MaliciousIPCaller')
+        or diag(describe_run($lit));
+    ok($l{'Persistence:Kubernetes/MaliciousIPCaller'}, 'literal: serviceaccount/clusterrolebinding creates give Persistence MaliciousIPCaller');
+    unlike($lit->{stderr}, qr/special-purpose ranges/, 'literal: nothing is left out, nothing reported');
+};
+
+# Special-purpose callers (RFC 6890 registries) never hit a threat list by default.
+sub special_ip {
+    my ($ip) = @_;
+    return 1 if $ip =~ /^(10|127)\./ || $ip =~ /^192\.168\./ || $ip =~ /^169\.254\./;
+    return 1 if $ip =~ /^172\.(\d+)\./ && $1 >= 16 && $1 <= 31;
+    return 1 if $ip =~ /^100\.(\d+)\./ && $1 >= 64 && $1 <= 127;
+    return 1 if $ip =~ /^(::1?|f[cd][0-9a-f]*:.*|fe[89ab][0-9a-f]:.*)$/i;
+    return 0;
+}
+
+subtest 'with the real FireHOL level1 list: no finding from a private or loopback caller' => sub {
+    plan skip_all => 'lists absent' unless $have_lists;
+    my $checked = 0;
+    for my $key (sort grep { / lists$/ } keys %result) {
+        # the threat-list types (workload rules report any caller)
+        for my $f (grep { $_->{data} && ($_->{data}{type} // '') =~ /IPCaller/ } @{ $result{$key}{findings} }) {
+            my ($found, $d) = dig($f->{data}, 'service.action.kubernetesApiCallAction.remoteIpDetails');
+            next unless $found && ref $d eq 'HASH';
+            my $ip = $d->{ipAddressV4} // $d->{ipAddressV6} // next;
+            $checked++;
+            ok(!special_ip($ip), "$key: $f->{data}{type} from $ip is not a special-purpose caller");
+        }
+    }
+    ok(special_ip('192.168.99.1') && special_ip('127.0.0.1') && special_ip('::1') && !special_ip('45.95.147.236'),
+       'the range check itself works');
+    note("$checked threat-list findings checked");
 };
 
 done_testing();

@@ -23,7 +23,7 @@ $BIN = File::Spec->catfile($ROOT, $BIN) unless File::Spec->file_name_is_absolute
 plan skip_all => "kguard binary not found at $BIN (set KGUARD)" unless -x $BIN;
 
 # The command of examples/README.md, word for word (cwd = project root).
-my @ARGS = qw(scan --tor-exits examples/tor-exits.txt --malicious-ips examples/malicious-ips.txt
+my @ARGS = qw(scan --literal-lists --tor-exits examples/tor-exits.txt --malicious-ips examples/malicious-ips.txt
               --threat-list partner-feed=examples/partner-feed.txt --cluster demo examples/audit.log);
 
 # What the README says it prints: type => [severity, [username per finding]].

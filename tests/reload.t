@@ -381,7 +381,7 @@ sub expected_for {
 # events' findings, which means all four were judged by the generation now running.
 sub probe {
     my ($step, $cycle) = @_;
-    my $new_ip = "203.0.113." . (20 + $cycle);
+    my $new_ip = "185.220.102." . (20 + $cycle);
     my @via;
     for my $via ('webhook', 'file') {
         my @batch;
@@ -474,7 +474,7 @@ for my $cycle (1 .. $CYCLES) {
     # a list file is watched too (issue 4: "Watch rules.d/, lualib/, the list files"); if the change
     # goes unnoticed, the step fails, a SIGHUP brings the list in, and later cycles add their
     # address with a SIGHUP straight away (one timeout, not one per cycle)
-    my $new_ip = "203.0.113." . (20 + $cycle);
+    my $new_ip = "185.220.102." . (20 + $cycle);
     my $add_ip = sub { open my $fh, '>>', $TORLIST or die;
                        printf {$fh} "ExitNode %040X\nPublished 2024-03-12 09:00:00\nLastStatus 2024-03-12 10:00:00\nExitAddress %s 2024-03-12 10:00:00\n",
                            $cycle, $new_ip;

@@ -20,10 +20,12 @@ subtest 'scan: stdout on a full device' => sub {
     my $cmd = join ' ', map { "'$_'" } $BIN, scan_args(), $input;
     my $r = run_kguard(bin => '/bin/sh', args => ['-c', "exec $cmd >/dev/full"], timeout => 60);
     is($r->{exit}, 1, 'exit 1') or diag(describe_run($r));
-    like($r->{stderr}, qr/^kguard: output stdout: flush failed: cannot write to stdout: No space left on device$/m,
+    like($r->{stderr}, qr/^kguard: output stdout: write failed: cannot write to stdout: No space left on device; keeping finding lines in memory and retrying$/m,
          'the failed sink, the call and the reason on stderr');
+    like($r->{stderr}, qr/^kguard: output stdout: write failed: 1 finding line lost: no spool file to keep them in$/m,
+         'at the end: the line is lost, with the count');
     is($r->{summary}{findings}, 1, 'the finding was made');
-    is($r->{summary}{output_errors}, 1, 'summary: output_errors=1');
+    is($r->{summary}{output_errors}, 2, 'summary: output_errors=2 (the outage, the loss)');
 };
 
 subtest 'scan: a normal run reports no output errors' => sub {
@@ -37,8 +39,10 @@ subtest 'run --output on a full device' => sub {
     my $r = run_kguard(args => ['run', '--rules', 'rules.d', std_list_args(), '--output', '/dev/full'],
                        stdin_file => $input, timeout => 60);
     is($r->{exit}, 1, 'exit 1 once stdin ends') or diag(describe_run($r));
-    like($r->{stderr}, qr{^kguard: output /dev/full: flush failed: cannot write to /dev/full: No space left on device$}m,
+    like($r->{stderr}, qr{^kguard: output /dev/full: write failed: cannot write to /dev/full: No space left on device; keeping}m,
          'the failed file named on stderr');
+    like($r->{stderr}, qr{^kguard: output /dev/full: write failed: 1 finding line lost}m, 'the loss counted at the end');
+    ok(!-e '/dev/full.spool', 'no spool file beside a device');
     cmp_ok($r->{summary}{output_errors} // 0, '>=', 1, 'counted in the summary');
 };
 

@@ -13,6 +13,10 @@ return {
   tor_exits     = "../tor-exits.txt",
   malicious_ips = "../malicious-ips.txt",
   threat_lists  = { ["partner-feed"] = "../partner-feed.txt" },
+  -- The sample lists hold documentation addresses (192.0.2.0/24, 198.51.100.0/24,
+  -- 203.0.113.0/24, 2001:db8::/32), which threat lists leave out by default like every
+  -- special-purpose range; match them as written.  Real feeds do not need this.
+  literal_lists = true,
 
   -- Our CI runners: the in-cluster runner pods' subnet and the CI provider's egress NAT.
   -- The provider shares 203.0.113.240/28 with other tenants and the partner CERT lists the

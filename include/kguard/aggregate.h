@@ -53,6 +53,8 @@ size_t agg_size(const kg_agg *a);
 unsigned long long agg_evictions(const kg_agg *a);
 
 cJSON *agg_to_json(const kg_agg *a);
+/* -1 with a message on a bad shape; else the number of entries dropped for a
+ * number out of range (as state_from_json). */
 int agg_from_json(kg_agg *a, const cJSON *j, char *err, size_t errlen);
 
 #endif

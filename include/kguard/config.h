@@ -42,7 +42,9 @@ struct kg_config {
     size_t n_trusted_inline;
     char *rules_dir, *lualib_dir, *state_path, *archive_path;
     bool archive_drop;            /* archive = false: drop suppressed findings */
+    bool literal_lists;           /* keep special-purpose ranges in threat lists */
     double publish_interval;      /* seconds; < 0 when unset */
+    long rule_max_failures;       /* < 0 when unset */
     /* tuning */
     kg_sev_table severity;        /* global settings */
     kg_team *teams;

@@ -26,6 +26,7 @@ typedef struct kg_stats {
     unsigned long long switched_off; /* occurrences of types a setting turned off */
     unsigned long long body_missing; /* events a body rule could not inspect */
     unsigned long long output_errors; /* sink callbacks that failed (reported) */
+    unsigned long long rules_disabled; /* rules switched off by the circuit breaker */
 } kg_stats;
 
 typedef struct kg_engine_opts {
@@ -38,6 +39,8 @@ typedef struct kg_engine_opts {
     bool progress;        /* show progress on diag (a terminal) */
     const char *state_path;        /* --state FILE, or NULL */
     long long publish_interval_ms; /* between updates of one finding */
+    bool accept_shrunk_lists;      /* reload: take lists that shrank sharply */
+    unsigned long rule_max_failures; /* the circuit breaker; 0: never */
     bool no_prescan;      /* parse every line, even stages that are skipped */
 } kg_engine_opts;
 
@@ -71,7 +74,9 @@ size_t engine_rule_count(const kg_engine *e);
 
 /* Replace the rule generation, lists and config with new ones built from
  * opts (rules and lualib directories, identity) — between two events.  The
- * state tables and aggregation carry over.  On success the engine takes
+ * state tables and aggregation carry over.  A list that shrank to fewer than
+ * half its entries keeps its previous version unless
+ * opts->accept_shrunk_lists (lists_keep_shrunk).  On success the engine takes
  * over *lists and *config; on failure the running generation stays, the
  * problems were reported on the diagnostics stream, and err says why. */
 int engine_reload(kg_engine *e, const kg_engine_opts *opts, kg_lists *lists,

@@ -60,6 +60,26 @@ int ipset_add(kg_ipset *set, const char *text, char *err, size_t errlen);
 long ipset_load_file(kg_ipset *set, const char *path, kg_ipset_warn_fn warn,
                      void *ud, char *err, size_t errlen);
 
+/* What ipset_subtract did to the entries added since the last finalize. */
+typedef struct kg_ipset_cut {
+    size_t dropped;  /* entries wholly inside the cut set, left out */
+    size_t clipped;  /* entries overlapping it, reduced to the rest */
+} kg_ipset_cut;
+
+/*
+ * Remove every address of `cut` (a finalized set) from the entries added
+ * since the last finalize: an entry wholly inside `cut` is dropped, one that
+ * overlaps it keeps only its parts outside (0.0.0.0/0 minus 10.0.0.0/8 is
+ * everything else).  Tables built by earlier finalizes are not touched.
+ * Returns 0 (counts in *out when out is not NULL), or -1 when out of memory
+ * (the set is then unchanged).
+ */
+int ipset_subtract(kg_ipset *set, const kg_ipset *cut, kg_ipset_cut *out);
+
+/* A finalized copy of a finalized set (same name and count); NULL when out
+ * of memory.  Entries pending in src are not copied. */
+kg_ipset *ipset_copy(const kg_ipset *src);
+
 /* Sort and merge the entries; must be called before ipset_contains.
  * Returns 0, or -1 when out of memory. */
 int ipset_finalize(kg_ipset *set);

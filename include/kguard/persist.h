@@ -15,9 +15,13 @@
 #define KG_STATE_FORMAT "kguard-state"
 #define KG_STATE_VERSION 1
 
-/* Load path into st and agg.  Returns 0 when loaded or when there is no
- * file yet; 1 when the file was unusable and was moved aside (a warning is
- * in msg); -1 with msg when the file could not even be moved. */
+/* Load path into st and agg, after removing the temporary files of saves
+ * that were killed before their rename (path.tmp.<pid> of a process that
+ * is gone).  Every number is range-checked; an entry with one out of range
+ * is dropped, not the whole file.  Returns 0 when loaded or when there is
+ * no file yet; 2 when loaded with a note in msg (entries dropped, temporary
+ * files removed); 1 when the file was unusable and was moved aside (a
+ * warning is in msg); -1 with msg when the file could not even be moved. */
 int persist_load(const char *path, kg_state *st, kg_agg *agg, char *msg,
                  size_t msglen);
 

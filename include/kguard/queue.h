@@ -4,7 +4,10 @@
  * loop).  Bounded by entries and by bytes; a push that does not fit fails at
  * once, so the producer can answer "retry later" instead of dropping data.
  * The consumer can wait on queue_fd() with poll(): it is readable while the
- * queue is not empty.
+ * queue is not empty.  Optionally bounded by drain time too: the consumer
+ * reports what judging each item cost, and a push is refused when the queue
+ * would take longer than the limit to judge at that rate (so a stop never
+ * waits longer than that for what was already accepted).
  */
 #ifndef KGUARD_QUEUE_H
 #define KGUARD_QUEUE_H
@@ -36,6 +39,15 @@ int queue_fd(const kg_queue *q);
 
 size_t queue_len(kg_queue *q);
 size_t queue_bytes(kg_queue *q);
+
+/* Refuse pushes that would take more than seconds to judge (0: no limit);
+ * an empty queue still takes one item. */
+void queue_set_drain_limit(kg_queue *q, double seconds);
+/* The consumer judged the item it popped last, of bytes, in seconds (feeds
+ * the estimate; until then that item's time so far counts too). */
+void queue_note_cost(kg_queue *q, size_t bytes, double seconds);
+/* Seconds the queued items are expected to take to judge. */
+double queue_drain_estimate(kg_queue *q);
 
 /* Refuse further pushes (shutdown). */
 void queue_close(kg_queue *q);

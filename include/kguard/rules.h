@@ -33,6 +33,10 @@ typedef struct kg_rule {
     /* counters */
     unsigned long candidates, fired, errors;
     double seconds;        /* time spent in the predicate */
+    /* the circuit breaker: failures in a row; tripped: off for the rest of
+     * the generation (a reload builds the rule afresh) */
+    unsigned long failing;
+    bool tripped;
     unsigned long last_seq;
 } kg_rule;
 
@@ -48,6 +52,8 @@ typedef struct kg_match {
 
 typedef struct kg_ruleset kg_ruleset;
 
+#define KG_MAX_FAILURES_DEFAULT 20      /* the circuit breaker's default */
+
 typedef struct kg_ruleset_opts {
     const char *rules_dir, *lualib_dir;
     const kg_lists *lists;
@@ -57,6 +63,7 @@ typedef struct kg_ruleset_opts {
     /* Each load problem, already prefixed with file:line where known. */
     void (*error)(void *ud, const char *msg);
     void *ud;
+    unsigned long max_failures; /* failures in a row that switch a rule off; 0: never */
 } kg_ruleset_opts;
 
 /* Load a generation; NULL when any rule failed (all problems reported
@@ -69,7 +76,9 @@ const kg_rule *ruleset_rule(const kg_ruleset *rs, size_t i);
 
 typedef struct kg_judge_cb {
     void (*fire)(void *ud, const kg_event *ev, const kg_match *m);
-    /* A rule raised an error or ran out of budget/memory on this event. */
+    /* A rule raised an error or ran out of budget/memory on this event.
+     * When that failure tripped the rule's circuit breaker, r->tripped is
+     * set: the rule is not judged again in this generation. */
     void (*rule_error)(void *ud, const kg_event *ev, const kg_rule *r,
                        const char *msg);
     /* Some rule wanted the body and the event has none (once per event). */

@@ -6,6 +6,15 @@
  * failure to its caller's report callback: a line that could not be
  * written is never lost silently.
  *
+ * Outages: a line a sink's write refuses is kept by the set, with every line
+ * after it for that sink (in memory, then in the sink's spool file beside
+ * its output: s->spool), and retried oldest first every second, on SIGUSR1
+ * (sinks_reopen_one) and at the end (sinks_finish).  An outage is reported
+ * once when it starts and once when the waiting lines are written; a line
+ * that cannot even be kept is reported as lost.  So a write must take a
+ * line whole or fail without leaving part of it behind, and a sink that
+ * buffers must report (flush returning -1) what it could not push out.
+ *
  * Routing: each sink says which lines it takes (KG_SINK_FINDINGS, the
  * findings nobody suppressed, and/or KG_SINK_ARCHIVED, the ones a
  * suppression rule archived).  An --archive file takes only the archived
@@ -50,7 +59,9 @@ struct kg_sink {
     char format[16];        /* line format name */
     unsigned takes;         /* KG_SINK_FINDINGS | KG_SINK_ARCHIVED */
     bool flush_each;        /* flush after every line (kguard run) */
-    char err[256];          /* what the last failed callback said */
+    char err[512];          /* what the last failed callback said */
+    char *spool;            /* where unwritten lines wait (malloc'd; freed with
+                             * the sink), NULL: in memory only */
 };
 
 /* For implementations: set s->err and return -1. */
@@ -76,7 +87,9 @@ kg_sink *sink_file_stream(FILE *fp, const char *name, unsigned takes);
 typedef struct kg_sinks kg_sinks;
 
 /* Called once per failed callback: what ("write", "flush", "reopen") failed
- * on which sink; s->err says why. */
+ * on which sink; s->err says why.  what is NULL for news that is no failure
+ * (waiting lines written, lines kept in the spool file at the end): the
+ * text is in s->err. */
 typedef void (*kg_sink_report)(void *ud, const kg_sink *s, const char *what);
 
 /* A NULL set is an empty one (kguard check writes nothing). */
@@ -100,9 +113,16 @@ bool sinks_take(const kg_sinks *set, bool archived);
 /* Flush every sink.  Returns the number that failed (reported). */
 int sinks_flush(kg_sinks *set);
 /* Reopen sink i (when it can be reopened): 1 reopened, 0 nothing to
- * reopen, -1 failed (reported; the old destination stays). */
+ * reopen, -1 failed (reported; the old destination stays).  Either way,
+ * lines waiting for it are retried at once. */
 int sinks_reopen_one(kg_sinks *set, size_t i);
 /* Failed callbacks so far. */
 unsigned long long sinks_errors(const kg_sinks *set);
+/* Lines waiting for a sink to recover, over all sinks. */
+unsigned long long sinks_waiting(const kg_sinks *set);
+/* At the end: a last retry, then what still waits goes to the spool files
+ * (reported).  Returns the lines not written: kept in a spool file, lost,
+ * or lost in a failed flush (counted as one each). */
+unsigned long long sinks_finish(kg_sinks *set);
 
 #endif

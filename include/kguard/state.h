@@ -51,7 +51,9 @@ void state_set_scope(kg_state *st, const char *scope);
 const char *state_scope(const kg_state *st);
 
 cJSON *state_to_json(const kg_state *st);
-/* Replace the tables with those in j.  -1 with a message on a bad shape. */
+/* Replace the tables with those in j.  -1 with a message on a bad shape;
+ * else the number of tables and entries dropped for a number out of range
+ * (not finite, negative where it cannot be, past 2^53). */
 int state_from_json(kg_state *st, const cJSON *j, char *err, size_t errlen);
 
 #endif

@@ -5,7 +5,10 @@
  * answered 200 only once it is queued for judging (queue.h); when the queue
  * is full the answer is 429 (with Retry-After), so the API server retries and
  * nothing accepted is ever dropped.  Optional bearer token and client
- * certificate check; bodies over the limit get 413.
+ * certificate check; bodies over the limit get 413.  Connections are limited
+ * per client address, and headers and bodies have deadlines that trickling
+ * bytes cannot renew (slowloris), so /healthz and real batches keep being
+ * answered.
  */
 #ifndef KGUARD_WEBHOOK_H
 #define KGUARD_WEBHOOK_H
@@ -22,6 +25,7 @@ typedef struct kg_webhook_opts {
     const char *client_ca;     /* PEM: require a client certificate signed by it */
     const char *token_file;    /* a file holding the bearer token */
     size_t max_body;           /* default 32 MiB */
+    double header_timeout;     /* seconds to get a request's headers; 0: 10 */
     kg_queue *queue;
     /* Diagnostics (e.g. a rejected request), may be called from HTTP threads. */
     void (*log)(void *ud, const char *msg);
@@ -39,6 +43,8 @@ unsigned short webhook_port(const kg_webhook *w);
  * a full queue. */
 typedef struct kg_webhook_stats {
     unsigned long long accepted, unauthorized, too_large, busy, bad_request;
+    unsigned long long cut;    /* connections closed at the header or body deadline */
+    unsigned long long refused;   /* connections over the per-address or total limit */
 } kg_webhook_stats;
 void webhook_stats(kg_webhook *w, kg_webhook_stats *out);
 

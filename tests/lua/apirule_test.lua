@@ -18,6 +18,7 @@ local SUFFIX = {
   custom = "MaliciousIPCaller.Custom", anonymous = "SuccessfulAnonymousAccess",
 }
 local RULE_KEYS = "description,match,remediation,severity,title,type"
+local PRED_KEYS = "description,match,predicate,remediation,severity,title,type"
 
 local function spec(tactic, caller, extra)
   local s = {
@@ -36,18 +37,18 @@ for tactic in pairs(PREFIX) do
     local name = tactic .. "/" .. caller
     local okc, rule = pcall(apirule, spec(tactic, caller))
     if T.ok(okc, name .. ": builds", not okc and rule or nil) then
-      T.is(T.keys(rule), RULE_KEYS, name .. ": only the rule keys")
+      local has_pred = tactic == "credential_access" or tactic == "persistence"
+        or (tactic == "discovery" and caller ~= "anonymous")
+      T.is(T.keys(rule), has_pred and PRED_KEYS or RULE_KEYS,
+        name .. ": only the rule keys" .. (has_pred and " and a predicate" or ""))
       T.is(rule.type, PREFIX[tactic] .. ":Kubernetes/" .. SUFFIX[caller], name .. ": type")
       local m = rule.match
       T.same_list(m.api, catalog[tactic], name .. ": match.api is the tactic's catalog list")
       T.ok(m.api ~= catalog[tactic], name .. ": match.api is a copy")
-      if caller == "tor" then
+      if caller ~= "anonymous" then
+        -- every list kind reports anonymous callers too (no `anonymous` key)
         T.is(T.keys(m), "api,ip_list", name .. ": match keys")
-        T.is(m.ip_list, "tor", name .. ": ip_list tor")
-      elseif caller == "malicious" or caller == "custom" then
-        T.is(T.keys(m), "anonymous,api,ip_list", name .. ": match keys")
         T.is(m.ip_list, caller, name .. ": ip_list " .. caller)
-        T.is(m.anonymous, false, name .. ": anonymous callers not reported")
       else
         T.is(T.keys(m), "anonymous,api,exclude_paths,success", name .. ": match keys")
         T.is(m.anonymous, true, name .. ": anonymous only")
@@ -68,6 +69,29 @@ do
   a.match.api[1] = "get nothing"
   T.ok(catalog.impact[1] ~= "get nothing", "changing a rule's api list leaves the catalog alone")
   T.ok(apirule(spec("impact", "tor")).match.api ~= a.match.api, "each rule gets its own list")
+end
+
+-- Predicates: anonymous health probes and Secret types.
+do
+  local d = apirule(spec("discovery", "malicious"))
+  T.is(d.predicate({ anonymous = true, request_uri = "/version?timeout=32s" }), false,
+    "discovery/malicious: an anonymous /version probe is passed over")
+  T.is(d.predicate({ anonymous = false, request_uri = "/version?timeout=32s" }), true,
+    "discovery/malicious: an authenticated /version counts")
+  T.is(d.predicate({ anonymous = true, request_uri = "/api" }), true,
+    "discovery/malicious: an anonymous /api counts")
+  T.is(d.predicate({ anonymous = true, verb = "get", resource = "pods", request_uri = "/api/v1/pods" }), true,
+    "discovery/malicious: resource requests pass")
+  T.is(apirule(spec("discovery", "anonymous")).predicate, nil,
+    "discovery/anonymous: no predicate (exclude_paths covers the health paths)")
+  local c = apirule(spec("credential_access", "tor"))
+  T.is(c.predicate({ verb = "create", resource = "secrets", body = { type = "Opaque" } }), false,
+    "credential_access/tor: an Opaque Secret create does not count")
+  local r = c.predicate({ verb = "create", resource = "secrets",
+    body = { type = "kubernetes.io/service-account-token" } })
+  T.ok(type(r) == "table" and r.detail:find("service-account-token", 1, true), "a token Secret counts, with a detail")
+  T.is(c.predicate({ verb = "get", resource = "secrets" }), true, "other calls pass")
+  T.is(apirule(spec("impact", "custom")).predicate, nil, "impact: no predicate")
 end
 
 -- Errors: the chunk calls apirule on line 3; the message must name that line.

@@ -18,28 +18,38 @@ local function product(verbs, resources, out)
   end
   return out
 end
+local WEBHOOKS = { "validatingwebhookconfigurations", "mutatingwebhookconfigurations" }
+local CSR_APPROVAL = product({ "update", "patch" }, { "certificatesigningrequests/approval" }, {})
+local function join(...)
+  local out = {}
+  for _, l in ipairs({ ... }) do for _, e in ipairs(l) do out[#out + 1] = e end end
+  return out
+end
 local CONTRACT = {
-  credential_access = product({ "get", "list", "watch" }, { "secrets", "configmaps" },
-    { "create serviceaccounts/token", "create certificatesigningrequests" }),
+  credential_access = join(product({ "get", "list", "watch" }, { "secrets", "configmaps" },
+    { "create serviceaccounts/token", "create certificatesigningrequests", "create secrets" }),
+    CSR_APPROVAL),
   defense_evasion = product({ "delete", "deletecollection", "update", "patch" }, { "events" },
-    product({ "delete", "update", "patch" },
-      { "validatingwebhookconfigurations", "mutatingwebhookconfigurations" },
+    product({ "delete", "deletecollection", "update", "patch" }, WEBHOOKS,
       product({ "delete", "deletecollection" }, { "networkpolicies" }, {}))),
   discovery = product({ "get", "list", "watch" }, { "pods", "nodes", "namespaces" },
     product({ "list" }, { "services", "endpoints", "serviceaccounts", "deployments", "daemonsets",
       "statefulsets", "replicasets", "jobs", "cronjobs", "roles", "clusterroles", "rolebindings",
       "clusterrolebindings" },
       product({ "create" }, { "selfsubjectaccessreviews", "selfsubjectrulesreviews",
-        "subjectaccessreviews" }, {}))),
+        "subjectaccessreviews", "selfsubjectreviews" },
+        product({ "get" }, { "nodes/proxy", "/api", "/api/v1", "/apis", "/apis/*", "/openapi/v2",
+          "/openapi/v3", "/openapi/v3/*", "/version" }, {})))),
   impact = product({ "delete", "deletecollection" }, { "pods", "deployments", "daemonsets",
       "statefulsets", "replicasets", "jobs", "cronjobs", "services", "namespaces",
-      "persistentvolumeclaims", "persistentvolumes", "configmaps", "secrets" },
+      "persistentvolumeclaims", "persistentvolumes", "configmaps", "secrets", "nodes" },
     product({ "update", "patch" }, { "deployments", "daemonsets", "statefulsets", "replicasets",
-      "deployments/scale", "statefulsets/scale", "replicasets/scale" }, {})),
-  persistence = product({ "create", "update", "patch" }, { "cronjobs", "rolebindings",
-      "clusterrolebindings" },
-    { "create daemonsets", "create serviceaccounts", "create serviceaccounts/token",
-      "create mutatingwebhookconfigurations" }),
+      "deployments/scale", "statefulsets/scale", "replicasets/scale" }, { "create serviceaccounts" })),
+  persistence = join(product({ "create", "update", "patch" }, { "cronjobs", "rolebindings",
+      "clusterrolebindings", "roles", "clusterroles" },
+    product({ "create" }, { "daemonsets", "deployments", "statefulsets", "replicasets", "jobs", "pods",
+      "serviceaccounts", "serviceaccounts/token", "secrets", "certificatesigningrequests" },
+      product({ "create", "update", "patch", "delete" }, WEBHOOKS, {}))), CSR_APPROVAL),
 }
 
 -- The catalog without any catalog_local, loaded as the rule sandbox would.
@@ -64,15 +74,16 @@ for _, tactic in ipairs(TACTICS) do
     local verb, rest = tostring(entry):match("^(%S+) (%S+)$")
     local res, sub = (rest or ""):match("^([^/]+)/([^/]+)$")
     res = res or rest
-    if type(entry) ~= "string" or not verb or not VERBS[verb]
+    local is_path = rest and rest:match("^/[a-z0-9/]*[a-z0-9*]$") and verb == "get"
+    if not is_path and (type(entry) ~= "string" or not verb or not VERBS[verb]
         or not (res and res:match("^[a-z][a-z0-9-]*s$"))
-        or (sub and not sub:match("^[a-z][a-z0-9-]*$")) then
+        or (sub and not sub:match("^[a-z][a-z0-9-]*$"))) then
       bad[#bad + 1] = i .. ":" .. tostring(entry)
     end
     if seen[entry] then dups[#dups + 1] = entry end
     seen[entry] = true
   end
-  T.ok(#bad == 0, tactic .. ": every entry is \"verb resource[/sub]\" with a known verb and a lowercase plural resource",
+  T.ok(#bad == 0, tactic .. ": every entry is \"verb resource[/sub]\" with a known verb and a lowercase plural resource, or \"get /path\"",
     table.concat(bad, "\n"))
   T.ok(#dups == 0, tactic .. ": no duplicates", table.concat(dups, "\n"))
   T.is(#list, #CONTRACT[tactic], tactic .. ": as many entries as the contract")
@@ -134,6 +145,47 @@ T.ok(catalog.parse("list Pods") == nil, "parse rejects upper case")
 T.ok(catalog.parse("list  pods") == nil, "parse rejects two spaces")
 T.ok(catalog.parse("list pods/") == nil, "parse rejects empty subresource")
 T.ok(catalog.parse("get") == nil, "parse rejects a bare verb")
+
+-- paths (non-resource requests) -------------------------------------------------
+T.ok(catalog.has("discovery", "get", "/api"), "has: get /api")
+T.ok(catalog.has("discovery", "get", "/api/v1"), "has: get /api/v1")
+T.ok(not catalog.has("discovery", "get", "/api/v2"), "has: /api/* is not listed, only /api/v1")
+T.ok(catalog.has("discovery", "get", "/apis"), "has: get /apis")
+T.ok(catalog.has("discovery", "get", "/apis/apps") and catalog.has("discovery", "get", "/apis/apps/v1"),
+  "has: /apis/* covers /apis/GROUP and /apis/GROUP/VERSION")
+T.ok(catalog.has("discovery", "get", "/openapi/v3/apis/apps/v1?hash=8F0C2A"), "has: /openapi/v3/* with a query")
+T.ok(catalog.has("discovery", "get", "/openapi/v2?timeout=32s"), "has: a query is not part of the path")
+T.ok(not catalog.has("discovery", "get", "/apisx"), "has: /apis/* does not cover /apisx")
+T.ok(not catalog.has(nil, "get", "/healthz") and not catalog.has(nil, "get", "/metrics"),
+  "has: /healthz and /metrics are in no tactic")
+T.ok(not catalog.has("discovery", "post", "/api"), "has: the verb of a path entry must match")
+local pv, pr, ps = catalog.parse("get /apis/*")
+T.ok(pv == "get" and pr == "/apis/*" and ps == nil, "parse: a path entry")
+T.ok(catalog.parse("list /api") == nil, "parse: list is not an HTTP verb")
+T.ok(catalog.parse("get /a//b") == nil and catalog.parse("get /a/") == nil and catalog.parse("get /a*") == nil,
+  "parse rejects //, a trailing / and a * that is not a last segment")
+T.ok(catalog.parse("* /custom/*", true) == "*", "parse: \"*\" verb on a path when allowed")
+T.same_list(catalog.tactics_of("create", "serviceaccounts"), { "impact", "persistence" },
+  "tactics_of: create serviceaccounts is impact and persistence")
+T.same_list(catalog.tactics_of("delete", "validatingwebhookconfigurations"), { "defense_evasion", "persistence" },
+  "tactics_of: deleting a webhook is defense evasion and persistence")
+T.same_list(catalog.tactics_of("update", "certificatesigningrequests", "approval"),
+  { "credential_access", "persistence" }, "tactics_of: CSR approval")
+T.same_list(catalog.tactics_of("get", "nodes", "proxy"), { "discovery" }, "tactics_of: get nodes/proxy")
+T.same_list(catalog.tactics_of("create", "nodes", "proxy"), {}, "tactics_of: create nodes/proxy (kubelet exec/run) is in no API tactic")
+
+-- conditions -------------------------------------------------------------------
+local cond = catalog.condition("create", "secrets")
+T.is(type(cond), "function", "create secrets has a condition")
+T.is(catalog.condition("get", "secrets"), nil, "get secrets has none")
+T.ok(cond({ body = nil }), "no body (Metadata level): the Secret counts")
+local okt, detail = cond({ body = { type = "kubernetes.io/service-account-token",
+  metadata = { annotations = { ["kubernetes.io/service-account.name"] = "deployer" } } } })
+T.ok(okt, "a service-account-token Secret counts")
+T.contains(detail, "for service account deployer", "its detail names the service account")
+T.ok(not cond({ body = { type = "Opaque" } }), "an Opaque Secret does not count")
+T.ok(not cond({ body = { data = {} } }), "a Secret without type (Opaque) does not count")
+T.ok(cond({ body = { type = "kubernetes.io/service-account-token" } }), "no annotations: still counts")
 
 -- catalog_local as a module the loader returns ------------------------------------
 do

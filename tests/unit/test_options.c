@@ -45,6 +45,11 @@ static void parsing(void)
        "seconds");
     ok(parse(&c, "scan", "--publish-interval", "-1", NULL) < 0, "negative seconds refused");
     ok(parse(&c, "scan", "--max-line-bytes", "4096", NULL) == 0 && c.max_line == 4096, "bytes");
+    ok(parse(&c, "scan", NULL, NULL, NULL) == 0 && c.rule_max_failures == -1, "no --rule-max-failures: unset");
+    ok(parse(&c, "scan", "--rule-max-failures", "0", NULL) == 0 && c.rule_max_failures == 0,
+       "--rule-max-failures 0 (never)");
+    ok(parse(&c, "scan", "--rule-max-failures", "5x", NULL) < 0, "a count with junk refused");
+    ok(parse(&c, "scan", "--rule-max-failures", "-3", NULL) < 0, "a negative count refused");
     ok(parse(&c, "scan", "--max-line-bytes", "10", NULL) < 0, "bytes below the minimum");
     ok(parse(&c, "scan", "--threat-list", "corp=/etc/kguard/corp.txt", NULL) == 0 &&
        c.n_lists == 1 && c.lists[0].kind == KG_LIST_CUSTOM && c.lists[0].name_len == 4 &&

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tap.h"
 
@@ -216,6 +217,73 @@ static void test_stress(void)
     queue_free(q);
 }
 
+/* Report n items of bytes judged in secs each (enough to outweigh the
+ * prior and any earlier history). */
+static void settle(kg_queue *q, size_t bytes, double secs)
+{
+    for (int i = 0; i < 150; i++)
+        queue_note_cost(q, bytes, secs);
+}
+
+static int push_n(kg_queue *q, const char *text, int n)
+{
+    int pushed = 0;
+    for (int i = 0; i < n; i++)
+        pushed += push_text(q, text);
+    return pushed;
+}
+
+static void drain(kg_queue *q)
+{
+    kg_queue_item out;
+    while (queue_pop(q, &out))
+        free(out.data);
+}
+
+/* The drain-time bound: refuses once the queued bytes would take longer
+ * than the limit at the reported rate; an empty queue always takes one. */
+static void test_drain_bound(void)
+{
+    kg_queue *q = queue_new(0, 0);
+    kg_queue_item out;
+    char body[101];
+    int pushed;
+    memset(body, 'e', 100);
+    body[100] = '\0';
+    queue_set_drain_limit(q, 1.0);
+    pushed = push_n(q, body, 20000);
+    ok(pushed > 50 && pushed < 20000,
+       "before any report the pessimistic prior (100 KB/s) bounds a burst: %d of 100 bytes", pushed);
+    drain(q);
+    settle(q, 100, 0.24);                   /* 100 bytes take 0.24 s */
+    ok(queue_drain_estimate(q) == 0.0, "an empty queue drains in no time");
+    is_int(push_n(q, body, 10), 4, "at 0.24 s per item a 1 s limit takes 4 items");
+    ok(queue_drain_estimate(q) > 0.95 && queue_drain_estimate(q) < 0.97, "estimate: 0.96 s queued");
+    ok(queue_pop(q, &out), "one judged");
+    free(out.data);
+    queue_note_cost(q, 100, 0.24);
+    ok(push_text(q, body), "... makes room for one more");
+    drain(q);
+    settle(q, 100, 0.001);                  /* the rule got fast again */
+    ok(push_n(q, body, 100) == 100, "the estimate follows a faster judge");
+    drain(q);
+    ok(push_text(q, body) && push_text(q, body), "two queued");
+    ok(queue_pop(q, &out), "one popped and being judged ...");
+    free(out.data);
+    usleep(300000);
+    pushed = push_n(q, body, 1000);
+    ok(pushed < 10, "... for 0.3 s: the estimate takes its time so far into account (%d taken)",
+       pushed);
+    queue_note_cost(q, 100, 0.3);
+    drain(q);
+    settle(q, 100, 10.0);                   /* one item costs more than the limit */
+    ok(push_text(q, body), "an empty queue still takes one item");
+    ok(!push_text(q, body), "... and no second");
+    queue_set_drain_limit(q, 0);
+    ok(push_text(q, body), "limit 0: no drain bound");
+    queue_free(q);
+}
+
 int main(void)
 {
     test_order();
@@ -224,5 +292,6 @@ int main(void)
     test_fd();
     test_close();
     test_stress();
+    test_drain_bound();
     return done_testing();
 }

@@ -3,8 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "kguard/sink.h"
+#include "sink_spool.h"
+#define SPOOL_MEM_MAX_FOR_TEST SPOOL_MEM_MAX
 #include "tap.h"
 
 /* A sink that keeps its lines in memory and fails on demand. */
@@ -40,12 +43,18 @@ static const kg_sink_ops mem_ops = {"memory", mem_write, mem_flush, mem_reopen, 
 
 typedef struct reported {
     int n;
-    char last[600];
+    int notes;
+    char last[1200];
 } reported;
 
 static void on_report(void *ud, const kg_sink *s, const char *what)
 {
     reported *r = ud;
+    if (!what) {
+        r->notes++;
+        snprintf(r->last, sizeof r->last, "%s: %s", s->name, s->err);
+        return;
+    }
     r->n++;
     snprintf(r->last, sizeof r->last, "%s %s: %s", s->name, what, s->err);
 }
@@ -91,8 +100,8 @@ static void test_failure(void)
     sinks_set_report(set, on_report, &rep);
     is_int(sinks_write(set, "{\"type\":\"a\"}", false), 1, "one sink failed");
     is_int(rep.n, 1, "the failure was reported");
-    is_str(rep.last, "http://collector write: http://collector is down",
-           "the report names the sink, the call and the reason");
+    is_str(rep.last, "http://collector write: http://collector is down; keeping finding lines in "
+           "memory and retrying", "the report names the sink, the call and the reason");
     is_int(good.n, 1, "the other sink still got the line");
     is_int(sinks_errors(set), 1, "the failure is counted");
     is_int(sinks_write(set, "{\"type\":\"b\"}", true), 0, "an archived line skips the failing sink");
@@ -153,11 +162,162 @@ static void test_file_full(void)
     ok(s != NULL, "/dev/full opens (%s)", err);
     sinks_add(set, s);
     sinks_set_report(set, on_report, &rep);
-    sinks_write(set, "{\"n\":1}", false);
-    is_int(sinks_flush(set), 1, "flushing to a full device fails");
-    is_str(rep.last, "/dev/full flush: cannot write to /dev/full: No space left on device",
-           "the failure names the file and the reason");
+    ok(s->spool == NULL, "no spool file beside a device");
+    is_int(sinks_write(set, "{\"n\":1}", false), 1, "writing to a full device fails");
+    is_str(rep.last, "/dev/full write: cannot write to /dev/full: No space left on device; keeping "
+           "finding lines in memory and retrying", "the failure names the file and the reason");
+    is_int(sinks_finish(set), 1, "at the end: one line not written");
+    is_str(rep.last, "/dev/full write: 1 finding line lost: no spool file to keep them in",
+           "... reported lost");
     sinks_free(set);
+}
+
+/* A sink that checks the order of numbered lines and fails on demand. */
+typedef struct seq_sink {
+    long next;              /* the number the next line must carry */
+    long got, disorder;
+    bool fail;
+} seq_sink;
+
+static int seq_write(kg_sink *s, const char *line, bool archived)
+{
+    seq_sink *q = s->impl;
+    (void)archived;
+    if (q->fail)
+        return sink_fail(s, "%s refuses", s->name);
+    if (strtol(line + 5, NULL, 10) != q->next)   /* {"n":N, ... */
+        q->disorder++;
+    q->next = strtol(line + 5, NULL, 10) + 1;
+    q->got++;
+    return 0;
+}
+
+static const kg_sink_ops seq_ops = {"seq", seq_write, NULL, NULL, NULL};
+
+static void write_numbered(kg_sinks *set, long from, long to, size_t pad)
+{
+    static char line[2048];
+    for (long i = from; i < to; i++) {
+        int n = snprintf(line, sizeof line, "{\"n\":%ld,\"pad\":\"", i);
+        memset(line + n, 'x', pad);
+        snprintf(line + n + pad, sizeof line - n - pad, "\"}");
+        sinks_write(set, line, false);
+    }
+}
+
+/* An outage: reported once, lines kept in order, written on a retry. */
+static void test_outage(void)
+{
+    seq_sink q = {.fail = true};
+    kg_sinks *set = sinks_new();
+    reported rep = {0};
+    sinks_add(set, sink_new(&seq_ops, &q, "collector", KG_SINK_FINDINGS));
+    sinks_set_report(set, on_report, &rep);
+    write_numbered(set, 0, 5, 10);
+    is_int(rep.n, 1, "an outage is reported once");
+    is_int((long)sinks_waiting(set), 5, "five lines wait");
+    q.fail = false;
+    write_numbered(set, 5, 6, 10);
+    is_int(q.got, 0, "no retry before a second has passed: the new line waits behind the others");
+    is_int(sinks_reopen_one(set, 0), 0, "SIGUSR1 (nothing to reopen) ...");
+    is_int(q.got, 6, "... retries at once: six lines written");
+    is_int(q.disorder, 0, "in order");
+    is_int(rep.notes, 1, "the recovery is noted");
+    is_str(rep.last, "collector: writing again: 6 waiting finding lines written", "... with the count");
+    write_numbered(set, 6, 7, 10);
+    is_int(q.got, 7, "then lines go straight through");
+    is_int(sinks_finish(set), 0, "nothing unwritten at the end");
+    is_int(rep.n, 1, "no failure but the first");
+    sinks_free(set);
+}
+
+/* Past the memory bound lines go to the spool file; at the end what waits
+ * is kept there and the next run writes it first. */
+static void test_spool(void)
+{
+    char dir[] = "/tmp/kguard-spool-XXXXXX", spool[128];
+    seq_sink q = {.fail = true}, q2 = {0};
+    kg_sinks *set = sinks_new();
+    reported rep = {0};
+    kg_sink *s;
+    long n = (long)(SPOOL_MEM_MAX_FOR_TEST / 1000) + 500;
+    FILE *f;
+    long lines = 0;
+    int c;
+
+    ok(mkdtemp(dir) != NULL, "a temporary directory");
+    snprintf(spool, sizeof spool, "%s/findings.jsonl.spool", dir);
+    s = sink_new(&seq_ops, &q, "findings.jsonl", KG_SINK_FINDINGS);
+    s->spool = strdup(spool);
+    sinks_add(set, s);
+    sinks_set_report(set, on_report, &rep);
+    write_numbered(set, 0, n, 1000);
+    is_int(rep.n, 1, "one outage report for all the lines");
+    is_int((long)sinks_waiting(set), n, "all wait");
+    ok(access(spool, F_OK) == 0, "past 8 MiB in memory, the spool file was started");
+    is_int((long)sinks_finish(set), n, "at the end they are all unwritten ...");
+    ok(strstr(rep.last, "not written: kept in ") && strstr(rep.last, "findings.jsonl.spool, written first"),
+       "... and kept (noted): %s", rep.last);
+    sinks_free(set);
+    f = fopen(spool, "r");
+    while (f && (c = getc(f)) != EOF)
+        lines += c == '\n';
+    if (f)
+        fclose(f);
+    is_int(lines, n, "the spool file holds every line");
+
+    set = sinks_new();
+    s = sink_new(&seq_ops, &q2, "findings.jsonl", KG_SINK_FINDINGS);
+    s->spool = strdup(spool);
+    sinks_add(set, s);
+    sinks_set_report(set, on_report, &rep);
+    write_numbered(set, n, n + 1, 10);
+    is_int(q2.got, n + 1, "the next run writes the spooled lines first, then its own");
+    is_int(q2.disorder, 0, "in order");
+    ok(access(spool, F_OK) != 0, "the spool file is gone once written");
+    is_int(sinks_finish(set), 0, "nothing unwritten");
+    sinks_free(set);
+    rmdir(dir);
+}
+
+/* A regular file over RLIMIT_FSIZE: no partial line is left, the line is
+ * kept and written once the file is moved away and reopened. */
+static void test_partial_line(void)
+{
+    char dir[] = "/tmp/kguard-fsize-XXXXXX", path[128], moved[128], err[256] = "", big[3000];
+    kg_sinks *set = sinks_new();
+    reported rep = {0};
+    struct rlimit old, lim;
+    kg_sink *s;
+
+    ok(mkdtemp(dir) != NULL, "a temporary directory");
+    snprintf(path, sizeof path, "%s/findings.jsonl", dir);
+    snprintf(moved, sizeof moved, "%s/findings.jsonl.1", dir);
+    s = sink_file_open(path, KG_SINK_FINDINGS, err, sizeof err);
+    sinks_add(set, s);
+    sinks_set_report(set, on_report, &rep);
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 4096;
+    setrlimit(RLIMIT_FSIZE, &lim);
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    memcpy(big, "{\"a\":\"", 6);
+    big[sizeof big - 3] = '"';
+    big[sizeof big - 2] = '}';
+    is_int(sinks_write(set, big, false), 0, "a first 3000-byte line fits under a 4096-byte limit");
+    is_int(sinks_write(set, big, false), 1, "the second does not");
+    ok(strstr(rep.last, "File too large") != NULL, "EFBIG is reported: %s", rep.last);
+    is_int((long)strlen(slurp(path)), 3000, "no part of the second line is left in the file");
+    setrlimit(RLIMIT_FSIZE, &old);
+    ok(rename(path, moved) == 0, "logrotate moves the file");
+    is_int(sinks_reopen_one(set, 0), 1, "SIGUSR1: reopened");
+    is_int((long)strlen(slurp(path)), 3000, "the kept line is in the new file, whole");
+    is_int(sinks_finish(set), 0, "nothing unwritten");
+    sinks_free(set);
+    unlink(path);
+    unlink(moved);
+    rmdir(dir);
 }
 
 int main(void)
@@ -166,5 +326,8 @@ int main(void)
     test_failure();
     test_file_reopen();
     test_file_full();
+    test_outage();
+    test_spool();
+    test_partial_line();
     return done_testing();
 }

@@ -84,6 +84,12 @@ static void test_tables(void)
     ok(state_from_json(st2, j, err, sizeof err) < 0 && strstr(err, "malformed"),
        "a malformed entry is refused: %s", err);
     cJSON_Delete(j);
+    j = cJSON_Parse("[{\"name\":\"y\",\"max_entries\":10,\"ttl_ms\":0,\"entries\":"
+                    "[[\"ok\",1,3],[\"inf\",1e999,3],[\"nan\",null,3],[\"far\",1,1e300]]},"
+                    "{\"name\":\"z\",\"max_entries\":1e300,\"ttl_ms\":0,\"entries\":[]}]");
+    ok(state_from_json(st2, j, err, sizeof err) == 4, "numbers out of range: 3 entries and 1 table dropped");
+    ok(table_size(state_table(st2, "y", 10, 0)) == 1, "the entry in range is kept");
+    cJSON_Delete(j);
     state_free(st2);
     state_free(st);
 }
