@@ -37,7 +37,7 @@ my @tor    = request(ip => $IP{TOR}, verb => 'list', resource => 'secrets');
 my @mal    = request(ip => $IP{MAL}, verb => 'watch', resource => 'pods', user => 'EKS', watch => 1,
                      query => 'watch=true&resourceVersion=81723');
 my @office = request(ip => $IP{OFFICE}, verb => 'get', resource => 'configmaps', name => 'app-config');
-my @anon   = request(ip => $IP{CUS}, verb => 'get', resource => 'namespaces', namespace => undef,
+my @anon   = request(ip => $IP{OFFICE}, verb => 'get', resource => 'namespaces', namespace => undef,
                      name => 'kube-system', user => 'ANON');
 my $rr     = sub { line_of(audit_event(ip => $IP{TOR2}, stage => 'RequestReceived', @_)) };
 
