@@ -289,8 +289,14 @@ typedef struct fields_seen {
     unsigned seen;
     unsigned stop_when;     /* stop the walk once these are all seen */
     bool stopped;
+    bool events_only;       /* give up at a kind other than "Event" */
     member m[N_TOP];
 } fields_seen;
+
+static bool is_event_kind(const member *m)
+{
+    return m->type == V_STR && !m->v_esc && m->vend - m->v == 7 && memcmp(m->v, "\"Event\"", 7) == 0;
+}
 
 static bool take_field(void *ud, const member *m)
 {
@@ -306,6 +312,8 @@ static bool take_field(void *ud, const member *m)
         s->m[i] = *m;
         if (m->type != V_NULL && s->f[i].type != V_ANY && m->type != s->f[i].type)
             return false;
+        if (s->events_only && i == F_KIND && !is_event_kind(m))
+            return false;       /* an EventList, an envelope: not for us */
         if (s->stop_when && (s->seen & s->stop_when) == s->stop_when) {
             s->stopped = true;
             return false;
@@ -413,7 +421,7 @@ static int peek_of(const fields_seen *top, kg_input_peek *out)
 int prescan_stage(const char *text, size_t len, kg_input_peek *out)
 {
     cur c = {text, text + len};
-    fields_seen top = {top_fields, N_TOP, 0, 0, false, {{0}}};
+    fields_seen top = {top_fields, N_TOP, 0, 0, false, true, {{0}}};
     top.stop_when = 1u << F_KIND | 1u << F_STAGE | 1u << F_AUDIT;
     ws(&c);
     if (c.p >= c.end || *c.p != '{')
@@ -426,7 +434,7 @@ int prescan_stage(const char *text, size_t len, kg_input_peek *out)
 int prescan_event(const char *text, size_t len, kg_input_peek *out)
 {
     cur c = {text, text + len};
-    fields_seen top = {top_fields, N_TOP, 0, 0, false, {{0}}};
+    fields_seen top = {top_fields, N_TOP, 0, 0, false, false, {{0}}};
 
     ws(&c);
     if (c.p >= c.end || *c.p != '{' || !walk(&c, 0, take_field, &top))

@@ -100,6 +100,9 @@ static void test_vouches(void)
        "prescan_stage: the stage from the leading members");
     ok(prescan_stage(RECEIVED, 160, &pk) == 1, "prescan_stage reads no further than it needs");
     ok(prescan_event(RECEIVED, 160, &pk) == 0, "prescan_event wants the whole object");
+    s = edit("{\"kind\":\"Event\"", "{\"kind\":\"EventList\",\"items\":[{\"kind\":\"Event\"");
+    ok(prescan_stage(s, strlen(s), &pk) == 0, "prescan_stage: an EventList is not an Event");
+    free(s);
 
     s = edit("\"stage\":\"RequestReceived\",", "");
     ok(prescan_event(s, strlen(s), &pk) == 1 && !pk.stage, "no stage: NULL");
