@@ -12,6 +12,7 @@
 #include <lauxlib.h>
 #include "kguard/config.h"
 #include "kguard/ipset.h"
+#include "config_int.h"
 #include "glob.h"
 #include "lua_guard.h"
 #include "luacheck.h"
@@ -321,6 +322,12 @@ static int rule_max_failures(cloader *ld, lua_State *L, int t, const char *key, 
     return 0;
 }
 
+static int read_limits(cloader *ld, lua_State *L, int t, const char *key, void *field)
+{
+    (void)key;
+    return config_read_limits(&ld->lc, L, t, field);
+}
+
 /* ---- the key table ---------------------------------------------------- */
 
 typedef int (*key_reader)(cloader *ld, lua_State *L, int t, const char *key, void *field);
@@ -352,6 +359,7 @@ static const struct config_key {
     {"severity", severity_map, FIELD(severity)},
     {"teams", read_teams, NO_FIELD},
     {"suppress", read_suppress, NO_FIELD},
+    {"limits", read_limits, FIELD(limits)},
 };
 #define N_KEYS (sizeof config_keys / sizeof config_keys[0])
 

@@ -372,8 +372,8 @@ static int open_state(kg_engine *e, char *err, size_t errlen)
 
 /* A new rule generation over lists (moved to the heap on success). */
 static kg_ruleset *load_generation(kg_engine *e, const kg_engine_opts *opts,
-                                   kg_lists *lists, kg_lists **heap, char *err,
-                                   size_t errlen)
+                                   const kg_config *cfg, kg_lists *lists,
+                                   kg_lists **heap, char *err, size_t errlen)
 {
     kg_ruleset_opts ro = {0};
     kg_ruleset *rs;
@@ -387,6 +387,8 @@ static kg_ruleset *load_generation(kg_engine *e, const kg_engine_opts *opts,
     ro.lists = *heap;
     ro.state = e->state;
     ro.max_failures = opts->rule_max_failures;
+    ro.time_limit_ms = cfg ? cfg->limits.rule_time_ms : 0;
+    state_set_limits(e->state, cfg ? &cfg->limits.state : NULL);
     ro.error = rules_error;
     ro.ud = e;
     rs = ruleset_load(&ro, err, errlen);
@@ -436,7 +438,8 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     }
     if (adopt_identity(e, opts) < 0 || open_state(e, err, errlen) < 0)
         goto fail;
-    if (!(e->rules = load_generation(e, opts, lists, &e->lists, err, errlen)))
+    if (!(e->rules = load_generation(e, opts, config ? *config : NULL, lists, &e->lists,
+                                     err, errlen)))
         goto fail;
     if (config) {
         e->config = *config;
@@ -529,7 +532,7 @@ int engine_reload(kg_engine *e, const kg_engine_opts *opts, kg_lists *lists,
     if (lists_keep_shrunk(lists, e->lists, opts->accept_shrunk_lists, e->opts.diag) < 0)
         snprintf(err, errlen, "out of memory");
     else
-        rs = load_generation(e, opts, lists, &heap, err, errlen);
+        rs = load_generation(e, opts, config ? *config : NULL, lists, &heap, err, errlen);
     if (!rs || adopt_identity(e, opts) < 0) {
         if (rs) {
             ruleset_free(rs);
@@ -610,11 +613,12 @@ void engine_summary(const kg_engine *e)
             "kguard: summary: events=%llu judged=%llu skipped=%llu malformed=%llu "
             "findings=%llu rule_errors=%llu updates=%llu body_missing=%llu evictions=%llu "
             "archived=%llu switched_off=%llu reloads=%llu reload_failures=%llu output_errors=%llu "
-            "rules_disabled=%llu\n",
+            "rules_disabled=%llu state_refused=%llu\n",
             s->events, s->judged, s->skipped, s->malformed, s->findings, s->rule_errors,
             s->updates, s->body_missing,
             state_evictions(e->state) + agg_evictions(e->agg), s->archived, s->switched_off,
-            e->reloads, e->reload_failures, s->output_errors, s->rules_disabled);
+            e->reloads, e->reload_failures, s->output_errors, s->rules_disabled,
+            state_refusals(e->state));
     cstats_print(e->clusters, e->opts.id.cluster, e->opts.diag);
 }
 

@@ -137,19 +137,25 @@ static int view_len(lua_State *L)
     return 1;
 }
 
-/* pairs(view): upvalue 1 is the next child (light userdata), 2 its index. */
+/* pairs(view): the iterator keeps the view itself (upvalue 1), the next
+ * child (light userdata, 2) and its index (3).  The view is checked on
+ * every step, so an iterator kept past its event raises instead of walking
+ * a freed tree. */
 static int view_next(lua_State *L)
 {
-    const cJSON *node = check_view(L, 1);
-    const cJSON *it = lua_touserdata(L, lua_upvalueindex(1));
-    lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
-    (void)node;
+    const cJSON *it;
+    lua_Integer i;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    (void)check_view(L, -1);
+    lua_pop(L, 1);
+    it = lua_touserdata(L, lua_upvalueindex(2));
+    i = lua_tointeger(L, lua_upvalueindex(3));
     if (!it)
         return 0;
     lua_pushlightuserdata(L, it->next);
-    lua_replace(L, lua_upvalueindex(1));
-    lua_pushinteger(L, i + 1);
     lua_replace(L, lua_upvalueindex(2));
+    lua_pushinteger(L, i + 1);
+    lua_replace(L, lua_upvalueindex(3));
     if (it->string)
         lua_pushstring(L, it->string);
     else
@@ -161,9 +167,10 @@ static int view_next(lua_State *L)
 static int view_pairs(lua_State *L)
 {
     const cJSON *node = check_view(L, 1);
+    lua_pushvalue(L, 1);
     lua_pushlightuserdata(L, node->child);
     lua_pushinteger(L, 1);
-    lua_pushcclosure(L, view_next, 2);
+    lua_pushcclosure(L, view_next, 3);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;

@@ -47,8 +47,11 @@ static const char *check_key(lua_State *L, const handle *h, char *buf, size_t *l
     return buf;
 }
 
-static int oom(lua_State *L)
+/* rc < 0 from table_add/set/incr: refused at the caps, or out of memory. */
+static int failed(lua_State *L, int rc)
 {
+    if (rc == KG_TABLE_REFUSED)
+        return luaL_error(L, "the state tables are full (key refused; config limits.state_total_mib)");
     return luaL_error(L, "out of memory in a state table");
 }
 
@@ -72,7 +75,7 @@ static int t_add(lua_State *L)
     const char *k = check_key(L, h, buf, &n);
     int rc = table_add(t, k, n, wall_ms());
     if (rc < 0)
-        return oom(L);
+        return failed(L, rc);
     lua_pushboolean(L, rc);
     return 1;
 }
@@ -99,8 +102,9 @@ static int t_set(lua_State *L)
     char buf[KEYBUF];
     size_t n;
     const char *k = check_key(L, h, buf, &n);
-    if (table_set(t, k, n, luaL_checknumber(L, 3), wall_ms()) < 0)
-        return oom(L);
+    int rc = table_set(t, k, n, luaL_checknumber(L, 3), wall_ms());
+    if (rc < 0)
+        return failed(L, rc);
     return 0;
 }
 
@@ -112,8 +116,9 @@ static int t_incr(lua_State *L)
     size_t n;
     const char *k = check_key(L, h, buf, &n);
     double v;
-    if (table_incr(t, k, n, luaL_optnumber(L, 3, 1), wall_ms(), &v) < 0)
-        return oom(L);
+    int rc = table_incr(t, k, n, luaL_optnumber(L, 3, 1), wall_ms(), &v);
+    if (rc < 0)
+        return failed(L, rc);
     lua_pushnumber(L, v);
     return 1;
 }
@@ -155,7 +160,7 @@ int lua_table_open(lua_State *L, kg_state *st)
     }
     t = state_table(st, name, (size_t)max, (long long)(ttl * 1000));
     if (!t)
-        return oom(L);
+        return luaL_error(L, "cannot open state table '%s': the state tables are full or out of memory", name);
     ud = lua_newuserdatauv(L, sizeof *ud, 0);
     ud->t = t;
     ud->st = st;

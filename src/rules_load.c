@@ -265,6 +265,7 @@ kg_ruleset *ruleset_load(const kg_ruleset_opts *opts, char *err, size_t errlen)
     ld.rs->sb = sandbox_new(opts->lualib_dir, opts->mem_limit, opts->budget, err, errlen);
     if (!ld.rs->sb)
         goto fail;
+    sandbox_set_time_limit(ld.rs->sb, opts->time_limit_ms);
     lua_kguard_open(ld.rs->sb, opts->lists, opts->state);
     lua_event_open(ld.rs->sb->L);
     n = scandir(opts->rules_dir, &names, is_rule_file, alphasort);

@@ -9,19 +9,27 @@
 #include "jnum.h"
 
 #define EVICT_SAMPLES 8
+/* What one entry costs, counted against the byte caps: its key (and the
+ * allocator's header) and about two hash slots (the load factor is kept
+ * between 3/8 and 3/4). */
+#define ENTRY_COST(klen) ((klen) + 1 + 16 + 2 * sizeof(hmap_entry))
+#define TABLE_COST(name) (strlen(name) + 1 + 16 + sizeof(kg_table) + sizeof(kg_table *))
 
 struct kg_table {
     char *name;
     size_t max_entries;
     long long ttl_ms;
     hmap map;
+    size_t bytes;          /* ENTRY_COST of its entries */
     kg_state *owner;
 };
 
 struct kg_state {
     kg_table **tables;
     size_t n;
-    unsigned long long evictions;
+    size_t bytes;          /* every table's bytes and TABLE_COST */
+    kg_state_limits limits;
+    unsigned long long evictions, refusals;
     char scope[KG_STATE_MAX_SCOPE + 1];   /* the current event's cluster, or "" */
 };
 
@@ -37,7 +45,38 @@ const char *state_scope(const kg_state *st)
 
 kg_state *state_new(void)
 {
-    return calloc(1, sizeof(kg_state));
+    kg_state *st = calloc(1, sizeof(kg_state));
+    if (st)
+        state_set_limits(st, NULL);
+    return st;
+}
+
+void state_set_limits(kg_state *st, const kg_state_limits *lim)
+{
+    kg_state_limits d = {KG_STATE_MAX_ENTRIES, KG_STATE_TABLE_BYTES, KG_STATE_TOTAL_BYTES};
+    if (lim) {
+        d.table_max_entries = lim->table_max_entries ? lim->table_max_entries : d.table_max_entries;
+        d.table_max_bytes = lim->table_max_bytes ? lim->table_max_bytes : d.table_max_bytes;
+        d.total_max_bytes = lim->total_max_bytes ? lim->total_max_bytes : d.total_max_bytes;
+    }
+    st->limits = d;
+    for (size_t i = 0; i < st->n; i++)
+        if (st->tables[i]->max_entries > d.table_max_entries)
+            st->tables[i]->max_entries = d.table_max_entries;
+}
+
+const kg_state_limits *state_limits(const kg_state *st)
+{
+    return &st->limits;
+}
+
+/* Remove an entry, keeping the byte counts. */
+static void drop(kg_table *t, hmap_entry *e)
+{
+    size_t cost = ENTRY_COST(e->klen);
+    hmap_remove(&t->map, e);
+    t->bytes -= cost;
+    t->owner->bytes -= cost;
 }
 
 static void table_free(kg_table *t)
@@ -65,6 +104,10 @@ kg_table *state_table(kg_state *st, const char *name, size_t max_entries,
         if (strcmp(st->tables[i]->name, name) == 0)
             t = st->tables[i];
     if (!t) {
+        if (st->bytes + TABLE_COST(name) > st->limits.total_max_bytes) {
+            st->refusals++;
+            return NULL;
+        }
         if (!(t = calloc(1, sizeof *t)) || !(t->name = strdup(name)) ||
             !(nv = realloc(st->tables, (st->n + 1) * sizeof *nv))) {
             if (t)
@@ -75,8 +118,11 @@ kg_table *state_table(kg_state *st, const char *name, size_t max_entries,
         st->tables = nv;
         st->tables[st->n++] = t;
         t->owner = st;
+        st->bytes += TABLE_COST(name);
     }
     t->max_entries = max_entries ? max_entries : KG_TABLE_DEFAULT_MAX;
+    if (t->max_entries > st->limits.table_max_entries)
+        t->max_entries = st->limits.table_max_entries;
     t->ttl_ms = ttl_ms > 0 ? ttl_ms : 0;
     return t;
 }
@@ -86,30 +132,52 @@ static hmap_entry *live(kg_table *t, const char *key, size_t klen, long long now
 {
     hmap_entry *e = hmap_find(&t->map, key, klen);
     if (e && t->ttl_ms && now - e->stamp > t->ttl_ms) {
-        hmap_remove(&t->map, e);
+        drop(t, e);
         return NULL;
     }
     return e;
 }
 
-/* Find or create key, evicting the oldest entries when the table is full. */
-static hmap_entry *upsert(kg_table *t, const char *key, size_t klen,
-                          long long now, bool *created)
+/* Evict this table's oldest entry; false when it has none. */
+static bool evict_one(kg_table *t)
 {
+    hmap_entry *old = hmap_oldest_sample(&t->map, EVICT_SAMPLES);
+    if (!old)
+        return false;
+    drop(t, old);
+    t->owner->evictions++;
+    return true;
+}
+
+/* Find or create key.  A full table (entries or bytes) evicts its oldest
+ * entries; when every table together is at the total cap, the table gives
+ * up its own oldest entries, and with none left the key is refused
+ * (*refused, counted).  NULL when refused or out of memory. */
+static hmap_entry *upsert(kg_table *t, const char *key, size_t klen,
+                          long long now, bool *created, bool *refused)
+{
+    kg_state *st = t->owner;
     hmap_entry *e = live(t, key, klen, now);
-    *created = false;
+    size_t cost = ENTRY_COST(klen);
+    *created = *refused = false;
     if (e)
         return e;
-    while (t->map.n >= t->max_entries) {
-        hmap_entry *old = hmap_oldest_sample(&t->map, EVICT_SAMPLES);
-        if (!old)
+    while (t->map.n >= t->max_entries || t->bytes + cost > st->limits.table_max_bytes ||
+           st->bytes + cost > st->limits.total_max_bytes)
+        if (!evict_one(t))
             break;
-        hmap_remove(&t->map, old);
-        t->owner->evictions++;
+    if (t->map.n >= t->max_entries || t->bytes + cost > st->limits.table_max_bytes ||
+        st->bytes + cost > st->limits.total_max_bytes) {
+        st->refusals++;
+        *refused = true;
+        return NULL;
     }
     e = hmap_insert(&t->map, key, klen, created);
-    if (e)
+    if (e) {
         e->stamp = now;
+        t->bytes += cost;
+        st->bytes += cost;
+    }
     return e;
 }
 
@@ -120,10 +188,10 @@ bool table_has(kg_table *t, const char *key, size_t klen, long long now_ms)
 
 int table_add(kg_table *t, const char *key, size_t klen, long long now_ms)
 {
-    bool created;
-    hmap_entry *e = upsert(t, key, klen, now_ms, &created);
+    bool created, refused;
+    hmap_entry *e = upsert(t, key, klen, now_ms, &created, &refused);
     if (!e)
-        return -1;
+        return refused ? KG_TABLE_REFUSED : -1;
     e->stamp = now_ms;
     return created;
 }
@@ -140,10 +208,10 @@ bool table_get(kg_table *t, const char *key, size_t klen, long long now_ms,
 int table_set(kg_table *t, const char *key, size_t klen, double v,
               long long now_ms)
 {
-    bool created;
-    hmap_entry *e = upsert(t, key, klen, now_ms, &created);
+    bool created, refused;
+    hmap_entry *e = upsert(t, key, klen, now_ms, &created, &refused);
     if (!e)
-        return -1;
+        return refused ? KG_TABLE_REFUSED : -1;
     e->num = v;
     e->stamp = now_ms;
     return 0;
@@ -152,10 +220,10 @@ int table_set(kg_table *t, const char *key, size_t klen, double v,
 int table_incr(kg_table *t, const char *key, size_t klen, double n,
                long long now_ms, double *out)
 {
-    bool created;
-    hmap_entry *e = upsert(t, key, klen, now_ms, &created);
+    bool created, refused;
+    hmap_entry *e = upsert(t, key, klen, now_ms, &created, &refused);
     if (!e)
-        return -1;
+        return refused ? KG_TABLE_REFUSED : -1;
     e->num += n;
     e->stamp = now_ms;
     *out = e->num;
@@ -166,7 +234,7 @@ bool table_remove(kg_table *t, const char *key, size_t klen)
 {
     hmap_entry *e = hmap_find(&t->map, key, klen);
     if (e)
-        hmap_remove(&t->map, e);
+        drop(t, e);
     return e != NULL;
 }
 
@@ -178,6 +246,16 @@ size_t table_size(const kg_table *t)
 unsigned long long state_evictions(const kg_state *st)
 {
     return st->evictions;
+}
+
+unsigned long long state_refusals(const kg_state *st)
+{
+    return st->refusals;
+}
+
+size_t state_bytes(const kg_state *st)
+{
+    return st->bytes;
 }
 
 /* ---- persistence ------------------------------------------------------ */
@@ -238,6 +316,7 @@ static int load_table(kg_state *st, const cJSON *o, char *err, size_t errlen)
         bool created;
         double num;
         long long stamp;
+        size_t klen;
         hmap_entry *e;
         if (!cJSON_IsString(k) || !(cJSON_IsNumber(v) || cJSON_IsNull(v)) || !cJSON_IsNumber(ts)) {
             snprintf(err, errlen, "an entry of state table %s is malformed", t->name);
@@ -248,12 +327,18 @@ static int load_table(kg_state *st, const cJSON *o, char *err, size_t errlen)
             dropped++;
             continue;
         }
-        if (t->map.n >= t->max_entries)
-            continue; /* the cap was lowered */
-        e = hmap_insert(&t->map, k->valuestring, strlen(k->valuestring), &created);
+        klen = strlen(k->valuestring);
+        if (t->map.n >= t->max_entries || t->bytes + ENTRY_COST(klen) > st->limits.table_max_bytes ||
+            st->bytes + ENTRY_COST(klen) > st->limits.total_max_bytes)
+            continue; /* a cap was lowered */
+        e = hmap_insert(&t->map, k->valuestring, klen, &created);
         if (!e) {
             snprintf(err, errlen, "out of memory");
             return -1;
+        }
+        if (created) {
+            t->bytes += ENTRY_COST(klen);
+            st->bytes += ENTRY_COST(klen);
         }
         e->num = num;
         e->stamp = stamp;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <cJSON.h>
 #include "kguard/severity.h"
+#include "kguard/state.h"
 #include "kguard/suppress.h"
 
 typedef struct kg_team {
@@ -28,6 +29,12 @@ typedef struct kg_team {
 typedef struct kg_named_path {
     char *name, *path;
 } kg_named_path;
+
+/* The config's `limits`: 0 fields mean the defaults. */
+typedef struct kg_limits {
+    long rule_time_ms;            /* a predicate call's time limit */
+    kg_state_limits state;        /* the state tables' caps */
+} kg_limits;
 
 typedef struct kg_config kg_config;
 
@@ -51,6 +58,7 @@ struct kg_config {
     size_t n_teams;
     kg_filter *filters;
     size_t n_filters;
+    kg_limits limits;
 };
 
 /* Load and check a config file.  Every problem goes to error (already

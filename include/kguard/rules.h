@@ -60,6 +60,7 @@ typedef struct kg_ruleset_opts {
     kg_state *state;       /* behind kguard.table(); outlives the generation */
     size_t mem_limit;      /* 0: default */
     long budget;           /* instructions per predicate call, 0: default */
+    long time_limit_ms;    /* per predicate call, 0: default (50 ms) */
     /* Each load problem, already prefixed with file:line where known. */
     void (*error)(void *ud, const char *msg);
     void *ud;

@@ -73,7 +73,7 @@ static kg_ruleset *load(void)
 {
     const char *root = getenv("KGUARD_ROOT");
     char lualib[1024], err[512] = "";
-    kg_ruleset_opts o = {dir, lualib, NULL, NULL, 0, 0, on_load_error, NULL, 0};
+    kg_ruleset_opts o = {dir, lualib, NULL, NULL, 0, 0, 0, on_load_error, NULL, 0};
     kg_ruleset *rs;
     snprintf(lualib, sizeof lualib, "%s/lualib", root ? root : ".");
     load_errors[0] = '\0';

@@ -181,8 +181,59 @@ static void test_state_file(void)
     ok(system(aside) == 0, "temporary directory removed");
 }
 
+/* The caps: a table asking for too many entries is lowered, a table of
+ * big keys stops at its byte cap, and all tables together stop at the
+ * total (a table gives up its own oldest keys, then keys are refused). */
+static void test_caps(void)
+{
+    kg_state *st = state_new();
+    kg_state_limits lim = {1000, 1 << 20, 4 << 20};
+    char key[1100];
+    kg_table *a, *b, *c;
+    int refused = 0;
+
+    state_set_limits(st, &lim);
+    a = state_table(st, "wide", 100000000, 0);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        table_add(a, key, strlen(key), i);
+    }
+    is_int((long long)table_size(a), 1000, "max_entries = 1e8 is lowered to the ceiling of 1000");
+    table_remove(a, "k4999", 5);
+    lim.table_max_bytes = 64 << 10;
+    lim.total_max_bytes = 512 << 10;
+    state_set_limits(st, &lim);
+    memset(key, 'x', 1000);
+    b = state_table(st, "big-keys", 0, 0);
+    for (int i = 0; i < 500; i++) {
+        snprintf(key, 12, "%011d", i);
+        key[11] = 'x';
+        table_set(b, key, 1000, i, i);
+    }
+    ok(table_size(b) > 10 && table_size(b) * 1000 <= (64u << 10),
+       "a table of 1000-byte keys stops under its 64 KiB cap (%zu keys)", table_size(b));
+    ok(state_bytes(st) <= (512u << 10), "all tables stay under the total (%zu bytes)", state_bytes(st));
+    lim.total_max_bytes = state_bytes(st) + 600;     /* room for a table, not a big key */
+    state_set_limits(st, &lim);
+    c = state_table(st, "third", 0, 0);
+    for (int i = 0; c && i < 500; i++) {
+        snprintf(key, 12, "%011d", i);
+        if (table_incr(c, key, 1000, 1, i, &(double){0}) == KG_TABLE_REFUSED)
+            refused++;
+    }
+    ok(c != NULL, "a third table opens within the total");
+    ok(state_bytes(st) <= lim.total_max_bytes, "still under the total with a third table (%zu bytes)",
+       state_bytes(st));
+    is_int(refused, 500, "every 1000-byte key of the third table is refused");
+    ok(state_refusals(st) == 500, "refusals are counted (%llu)", state_refusals(st));
+    ok(table_add(c, "small", 5, 1) == 1, "a small key still fits");
+    ok(state_evictions(st) > 0, "evictions are counted");
+    state_free(st);
+}
+
 int main(void)
 {
+    test_caps();
     test_hmap();
     test_tables();
     test_aggregate();

@@ -124,11 +124,16 @@ local function use_tables(tables)
     registries[tables] = "t" .. n_registries .. "/"
   end
   local prefix = registries[tables]
-  G.kguard.table = function(name, topts)
+  -- the kguard table rules see is read-only: the harness puts a copy of it
+  -- (with its own table opener) in the shared globals
+  local k = {}
+  for name, f in pairs(G.kguard) do k[name] = f end
+  k.table = function(name, topts)
     local t = real_table(prefix .. name, topts)
     tables[name] = t
     return t
   end
+  G.kguard = k
 end
 
 function H.run_file(path, opts)
