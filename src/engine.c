@@ -74,29 +74,59 @@ static void diag(kg_engine *e, const char *fmt, ...)
  * auditID; skip a stage seen again (a webhook batch delivered twice).  The
  * sets are bounded and direct-mapped: a collision can only cause a repeat
  * finding, never a lost one. */
-static bool stage_judged(kg_engine *e, const kg_event *ev)
+static bool stage_decide(kg_engine *e, const char *stage, size_t slen, const char *aid,
+                         size_t alen, bool commit)
 {
     uint64_t h, *started, *done;
     bool is_started;
-    if (!ev->stage)
+    if (!stage)
         return true;
-    if (strcmp(ev->stage, "RequestReceived") == 0)
+    if (slen == 15 && memcmp(stage, "RequestReceived", 15) == 0)
         return false;
-    if (!ev->audit_id)
+    if (!aid)
         return true; /* nothing to pair stages by */
-    h = XXH3_64bits(ev->audit_id, strlen(ev->audit_id)) | 1;
+    h = XXH3_64bits(aid, alen) | 1;
     started = &e->started[h & (STAGE_SLOTS - 1)];
     done = &e->done[h & (STAGE_SLOTS - 1)];
     if (*done == h)
         return false;           /* the request was judged to its end */
-    is_started = strcmp(ev->stage, "ResponseStarted") == 0;
+    is_started = slen == 15 && memcmp(stage, "ResponseStarted", 15) == 0;
     if (*started == h) {
-        if (!is_started)
+        if (!is_started && commit)
             *done = h;
         return false;           /* judged when its response started */
     }
-    *(is_started ? started : done) = h;
+    if (commit)
+        *(is_started ? started : done) = h;
     return true;
+}
+
+static bool stage_judged(kg_engine *e, const kg_event *ev)
+{
+    return stage_decide(e, ev->stage, ev->stage ? strlen(ev->stage) : 0, ev->audit_id,
+                        ev->audit_id ? strlen(ev->audit_id) : 0, true);
+}
+
+/* Lines the input may drop unparsed: the stages stage_judged would skip.
+ * Deciding changes nothing; counting the skip does what on_record does
+ * for a skipped event. */
+static bool on_skippable(void *ud, const kg_input_peek *p)
+{
+    return !stage_decide(ud, p->stage, p->stage_len, p->audit_id, p->audit_id_len, false);
+}
+
+static const char *meta_cluster(const kg_engine *e, const kg_input_meta *meta);
+
+static void on_skipped(void *ud, const kg_input_peek *p, const kg_input_meta *meta,
+                       const char *file, long line)
+{
+    kg_engine *e = ud;
+    (void)file;
+    (void)line;
+    stage_decide(e, p->stage, p->stage_len, p->audit_id, p->audit_id_len, true);
+    e->stats.events++;
+    e->stats.skipped++;
+    cstats_count(e->clusters, meta_cluster(e, meta), CSTATS_EVENTS);
 }
 
 /* ---- callbacks -------------------------------------------------------- */
@@ -241,11 +271,17 @@ static void flush_due(kg_engine *e)
 
 /* The cluster the record's source named, unless it is the default one; the
  * state tables keep that cluster's keys apart. */
+static const char *meta_cluster(const kg_engine *e, const kg_input_meta *meta)
+{
+    const kg_origin *o = meta ? &meta->origin : NULL;
+    return o && o->cluster[0] && strcmp(o->cluster, e->opts.id.cluster) != 0 ? o->cluster
+                                                                                : NULL;
+}
+
 static void set_cluster(kg_engine *e, kg_event *ev, const kg_input_meta *meta)
 {
     const kg_origin *o = meta ? &meta->origin : NULL;
-    ev->cluster = o && o->cluster[0] && strcmp(o->cluster, e->opts.id.cluster) != 0
-                      ? o->cluster : NULL;
+    ev->cluster = meta_cluster(e, meta);
     ev->origin = o && o->cloud[0] ? o : NULL;
     state_set_scope(e->state, ev->cluster);
     state_clock_event(e->state, ev->time_ms);
@@ -429,6 +465,10 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     e->source = "file";
     e->sink.record = on_record;
     e->sink.bad = on_bad;
+    if (!e->opts.no_prescan) {
+        e->sink.skippable = on_skippable;
+        e->sink.skipped = on_skipped;
+    }
     e->sink.progress = on_progress;
     e->sink.ud = e;
     e->sink.max_line = opts->max_line;

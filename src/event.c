@@ -54,7 +54,8 @@ static int want_string_array(const cJSON *arr, const char *name, char *err,
 }
 
 /* The top-level fields, found in one pass over the object's members (the
- * first of duplicated keys wins, as with cJSON's own lookups). */
+ * first of duplicated keys wins, as with cJSON's own lookups).  prescan.c
+ * mirrors these tables and checks: a new check here belongs there too. */
 enum { T_STR, T_OBJ, T_ARR, T_ANY };
 
 static const struct top_field {

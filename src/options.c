@@ -198,6 +198,8 @@ const kg_option options_table[] = {
      "literal_lists", OPT_ALL, set_flag, F(literal_lists), 0},
     {"accept-shrunk-lists", NULL, "on reload, take lists that lost over half their entries",
      NULL, OPT_ALL, set_flag, F(accept_shrunk_lists), 0},
+    {"no-prescan", NULL, "parse every line, also the stages skipped unjudged (for checks)",
+     NULL, OPT_ALL, set_flag, F(no_prescan), 0},
     {"follow", "FILE", "follow an audit log across rotation (repeatable)", NULL,
      OPT_RUN, set_follow, 0, 0},
     {"from-start", NULL, "read followed files from their start, not their end", NULL,

@@ -46,7 +46,7 @@ typedef struct kg_cli {
     size_t n_lists;
     size_t max_line;
     double publish_interval;   /* seconds; < 0 when not given */
-    bool stats, drop_archived, summary;
+    bool stats, drop_archived, summary, no_prescan;
     bool literal_lists;        /* --literal-lists */
     bool accept_shrunk_lists;  /* --accept-shrunk-lists */
     long rule_max_failures;    /* < 0 when not given */

@@ -217,6 +217,7 @@ int setup_load(const kg_cli *c, kg_setup *s)
                               : cfg && cfg->rule_max_failures >= 0 ? cfg->rule_max_failures
                               : KG_MAX_FAILURES_DEFAULT);
     s->eo.diag = stderr;
+    s->eo.no_prescan = c->no_prescan;
     s->drop_archived = c->drop_archived || (!c->archive_path && cfg && cfg->archive_drop);
     return 0;
 }

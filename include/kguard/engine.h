@@ -57,6 +57,7 @@ typedef struct kg_engine_opts {
     bool accept_shrunk_lists;      /* reload: take lists that shrank sharply */
     unsigned long rule_max_failures; /* the circuit breaker; 0: never */
     bool live;            /* kguard run: state ages in wall time, not event time */
+    bool no_prescan;      /* parse every line, even stages that are skipped */
 } kg_engine_opts;
 
 typedef struct kg_engine kg_engine;
