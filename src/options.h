@@ -45,6 +45,7 @@ typedef struct kg_cli {
     size_t max_body;
     double header_timeout;     /* seconds; 0: the default */
     double max_drain;          /* seconds of judging the webhook queue holds; 0: default */
+    const char *nats_url, *nats_creds, *nats_subject, *nats_durable;   /* JetStream input */
     /* what is left: input files (scan) or fixture paths (test) */
     char **args;
     int nargs;
