@@ -187,6 +187,8 @@ const kg_option options_table[] = {
      OPT_RUN, set_str, F(nats_subject), 0},
     {"nats-durable", "NAME", "durable pull consumer's name (default: kguard)", NULL,
      OPT_RUN, set_str, F(nats_durable), 0},
+    {"nats-output", "SUBJ", "findings also to this JetStream subject (with --nats-url)", NULL,
+     OPT_RUN, set_str, F(nats_output), 0},
     {"output", "FILE", "findings to FILE (appended; reopened on SIGUSR1)", NULL,
      OPT_RUN, set_str, F(output_path), 0},
     {"help", NULL, "this text", NULL, OPT_HELP, NULL, 0, 0},

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "setup.h"
+#include "kguard/sink_nats.h"
 
 #ifndef KGUARD_DATADIR
 #define KGUARD_DATADIR "/usr/local/share/kguard"
@@ -203,6 +204,26 @@ static int open_output(const kg_cli *c, kg_setup *s, bool flush_each)
     return sinks_add(s->sinks, sink);
 }
 
+/* --nats-output SUBJECT (with --nats-url): the findings --output takes,
+ * published to JetStream. */
+static int open_nats_output(const kg_cli *c, kg_setup *s)
+{
+    char err[512];
+    kg_sink *sink;
+    if (!c->nats_output)
+        return 0;
+    if (!c->nats_url) {
+        cli_warn("--nats-output needs --nats-url");
+        return -1;
+    }
+    if (!(sink = sink_nats_open(c->nats_url, c->nats_creds, c->nats_output,
+                                KG_SINK_FINDINGS, err, sizeof err))) {
+        cli_warn("cannot open --nats-output %s: %s", c->nats_output, err);
+        return -1;
+    }
+    return sinks_add(s->sinks, sink);
+}
+
 int setup_open_sinks(const kg_cli *c, kg_setup *s, bool flush_each)
 {
     if (!(s->sinks = sinks_new())) {
@@ -210,7 +231,8 @@ int setup_open_sinks(const kg_cli *c, kg_setup *s, bool flush_each)
         return -1;
     }
     s->eo.sinks = s->sinks;
-    if (open_archive(c, s, flush_each) < 0 || open_output(c, s, flush_each) < 0)
+    if (open_archive(c, s, flush_each) < 0 || open_output(c, s, flush_each) < 0 ||
+        open_nats_output(c, s) < 0)
         return -1;
     return 0;
 }

@@ -3,13 +3,15 @@
 # (subjects audit.CLUSTER) through a durable pull consumer, keeps the clusters apart, and
 # acknowledges a message only once its findings reached the output: a kguard whose output fails
 # acknowledges nothing, and the next kguard on the same durable consumer judges those messages
-# (and not the ones acknowledged before).  Starts its own nats-server on loopback.
+# (and not the ones acknowledged before).  --nats-output publishes the findings to a stream, and a
+# subject no stream holds is an output failure.  Starts its own nats-server on loopback.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
+use MIME::Base64 qw(decode_base64);
 use POSIX ();
 use Test::More;
 use KGTest qw(:all);
@@ -151,7 +153,41 @@ is_deeply([ map { "$_->{resource}{eksClusterDetails}{name} $_->{type}" } @f ], [
 like($res->{stderr}, qr/^kguard: cluster gamma: events=1 judged=1 findings=1$/m, 'summary: gamma');
 is(consumer_info()->{num_ack_pending}, 0, 'nothing left unacknowledged');
 
-# ---- 4. no server: a clear error ----
+# ---- 4. findings published to a JetStream subject (--nats-output) ----
+$r = request('$JS.API.STREAM.CREATE.FINDINGS',
+             json_encode({ name => 'FINDINGS', subjects => ['findings.>'], storage => 'file' }));
+is($r->{config}{name}, 'FINDINGS', 'stream FINDINGS on findings.>') or diag(explain($r));
+sub stored { return request('$JS.API.STREAM.INFO.FINDINGS', '')->{state}{messages} // -1 }
+publish('audit.delta', event_list(again($priv), again($tor)));
+$k = KGRun::start_kguard(args => [@RUN, '--nats-output', 'findings.kguard']);
+KGRun::wait_until(15, sub { stored() >= 2 && consumer_info()->{ack_floor}{stream_seq} == 6 });
+$res = KGRun::finish($k, signal => 'TERM');
+KGRun::clean_exit($res, 'run with --nats-output', how => 'SIGTERM -> ');
+my @stdout_lines = grep { length } split /\n/, $res->{stdout};
+my @published = map {
+    my $m = request('$JS.API.STREAM.MSG.GET.FINDINGS', json_encode({ seq => $_ }))->{message};
+    is($m->{subject}, 'findings.kguard', "finding $_ published to findings.kguard");
+    decode_base64($m->{data} // '');
+} 1 .. stored();
+is(scalar @published, 2, 'two findings published (privileged container, Tor call)');
+is_deeply(\@published, \@stdout_lines, 'the published lines are the lines written to stdout, in order')
+    or diag(describe_run($res));
+is_deeply([ sort map { json_decode($_)->{resource}{eksClusterDetails}{name} } @published ], [qw(delta delta)],
+          'both of cluster delta');
+
+# a subject no stream holds: the findings sink fails, so the message is not acknowledged
+publish('audit.epsilon', json_encode(again($priv)));
+$k = KGRun::start_kguard(args => [@RUN, '--nats-output', 'nowhere.kguard']);
+KGRun::wait_until(15, sub { KGRun::stderr_of($k) =~ /write failed/ });
+sleep 0.5;
+is(consumer_info()->{ack_floor}{stream_seq}, 6, 'a finding JetStream refused: its message is not acknowledged');
+$res = KGRun::finish($k, signal => 'TERM');
+like($res->{stderr}, qr{output nats:nowhere\.kguard: write failed: publish to nowhere\.kguard: }, 'the failing subject is named');
+ok($res->{summary}{output_errors} >= 1, 'summary: output_errors counted');
+is($res->{exit}, 1, 'exit 1: a finding line was not written');
+like($res->{stdout}, qr/"epsilon"/, 'stdout still got the finding');
+
+# ---- 5. no server: a clear error ----
 $res = run_kguard(args => [@RUN[0 .. $#RUN - 1], 'nats://127.0.0.1:1']);
 like($res->{stderr}, qr{cannot consume from NATS: nats://127\.0\.0\.1:1}, 'an unreachable server is named');
 isnt($res->{exit}, 0, 'and kguard fails');
