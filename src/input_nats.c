@@ -21,7 +21,10 @@ struct kg_nats_in {
 
 static void nats_err(char *err, size_t errlen, const char *what, natsStatus s, jsErrCode jerr)
 {
-    const char *last = nats_GetLastError(NULL);
+    natsStatus ls = NATS_OK;
+    const char *last = nats_GetLastError(&ls);
+    if (ls != s)
+        last = NULL;   /* an older error */
     if (jerr)
         snprintf(err, errlen, "%s: %s (JetStream error %d)", what,
                  last && *last ? last : natsStatus_GetText(s), (int)jerr);

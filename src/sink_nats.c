@@ -19,10 +19,13 @@ typedef struct nats_sink {
     char *subject;
 } nats_sink;
 
+/* The library's message for s when its last error is s, else the status's
+ * name (the last error may be an older one). */
 static const char *last_error(natsStatus s)
 {
-    const char *last = nats_GetLastError(NULL);
-    return last && *last ? last : natsStatus_GetText(s);
+    natsStatus ls = NATS_OK;
+    const char *last = nats_GetLastError(&ls);
+    return ls == s && last && *last ? last : natsStatus_GetText(s);
 }
 
 static int nats_write(kg_sink *s, const char *line, bool archived)
