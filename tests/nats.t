@@ -186,10 +186,12 @@ like($res->{stderr}, qr{output nats:nowhere\.kguard: write failed: publish to no
 ok($res->{summary}{output_errors} >= 1, 'summary: output_errors counted');
 is($res->{exit}, 1, 'exit 1: a finding line was not written');
 like($res->{stdout}, qr/"epsilon"/, 'stdout still got the finding');
+is_deeply([ crash_problems($res) ], [], 'and no crash or sanitizer report');
 
 # ---- 5. no server: a clear error ----
 $res = run_kguard(args => [@RUN[0 .. $#RUN - 1], 'nats://127.0.0.1:1']);
 like($res->{stderr}, qr{cannot consume from NATS: nats://127\.0\.0\.1:1}, 'an unreachable server is named');
 isnt($res->{exit}, 0, 'and kguard fails');
+unlike($res->{stderr}, qr/Sanitizer|runtime error:/, 'no sanitizer report');
 
 done_testing();
