@@ -7,7 +7,9 @@
 # then measures:
 #   (a) parse-only baseline: getline + cJSON_Parse + cJSON_Delete per line
 #   (b) kguard scan, every shipped rule, all lists (6 x 250,000 + Tor)
-#       and its startup alone (same options, empty input)
+#       and its startup alone (same options, empty input); (a) and (b) also
+#       on the complete-only stream (the same events without RequestReceived)
+#   findings of (b) on both streams byte-identical to --no-prescan runs
 #   (c) IP-set load and lookup speed (libkguard's ipset.h)
 #   (d) (b) with 100 extra declarative rules
 #   (e) peak RSS over long runs: the file replayed N times through stdin
@@ -94,6 +96,14 @@ else
     cat "$DATA/gen-events.log" >&2
     echo "$STAMP" > "$DATA/STAMP"
 fi
+# the same stream as written by an API server whose audit policy omits the
+# RequestReceived stage (omitStages: ["RequestReceived"])
+EVC=$DATA/events-complete.jsonl
+if [ ! -f "$EVC" ] || [ "$EVC" -ot "$EV" ]; then
+    grep -v '"stage":"RequestReceived"' "$EV" > "$EVC"
+fi
+NLINES_C=$(wc -l < "$EVC")
+BYTES_C=$(stat -c %s "$EVC")
 GENLOG=$(head -1 "$DATA/gen-events.log" 2>/dev/null || true)
 BYTES=$(stat -c %s "$EV")
 NLINES=$(wc -l < "$EV")
@@ -159,6 +169,10 @@ for rep in $(seq 1 "$REPS"); do
     check_exit "(d) startup" "$OUT/ds.err"; best ds "$M_wall_s" "$M_maxrss_kb"
     run --stdout /dev/null --stderr "$OUT/n.err" -- "$KGUARD" scan --rules "$SNAP/rules.d" --lualib "$SNAP/lualib" "$EV"
     check_exit "(b) without lists" "$OUT/n.err"; best n "$M_wall_s" "$M_maxrss_kb"
+    run --stderr "$OUT/ac.err" -- "$OUT/parse_baseline" "$EVC"
+    check_exit "(a) complete-only" "$OUT/ac.err"; best ac "$M_wall_s" "$M_maxrss_kb"
+    run --stdout "$OUT/bc.findings" --stderr "$OUT/bc.err" -- "$KGUARD" scan --rules "$SNAP/rules.d" --lualib "$SNAP/lualib" "${LISTS[@]}" "$EVC"
+    check_exit "(b) complete-only" "$OUT/bc.err"; best bc "$M_wall_s" "$M_maxrss_kb"
     say "  round $rep: best so far a=${BEST[a]}s b=${BEST[b]}s d=${BEST[d]}s"
 done
 grep -q "bad=0" "$OUT/a.err" || die "(a): some lines did not parse: $(cat "$OUT/a.err")"
@@ -170,6 +184,27 @@ B_ERR=$(sumfield "$OUT/b.err" rule_errors)
 D_FIND=$(sumfield "$OUT/d.err" findings)
 [ "$B_EVENTS" = "$NLINES" ] || die "(b) read $B_EVENTS events, the file has $NLINES"
 [ "$B_BAD" = 0 ] || die "(b) reported $B_BAD malformed events"
+BC_EVENTS=$(sumfield "$OUT/bc.err" events); BC_JUDGED=$(sumfield "$OUT/bc.err" judged)
+BC_FIND=$(sumfield "$OUT/bc.err" findings)
+[ "$BC_EVENTS" = "$NLINES_C" ] || die "(b) complete-only read $BC_EVENTS events, the file has $NLINES_C"
+
+# findings byte-identity: (b) on both streams against the same scan with
+# every line parsed (--no-prescan, when kguard has it); only the finding
+# times taken from the clock (createdAt, updatedAt) are masked
+unclock() { sed -E 's/"(createdAt|updatedAt)":"[^"]*"/"\1":"-"/g' "$1"; }
+IDENT="not checked (kguard has no --no-prescan)"
+HELP=$("$KGUARD" scan --help 2>&1 || true)
+if [[ $HELP == *--no-prescan* ]]; then
+    say "checking findings byte-identity against --no-prescan"
+    for k in b bc; do
+        f=$EV; [ "$k" = bc ] && f=$EVC
+        "$KGUARD" scan --no-prescan --rules "$SNAP/rules.d" --lualib "$SNAP/lualib" "${LISTS[@]}" "$f" \
+            > "$OUT/$k.ref.findings" 2> "$OUT/$k.ref.err" || die "--no-prescan run failed: $OUT/$k.ref.err"
+        cmp -s <(unclock "$OUT/$k.findings") <(unclock "$OUT/$k.ref.findings") ||
+            die "($k) findings differ from the --no-prescan run: $OUT/$k.findings $OUT/$k.ref.findings"
+    done
+    IDENT="identical on both streams ($(wc -l < "$OUT/b.findings") and $(wc -l < "$OUT/bc.findings") lines)"
+fi
 
 # per-rule counters (an extra, untimed run) when kguard has --stats
 STATS=""
@@ -217,6 +252,11 @@ mbs() { calc "$BYTES / 1e6 / $1" 1; }
 nse() { calc "$1 * 1e9 / $NLINES" 0; }
 mb() { calc "$1 / 1024" 1; }
 A=${BEST[a]} B=${BEST[b]} D=${BEST[d]} BS=${BEST[bs]} DS=${BEST[ds]} N=${BEST[n]}
+AC=${BEST[ac]} BC=${BEST[bc]} BCS=$(calc "${BEST[bc]} - ${BEST[bs]}" 6)
+R_C_E2E=$(calc "$AC / $BC" 2); R_C_SS=$(calc "$AC / $BCS" 2)
+epsc() { calc "$NLINES_C / $1" 0; }
+mbsc() { calc "$BYTES_C / 1e6 / $1" 1; }
+nsec() { calc "$1 * 1e9 / $NLINES_C" 0; }
 BSS=$(calc "$B - $BS" 6); DSS=$(calc "$D - $DS" 6)
 R_E2E=$(calc "$A / $B" 2); R_SS=$(calc "$A / $BSS" 2)
 D_COST_E2E=$(calc "100 * (1 - $B / $D)" 1); D_COST_SS=$(calc "100 * (1 - $BSS / $DSS)" 1)
@@ -253,11 +293,18 @@ printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    for comparison: the same wi
 printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "(d) kguard + 100 declarative rules" "$(fmt_int "$(eps "$D")")" "$(mbs "$D")" "$(fmt_int "$(nse "$D")")" "$(mb "${RSS[d]}") MB" "$(calc "$D" 3) s" "${CPU[d]} s" "$(spread d)"
 printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    startup alone" "" "" "" "$(mb "${RSS[ds]}") MB" "$(calc "$DS" 3) s" "${CPU[ds]} s" "$(spread ds)"
 printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    (d) without startup: steady state" "$(fmt_int "$(eps "$DSS")")" "$(mbs "$DSS")" "$(fmt_int "$(nse "$DSS")")" "" "$(calc "$DSS" 3) s" "$(calc "${CPU[d]} - ${CPU[ds]}" 3) s" ""
+echo "complete-only stream (no RequestReceived): $(fmt_int "$NLINES_C") events, $(calc "$BYTES_C / 1e6" 1) MB"
+printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "(a) parse only, complete-only stream" "$(fmt_int "$(epsc "$AC")")" "$(mbsc "$AC")" "$(fmt_int "$(nsec "$AC")")" "$(mb "${RSS[ac]}") MB" "$(calc "$AC" 3) s" "${CPU[ac]} s" "$(spread ac)"
+printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "(b) kguard scan, complete-only stream" "$(fmt_int "$(epsc "$BC")")" "$(mbsc "$BC")" "$(fmt_int "$(nsec "$BC")")" "$(mb "${RSS[bc]}") MB" "$(calc "$BC" 3) s" "${CPU[bc]} s" "$(spread bc)"
+printf '%-44s %10s %8s %9s %10s %10s %8s %7s\n' "    without startup: steady state" "$(fmt_int "$(epsc "$BCS")")" "$(mbsc "$BCS")" "$(fmt_int "$(nsec "$BCS")")" "" "$(calc "$BCS" 3) s" "$(calc "${CPU[bc]} - ${CPU[bs]}" 3) s" ""
 echo "(spread: slowest run vs best run of the $REPS; a large spread means a busy machine: re-run)"
 echo
 echo "(b) summary: events=$B_EVENTS judged=$B_JUDGED findings=$B_FIND malformed=$B_BAD rule_errors=$B_ERR; (d) findings=$D_FIND"
 echo "ratio (b)/(a) (throughput): $R_E2E end-to-end, $R_SS steady state;" \
      "by CPU time: $(calc "${CPU[a]} / ${CPU[b]}" 2) end-to-end, $(calc "${CPU[a]} / (${CPU[b]} - ${CPU[bs]})" 2) steady state"
+echo "complete-only stream: events=$BC_EVENTS judged=$BC_JUDGED findings=$BC_FIND; ratio (b)/(a): $R_C_E2E end-to-end, $R_C_SS steady state;" \
+     "by CPU time: $(calc "${CPU[ac]} / ${CPU[bc]}" 2) end-to-end"
+echo "findings: $IDENT"
 echo "+100 declarative rules cost: $D_COST_SS% of the throughput in steady state, $D_COST_E2E% end-to-end (negative: faster, i.e. noise)"
 if [ -n "$STATS" ]; then
 echo "Lua time per rule (kguard --stats, one extra untimed run of (b)); Lua total $(echo "$STATS" | awk '$3 == "total" { print $1 }') ms:"

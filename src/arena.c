@@ -165,3 +165,19 @@ void arena_install(void)
     cJSON_InitHooks(&hooks);
     installed = true;
 }
+
+bool arena_suspend(void)
+{
+    bool was = installed;
+    if (was) {
+        cJSON_InitHooks(NULL);
+        installed = false;
+    }
+    return was;
+}
+
+void arena_resume(bool was_installed)
+{
+    if (was_installed)
+        arena_install();
+}

@@ -30,6 +30,12 @@ arena_mark arena_begin(void);
  * arena is not installed: the caller frees its trees itself. */
 bool arena_end(arena_mark m);
 
+/* Point cJSON's hooks at malloc and free for a while, e.g. around code
+ * whose cJSON output is freed with free() (the output formats).  Returns
+ * whether the arena was installed, to hand to arena_resume. */
+bool arena_suspend(void);
+void arena_resume(bool was_installed);
+
 /* Free the arena's memory (at exit). */
 void arena_release(void);
 

@@ -105,6 +105,7 @@ int cli_parse(int argc, char **argv, kg_cli *c)
     memset(c, 0, sizeof *c);
     c->cmd = argv[0];
     c->publish_interval = -1;
+    c->next.http.drain = -1;   /* the HTTP sink's default */
     c->rule_max_failures = -1;
     long_options(lo);
     opterr = 0;

@@ -21,7 +21,11 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+#include "collect.h"
 #include "commands.h"
+#include "metrics_http.h"
+#include "version.h"
+#include "kguard/metrics.h"
 #include "kguard/follow.h"
 #include "kguard/input_nats.h"
 #include "kguard/webhook.h"
@@ -51,7 +55,9 @@ typedef struct run_ctx {
     kg_queue *queue;
     kg_webhook *hook;
     kg_nats_in *nats;
-    kg_sinks *sinks;              /* flushed before JetStream messages are acked */
+    kg_collect *metrics;          /* with --listen or --metrics-listen */
+    metrics_http *metrics_srv;    /* --metrics-listen */
+    kg_sinks *sinks;
     int sigfd, inofd;
     watch watches[MAX_WATCH];
     size_t n_watches;
@@ -179,6 +185,7 @@ static void reload(run_ctx *r, const char *why)
         /* watch what this attempt read, before the engine takes the lists:
          * after a failure, fixing any of those files retries */
         rewatch(r, &s);
+        collect_update(r->metrics, r->eng, r->sinks, r->queue, r->hook); /* the old rules' counts */
         rc = engine_reload(r->eng, &s.eo, &s.lists, &s.config, err, sizeof err);
     } else {
         engine_reload_failed(r->eng);
@@ -201,6 +208,7 @@ static void on_follow_line(void *ud, const char *path, long lineno, const char *
                            size_t len)
 {
     run_ctx *r = ud;
+    engine_set_source(r->eng, "follow");
     engine_feed(r->eng, line, len, path, lineno);
 }
 
@@ -236,6 +244,7 @@ static void poll_follows(run_ctx *r, size_t max_bytes)
 static void drain_queue(run_ctx *r, size_t max_items)
 {
     kg_queue_item it;
+    engine_set_source(r->eng, "webhook");
     for (size_t n = 0; (max_items == 0 || n < max_items) && queue_pop(r->queue, &it); n++) {
         double t0 = now_s();
         engine_feed_cluster(r->eng, it.data, it.len, it.origin, 1, it.cluster);
@@ -253,6 +262,7 @@ static void read_stdin(run_ctx *r)
     if (!nb)
         return;
     r->sbuf = nb;
+    engine_set_source(r->eng, "stdin");
     got = read(STDIN_FILENO, r->sbuf + r->slen, STDIN_CHUNK);
     if (got < 0 && errno == EINTR)
         return;
@@ -365,12 +375,37 @@ static int start_webhook(run_ctx *r)
     wo.header_timeout = r->cli->header_timeout;
     wo.queue = r->queue;
     wo.log = webhook_log;
+    if (r->metrics) {
+        wo.metrics = collect_render;
+        wo.metrics_ud = r->metrics;
+        wo.metrics_type = KG_METRICS_CONTENT_TYPE;
+    }
     if (!(r->hook = webhook_start(&wo, err, sizeof err))) {
         cli_warn("cannot listen on %s: %s", r->cli->listen, err);
         return -1;
     }
     fprintf(stderr, "kguard: listening on %s port %u (POST /k8s-audit)\n", host,
             webhook_port(r->hook));
+    return 0;
+}
+
+/* --metrics-listen: GET /metrics on a listener of its own. */
+static int start_metrics(run_ctx *r)
+{
+    char host[256], err[512];
+    long port;
+    if (parse_listen(r->cli->metrics_listen, host, sizeof host, &port) < 0) {
+        cli_warn("--metrics-listen wants [HOST:]PORT, got '%s'", r->cli->metrics_listen);
+        return -2;
+    }
+    r->metrics_srv = metrics_http_start(host, (unsigned short)port, collect_render, r->metrics,
+                                        KG_METRICS_CONTENT_TYPE, err, sizeof err);
+    if (!r->metrics_srv) {
+        cli_warn("%s", err);
+        return -1;
+    }
+    fprintf(stderr, "kguard: metrics on %s port %u (GET /metrics)\n", host,
+            metrics_http_port(r->metrics_srv));
     return 0;
 }
 
@@ -443,6 +478,7 @@ static void loop(run_ctx *r)
         }
         if (t >= next_tick) {
             engine_tick(r->eng);
+            collect_update(r->metrics, r->eng, r->sinks, r->queue, r->hook);
             next_tick = t + 1;
         }
         if (t >= next_save) {
@@ -483,18 +519,27 @@ int cmd_run(const kg_cli *c)
     if (open_signals(&r) < 0 || setup_load(c, &s) < 0 || setup_open_sinks(c, &s, true) < 0)
         goto cleanup;
     rewatch(&r, &s);          /* before the engine takes the lists over */
+    r.sinks = s.sinks;
+    if ((c->listen || c->metrics_listen) && !(r.metrics = collect_new(KGUARD_VERSION, s.eo.id.cluster))) {
+        cli_warn("out of memory");
+        goto cleanup;
+    }
+    if (r.metrics)
+        s.eo.observer = collect_observer(r.metrics);
+    s.eo.live = true;         /* the state's clock is wall time */
     if (!(r.eng = engine_new(&s.eo, &s.lists, &s.config, err, sizeof err))) {
         cli_warn("%s", err);
         goto cleanup;
     }
     if (open_follows(&r) < 0)
         goto cleanup;
-    if (c->listen && (rc = start_webhook(&r)) < 0) {
+    if ((c->listen && (rc = start_webhook(&r)) < 0) ||
+        (c->metrics_listen && (rc = start_metrics(&r)) < 0)) {
         rc = rc == -2 ? 2 : 1;
         goto cleanup;
     }
+    collect_update(r.metrics, r.eng, r.sinks, r.queue, r.hook);
     rc = 1;
-    r.sinks = s.eo.sinks;
     if (c->nats_url && open_nats(&r) < 0)
         goto cleanup;
     loop(&r);
@@ -504,6 +549,7 @@ int cmd_run(const kg_cli *c)
         engine_rule_stats(r.eng);
     engine_summary(r.eng);
 cleanup:
+    metrics_http_stop(r.metrics_srv);
     if (r.hook)
         webhook_stop(r.hook);
     input_nats_close(r.nats);
@@ -516,5 +562,6 @@ cleanup:
         close(r.sigfd);
     free(r.sbuf);
     setup_free(&s);
+    collect_free(r.metrics);
     return rc;
 }

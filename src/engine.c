@@ -36,6 +36,7 @@ struct kg_engine {
     double progress_at, start;
     char *last_load_error;
     kg_input_sink sink;
+    const char *source;            /* engine_set_source */
     cstats *clusters;              /* counters per cluster */
 };
 
@@ -73,29 +74,59 @@ static void diag(kg_engine *e, const char *fmt, ...)
  * auditID; skip a stage seen again (a webhook batch delivered twice).  The
  * sets are bounded and direct-mapped: a collision can only cause a repeat
  * finding, never a lost one. */
-static bool stage_judged(kg_engine *e, const kg_event *ev)
+static bool stage_decide(kg_engine *e, const char *stage, size_t slen, const char *aid,
+                         size_t alen, bool commit)
 {
     uint64_t h, *started, *done;
     bool is_started;
-    if (!ev->stage)
+    if (!stage)
         return true;
-    if (strcmp(ev->stage, "RequestReceived") == 0)
+    if (slen == 15 && memcmp(stage, "RequestReceived", 15) == 0)
         return false;
-    if (!ev->audit_id)
+    if (!aid)
         return true; /* nothing to pair stages by */
-    h = XXH3_64bits(ev->audit_id, strlen(ev->audit_id)) | 1;
+    h = XXH3_64bits(aid, alen) | 1;
     started = &e->started[h & (STAGE_SLOTS - 1)];
     done = &e->done[h & (STAGE_SLOTS - 1)];
     if (*done == h)
         return false;           /* the request was judged to its end */
-    is_started = strcmp(ev->stage, "ResponseStarted") == 0;
+    is_started = slen == 15 && memcmp(stage, "ResponseStarted", 15) == 0;
     if (*started == h) {
-        if (!is_started)
+        if (!is_started && commit)
             *done = h;
         return false;           /* judged when its response started */
     }
-    *(is_started ? started : done) = h;
+    if (commit)
+        *(is_started ? started : done) = h;
     return true;
+}
+
+static bool stage_judged(kg_engine *e, const kg_event *ev)
+{
+    return stage_decide(e, ev->stage, ev->stage ? strlen(ev->stage) : 0, ev->audit_id,
+                        ev->audit_id ? strlen(ev->audit_id) : 0, true);
+}
+
+/* Lines the input may drop unparsed: the stages stage_judged would skip.
+ * Deciding changes nothing; counting the skip does what on_record does
+ * for a skipped event. */
+static bool on_skippable(void *ud, const kg_input_peek *p)
+{
+    return !stage_decide(ud, p->stage, p->stage_len, p->audit_id, p->audit_id_len, false);
+}
+
+static const char *meta_cluster(const kg_engine *e, const kg_input_meta *meta);
+
+static void on_skipped(void *ud, const kg_input_peek *p, const kg_input_meta *meta,
+                       const char *file, long line)
+{
+    kg_engine *e = ud;
+    (void)file;
+    (void)line;
+    stage_decide(e, p->stage, p->stage_len, p->audit_id, p->audit_id_len, true);
+    e->stats.events++;
+    e->stats.skipped++;
+    cstats_count(e->clusters, meta_cluster(e, meta), CSTATS_EVENTS);
 }
 
 /* ---- callbacks -------------------------------------------------------- */
@@ -172,8 +203,13 @@ static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
     }
     if (rc != 0 && !filter)
         cstats_count(e->clusters, ev->cluster, CSTATS_FINDINGS);
+    if (!filter && ev->username)   /* for correlation rules (state.h) */
+        state_signal(e->state, ev->username, m.rule->type);
     if (rc != 0)   /* new (or not aggregated for want of memory) */
         filter ? e->stats.archived++ : e->stats.findings++;
+    if (e->opts.observer.finding)
+        e->opts.observer.finding(e->opts.observer.ud, m.rule->type, m.severity, rc != 0,
+                                 filter != NULL);
     if (rc < 0) {
         emit_line(e, line, filter != NULL);
         free(line);
@@ -205,10 +241,17 @@ static void on_rule_error(void *ud, const kg_event *ev, const kg_rule *r,
     }
 }
 
+static void observe(kg_engine *e, const char *cluster, kg_event_outcome what)
+{
+    if (e->opts.observer.event)
+        e->opts.observer.event(e->opts.observer.ud, e->source, cluster, what);
+}
+
 static void on_bad(void *ud, const char *file, long line, const char *msg)
 {
     kg_engine *e = ud;
     e->stats.malformed++;
+    observe(e, NULL, KG_EV_MALFORMED);
     if (e->bad_printed++ < MAX_BAD_PRINTED)
         diag(e, "%s:%ld: %s", file, line, msg);
     else if (e->bad_printed == MAX_BAD_PRINTED + 1)
@@ -228,13 +271,20 @@ static void flush_due(kg_engine *e)
 
 /* The cluster the record's source named, unless it is the default one; the
  * state tables keep that cluster's keys apart. */
+static const char *meta_cluster(const kg_engine *e, const kg_input_meta *meta)
+{
+    const kg_origin *o = meta ? &meta->origin : NULL;
+    return o && o->cluster[0] && strcmp(o->cluster, e->opts.id.cluster) != 0 ? o->cluster
+                                                                                : NULL;
+}
+
 static void set_cluster(kg_engine *e, kg_event *ev, const kg_input_meta *meta)
 {
     const kg_origin *o = meta ? &meta->origin : NULL;
-    ev->cluster = o && o->cluster[0] && strcmp(o->cluster, e->opts.id.cluster) != 0
-                      ? o->cluster : NULL;
+    ev->cluster = meta_cluster(e, meta);
     ev->origin = o && o->cloud[0] ? o : NULL;
     state_set_scope(e->state, ev->cluster);
+    state_clock_event(e->state, ev->time_ms);
 }
 
 static void on_record(void *ud, const cJSON *rec, const kg_input_meta *meta,
@@ -257,11 +307,13 @@ static void on_record(void *ud, const cJSON *rec, const kg_input_meta *meta,
     set_cluster(e, &ev, meta);
     cstats_count(e->clusters, ev.cluster, CSTATS_EVENTS);
     if (!stage_judged(e, &ev)) {
+        observe(e, ev.cluster, KG_EV_SKIPPED);
         event_release(&ev);
         e->stats.skipped++;
         return;
     }
     e->stats.judged++;
+    observe(e, ev.cluster, KG_EV_JUDGED);
     cstats_count(e->clusters, ev.cluster, CSTATS_JUDGED);
     ruleset_judge(e->rules, &ev, &cb);
     event_release(&ev);
@@ -402,6 +454,7 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     }
     if (adopt_identity(e, opts) < 0 || open_state(e, err, errlen) < 0)
         goto fail;
+    state_clock_live(e->state, opts->live);
     if (!(e->rules = load_generation(e, opts, config ? *config : NULL, lists, &e->lists,
                                      err, errlen)))
         goto fail;
@@ -409,8 +462,13 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
         e->config = *config;
         *config = NULL;
     }
+    e->source = "file";
     e->sink.record = on_record;
     e->sink.bad = on_bad;
+    if (!e->opts.no_prescan) {
+        e->sink.skippable = on_skippable;
+        e->sink.skipped = on_skipped;
+    }
     e->sink.progress = on_progress;
     e->sink.ud = e;
     e->sink.max_line = opts->max_line;
@@ -477,6 +535,32 @@ void engine_feed_cluster(kg_engine *e, const char *text, size_t len, const char 
 const kg_stats *engine_stats(const kg_engine *e)
 {
     return &e->stats;
+}
+
+void engine_set_source(kg_engine *e, const char *source)
+{
+    e->source = source;
+}
+
+const kg_ruleset *engine_rules(const kg_engine *e)
+{
+    return e->rules;
+}
+
+const kg_lists *engine_lists(const kg_engine *e)
+{
+    return e->lists;
+}
+
+kg_state *engine_state(const kg_engine *e)
+{
+    return e->state;
+}
+
+void engine_agg_counts(const kg_engine *e, size_t *size, unsigned long long *evictions)
+{
+    *size = agg_size(e->agg);
+    *evictions = agg_evictions(e->agg);
 }
 
 size_t engine_rule_count(const kg_engine *e)
@@ -579,6 +663,14 @@ void engine_summary(const kg_engine *e)
             state_evictions(e->state) + agg_evictions(e->agg), s->archived, s->switched_off,
             e->reloads, e->reload_failures, s->output_errors, s->rules_disabled,
             state_refusals(e->state));
+    for (size_t i = 0; i < sinks_count(e->opts.sinks); i++) {
+        kg_sink *k = sinks_get(e->opts.sinks, i);
+        kg_sink_counts n;
+        if (k->ops->counts && k->ops->counts(k, &n) == 0)
+            fprintf(e->opts.diag, "kguard: output %s: delivered=%llu failed=%llu spooled=%llu "
+                    "spool_bytes=%llu pending=%llu\n", k->name, n.delivered, n.failed,
+                    n.spooled, n.spool_bytes, n.pending);
+    }
     cstats_print(e->clusters, e->opts.id.cluster, e->opts.diag);
 }
 

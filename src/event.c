@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "kguard/event.h"
+#include "kguard/timefmt.h"
 
 /* Field accessors: absent or JSON null leaves *out unset and succeeds; a
  * value of another type fails with a message naming the field. */
@@ -53,7 +54,8 @@ static int want_string_array(const cJSON *arr, const char *name, char *err,
 }
 
 /* The top-level fields, found in one pass over the object's members (the
- * first of duplicated keys wins, as with cJSON's own lookups). */
+ * first of duplicated keys wins, as with cJSON's own lookups).  prescan.c
+ * mirrors these tables and checks: a new check here belongs there too. */
 enum { T_STR, T_OBJ, T_ARR, T_ANY };
 
 static const struct top_field {
@@ -293,6 +295,11 @@ int event_extract(kg_event *ev, const cJSON *root, char *err, size_t errlen)
         extract_status(ev, err, errlen))
         return -1;
     compute_facts(ev);
+    /* requestReceivedTimestamp first: a long request's ResponseComplete may
+     * be written early with a stageTimestamp minutes ahead (watches) */
+    if (timefmt_parse(ev->received_at, &ev->time_ms) < 0 &&
+        timefmt_parse(ev->stage_at, &ev->time_ms) < 0)
+        ev->time_ms = -1;
     return 0;
 }
 

@@ -244,6 +244,8 @@ static cJSON *service_obj(const kg_event *ev, const kg_match *m,
     } else {
         cJSON_AddNullToObject(s, "evidence");
     }
+    if (m->detection)
+        cJSON_AddItemToObject(s, "detection", cJSON_Duplicate(m->detection, 1));
     add_str(s, "eventFirstSeen", timefmt_format(occ->first_seen_ms, t));
     add_str(s, "eventLastSeen", timefmt_format(occ->last_seen_ms, t));
     cJSON_AddBoolToObject(s, "archived", 0);

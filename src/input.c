@@ -7,7 +7,9 @@
  * not a complete JSON value but opens one ('{' or '['), the rest of the
  * source is buffered (up to max_doc) and parsed as one document; if that
  * fails too, the buffered bytes are read again line by line, so a broken
- * first line never costs the events after it.
+ * first line never costs the events after it.  A line the sink may skip
+ * unparsed (RequestReceived, a stage already judged) is found by prescan.c
+ * after the byte checks and never reaches cJSON.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 #include "kguard/input.h"
 #include "arena.h"
 #include "input_decode.h"
+#include "prescan.h"
 
 #define CHUNK (64u << 10)
 
@@ -324,25 +327,50 @@ static const char *scan_text(const unsigned char *p, size_t len, size_t *at)
     return why ? why : scan_escapes(p, len, at);
 }
 
+/* The byte checks of parse_checked: false (reported unless quiet) when
+ * the text holds invalid UTF-8, raw controls or NUL escapes. */
+static bool text_clean(const char *text, size_t len, const char *file, long line,
+                       const kg_input_sink *s, bool quiet)
+{
+    size_t bad = 0;
+    const char *why = scan_text((const unsigned char *)text, len, &bad);
+    if (why && !quiet)
+        report(s, file, line_of_offset(text, bad, line), "%s at byte %zu", why, bad + 1);
+    return why == NULL;
+}
+
+/* Parse a text that passed text_clean; reports bad JSON unless quiet. */
+static cJSON *parse_clean(const char *text, size_t len, const char *file,
+                          long line, const kg_input_sink *s, bool quiet)
+{
+    size_t bad = 0;
+    cJSON *root = parse_text(text, len, &bad);
+    if (!root && !quiet)
+        report(s, file, line_of_offset(text, bad, line),
+               "bad JSON near byte %zu (or nested too deep)", bad + 1);
+    return root;
+}
+
 /* Check and parse one JSON text that starts at file:line: valid UTF-8, no
  * NUL escapes, well-formed.  Reports what is wrong unless quiet. */
 static cJSON *parse_checked(const char *text, size_t len, const char *file,
                             long line, const kg_input_sink *s, bool quiet)
 {
-    size_t bad = 0;
-    const char *why = scan_text((const unsigned char *)text, len, &bad);
-    cJSON *root;
-
-    if (why) {
-        if (!quiet)
-            report(s, file, line_of_offset(text, bad, line), "%s at byte %zu", why, bad + 1);
+    if (!text_clean(text, len, file, line, s, quiet))
         return NULL;
-    }
-    root = parse_text(text, len, &bad);
-    if (!root && !quiet)
-        report(s, file, line_of_offset(text, bad, line),
-               "bad JSON near byte %zu (or nested too deep)", bad + 1);
-    return root;
+    return parse_clean(text, len, file, line, s, quiet);
+}
+
+/* A clean text the sink may drop unparsed (prescan.h): true when it did. */
+static bool skipped(const char *text, size_t len, const char *file, long line,
+                    const kg_input_meta *base, const kg_input_sink *s)
+{
+    kg_input_peek peek;
+    if (!s->skippable || !prescan_stage(text, len, &peek) || !s->skippable(s->ud, &peek) ||
+        !prescan_event(text, len, &peek))
+        return false;
+    s->skipped(s->ud, &peek, base, file, line);
+    return true;
 }
 
 /* A gzip-compressed text (a webhook body a forwarder compressed). */
@@ -370,8 +398,12 @@ long input_feed_from(const char *text, size_t len, const char *file, long line,
     long n;
     if (gunzip_magic(text, len))
         return feed_gzip(text, len, file, line, base, s);
+    if (!text_clean(text, len, file, line, s, false))
+        return 0;
+    if (skipped(text, len, file, line, base, s))
+        return 1;
     m = arena_begin();              /* the record's tree dies at arena_end */
-    root = parse_checked(text, len, file, line, s, false);
+    root = parse_clean(text, len, file, line, s, false);
     n = root ? split_top(root, file, line, s, base) : 0;
     if (!arena_end(m))
         cJSON_Delete(root);

@@ -195,7 +195,8 @@ enum field {
     F_API_VERSION, F_STATUS_CODE, F_DECISION, F_ANONYMOUS, F_SUCCESS,
     F_RECEIVED_AT, F_USER, F_GROUPS, F_SOURCE_IPS, F_IMPERSONATED_USER,
     F_OBJECT_REF, F_REQUEST_OBJECT, F_RESPONSE_OBJECT, F_ANNOTATIONS,
-    F_RESPONSE_STATUS, F_GET, F_BODY, F_POD_SPEC, F_WORKLOAD_KIND, F_QUERY
+    F_RESPONSE_STATUS, F_GET, F_BODY, F_POD_SPEC, F_WORKLOAD_KIND, F_QUERY,
+    F_TIME, F_CLUSTER
 };
 
 static const struct { const char *name; enum field f; } fields[] = {
@@ -213,7 +214,7 @@ static const struct { const char *name; enum field f; } fields[] = {
     {"response_object", F_RESPONSE_OBJECT}, {"annotations", F_ANNOTATIONS},
     {"response_status", F_RESPONSE_STATUS}, {"get", F_GET}, {"body", F_BODY},
     {"pod_spec", F_POD_SPEC}, {"workload_kind", F_WORKLOAD_KIND},
-    {"query", F_QUERY},
+    {"query", F_QUERY}, {"time", F_TIME}, {"cluster", F_CLUSTER},
 };
 
 /* ev:get("requestObject.spec.containers"): any dotted path from the root;
@@ -315,6 +316,13 @@ static int event_index(lua_State *L)
     case F_BODY: push_json(L, ev->body); break;
     case F_POD_SPEC: push_json(L, ev->pod_spec); break;
     case F_WORKLOAD_KIND: push_opt_string(L, ev->workload_kind); break;
+    case F_TIME:
+        if (ev->time_ms >= 0)
+            lua_pushinteger(L, ev->time_ms);
+        else
+            lua_pushnil(L);
+        break;
+    case F_CLUSTER: push_opt_string(L, ev->cluster); break;
     default:
         return luaL_error(L, "the event has no field '%s'", luaL_tolstring(L, 2, NULL));
     }

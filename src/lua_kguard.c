@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <lauxlib.h>
 #include "lua_kguard.h"
+#include "lua_series.h"
 #include "lua_table.h"
 
 typedef struct kguard_env {
@@ -49,12 +50,34 @@ static int l_table(lua_State *L)
     return lua_table_open(L, env_of(L)->state);
 }
 
+/* kguard.window(name, opts), kguard.baseline(name, opts), kguard.now() */
+static int l_window(lua_State *L)
+{
+    return lua_series_window(L, env_of(L)->state);
+}
+
+static int l_baseline(lua_State *L)
+{
+    return lua_series_baseline(L, env_of(L)->state);
+}
+
+static int l_now(lua_State *L)
+{
+    return lua_series_now(L, env_of(L)->state);
+}
+
 static const luaL_Reg kguard_lib[] = {
     {"ip_in", l_ip_in},
     {"log", l_log},
     {"table", l_table},
+    {"window", l_window},
+    {"baseline", l_baseline},
+    {"now", l_now},
     {NULL, NULL}
 };
+
+/* What needs the state (absent without one, as in kguard check). */
+static const char *const stateful[] = {"table", "window", "baseline", "now"};
 
 void lua_kguard_open(kg_sandbox *sb, const kg_lists *lists, kg_state *state)
 {
@@ -68,9 +91,12 @@ void lua_kguard_open(kg_sandbox *sb, const kg_lists *lists, kg_state *state)
     luaL_setfuncs(L, kguard_lib, 1);
     if (state) {
         lua_table_register(L);
+        lua_series_register(L);
     } else {
-        lua_pushnil(L);
-        lua_setfield(L, -2, "table");
+        for (size_t i = 0; i < sizeof stateful / sizeof stateful[0]; i++) {
+            lua_pushnil(L);
+            lua_setfield(L, -2, stateful[i]);
+        }
     }
     sandbox_set_global(sb, "kguard");
 }

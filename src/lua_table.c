@@ -2,13 +2,12 @@
  * lua_table: the kguard.table binding (see lua_table.h).
  */
 #include <string.h>
-#include <time.h>
 #include <lauxlib.h>
 #include "lua_table.h"
 
 #define TABLE_MT "kguard.table"
-#define MAX_KEY 4096
-#define KEYBUF (MAX_KEY + KG_STATE_MAX_SCOPE + 2)
+#define MAX_KEY KG_STATE_MAX_KEY
+#define KEYBUF KG_STATE_KEYBUF
 
 /* A table handle: the table, and the state whose scope keys are kept in. */
 typedef struct handle {
@@ -16,11 +15,13 @@ typedef struct handle {
     kg_state *st;
 } handle;
 
-static long long wall_ms(void)
+/* Counts are integers: a whole value within 2^53 is pushed as one. */
+static void push_value(lua_State *L, double v)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (v >= -9007199254740992.0 && v <= 9007199254740992.0 && v == (double)(lua_Integer)v)
+        lua_pushinteger(L, (lua_Integer)v);
+    else
+        lua_pushnumber(L, v);
 }
 
 static handle *check_handle(lua_State *L)
@@ -32,19 +33,12 @@ static handle *check_handle(lua_State *L)
  * "<cluster>\x1f<key>", built in buf. */
 static const char *check_key(lua_State *L, const handle *h, char *buf, size_t *len)
 {
-    const char *k, *scope = state_scope(h->st);
-    size_t slen = strlen(scope);
+    const char *k;
     luaL_argexpected(L, lua_type(L, 2) == LUA_TSTRING || lua_type(L, 2) == LUA_TNUMBER,
                      2, "string key");
     k = lua_tolstring(L, 2, len);
     luaL_argcheck(L, *len <= MAX_KEY, 2, "key longer than 4096 bytes");
-    if (!slen)
-        return k;
-    memcpy(buf, scope, slen);
-    buf[slen] = '\x1f';
-    memcpy(buf + slen + 1, k, *len);
-    *len += slen + 1;
-    return buf;
+    return state_key(h->st, k, len, buf);
 }
 
 /* rc < 0 from table_add/set/incr: refused at the caps, or out of memory. */
@@ -62,7 +56,7 @@ static int t_has(lua_State *L)
     char buf[KEYBUF];
     size_t n;
     const char *k = check_key(L, h, buf, &n);
-    lua_pushboolean(L, table_has(t, k, n, wall_ms()));
+    lua_pushboolean(L, table_has(t, k, n, state_now(h->st)));
     return 1;
 }
 
@@ -73,7 +67,7 @@ static int t_add(lua_State *L)
     char buf[KEYBUF];
     size_t n;
     const char *k = check_key(L, h, buf, &n);
-    int rc = table_add(t, k, n, wall_ms());
+    int rc = table_add(t, k, n, state_now(h->st));
     if (rc < 0)
         return failed(L, rc);
     lua_pushboolean(L, rc);
@@ -88,8 +82,8 @@ static int t_get(lua_State *L)
     size_t n;
     const char *k = check_key(L, h, buf, &n);
     double v;
-    if (table_get(t, k, n, wall_ms(), &v))
-        lua_pushnumber(L, v);
+    if (table_get(t, k, n, state_now(h->st), &v))
+        push_value(L, v);
     else
         lua_pushnil(L);
     return 1;
@@ -102,7 +96,7 @@ static int t_set(lua_State *L)
     char buf[KEYBUF];
     size_t n;
     const char *k = check_key(L, h, buf, &n);
-    int rc = table_set(t, k, n, luaL_checknumber(L, 3), wall_ms());
+    int rc = table_set(t, k, n, luaL_checknumber(L, 3), state_now(h->st));
     if (rc < 0)
         return failed(L, rc);
     return 0;
@@ -116,10 +110,10 @@ static int t_incr(lua_State *L)
     size_t n;
     const char *k = check_key(L, h, buf, &n);
     double v;
-    int rc = table_incr(t, k, n, luaL_optnumber(L, 3, 1), wall_ms(), &v);
+    int rc = table_incr(t, k, n, luaL_optnumber(L, 3, 1), state_now(h->st), &v);
     if (rc < 0)
         return failed(L, rc);
-    lua_pushnumber(L, v);
+    push_value(L, v);
     return 1;
 }
 

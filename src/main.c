@@ -5,14 +5,17 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "arena.h"
 #include "cli.h"
 #include "commands.h"
+#include "output.h"
+#include "kguard/format.h"
 
-#define KGUARD_VERSION "0.2.0"
+#include "version.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -35,6 +38,15 @@ static int check_inputs(char **files, int n)
     return 0;
 }
 
+/* The table of --summary, on stderr. */
+static void print_summary(const kg_summary *sum)
+{
+    char *t = sum ? format_summary_table(sum, 5, isatty(STDERR_FILENO)) : NULL;
+    if (t)
+        fputs(t, stderr);
+    free(t);
+}
+
 static int cmd_scan(const kg_cli *c)
 {
     kg_setup s = {0};
@@ -43,10 +55,16 @@ static int cmd_scan(const kg_cli *c)
     char *stdin_only[] = {"-"};
     char **files = c->nargs ? c->args : stdin_only;
     int nfiles = c->nargs ? c->nargs : 1, rc = EXIT_RUNTIME;
+    kg_summary *sum = NULL;
 
     if (check_inputs(files, nfiles) < 0 || setup_load(c, &s) < 0 ||
         setup_open_sinks(c, &s, false) < 0)
         goto cleanup;
+    if (output_wants_summary(c) &&
+        (!(sum = format_summary_new()) || output_add_summary(s.sinks, sum) < 0)) {
+        cli_warn("out of memory");
+        goto cleanup;
+    }
     s.eo.progress = isatty(STDERR_FILENO);
     if (!(eng = engine_new(&s.eo, &s.lists, &s.config, err, sizeof err))) {
         cli_warn("%s", err);
@@ -54,6 +72,7 @@ static int cmd_scan(const kg_cli *c)
     }
     rc = 0;
     for (int i = 0; i < nfiles; i++) {
+        engine_set_source(eng, strcmp(files[i], "-") == 0 ? "stdin" : "file");
         if (engine_scan_path(eng, files[i], err, sizeof err) < 0) {
             cli_warn("%s", err);
             rc = EXIT_RUNTIME;
@@ -64,6 +83,7 @@ static int cmd_scan(const kg_cli *c)
     if (c->stats)
         engine_rule_stats(eng);
     engine_summary(eng);
+    print_summary(sum);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_warn("writing findings: %s", strerror(errno));
         rc = EXIT_RUNTIME;
@@ -71,6 +91,7 @@ static int cmd_scan(const kg_cli *c)
 cleanup:
     engine_free(eng);
     setup_free(&s);
+    format_summary_free(sum);
     return rc;
 }
 

@@ -116,6 +116,43 @@ static int set_list(kg_cli *c, const kg_option *o, const char *arg, char *err, s
     return 0;
 }
 
+/* --output DEST: with the --format and --http-* options seen so far. */
+static int set_output(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
+{
+    cli_output *out;
+    if (c->n_outputs == CLI_MAX_OUTPUTS) {
+        util_set_err(err, n, "at most %d --%s destinations", CLI_MAX_OUTPUTS, o->name);
+        return -1;
+    }
+    if (!*arg) {
+        util_set_err(err, n, "--%s wants a file, - or an http(s) URL", o->name);
+        return -1;
+    }
+    out = &c->outputs[c->n_outputs++];
+    *out = c->next;
+    out->dest = arg;
+    out->http.url = arg;
+    return 0;
+}
+
+/* --http-header 'Name: value' */
+static int set_header(kg_cli *c, const kg_option *o, const char *arg, char *err, size_t n)
+{
+    kg_http_opts *h = &c->next.http;
+    const char *colon = strchr(arg, ':');
+    if (!colon || colon == arg || strpbrk(arg, "\r\n") ||
+        strcspn(arg, " \t") < (size_t)(colon - arg)) {
+        util_set_err(err, n, "--%s wants 'Name: value', got '%s'", o->name, arg);
+        return -1;
+    }
+    if (h->n_headers == KG_HTTP_MAX_HEADERS) {
+        util_set_err(err, n, "at most %d --%s", KG_HTTP_MAX_HEADERS, o->name);
+        return -1;
+    }
+    h->headers[h->n_headers++] = arg;
+    return 0;
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 #define F(m) offsetof(kg_cli, m)
@@ -155,10 +192,14 @@ const kg_option options_table[] = {
      "rule_max_failures", OPT_ALL, set_count, F(rule_max_failures), MAX_COUNT},
     {"stats", NULL, "per-rule counters and Lua time on stderr at the end", NULL,
      OPT_ALL, set_flag, F(stats), 0},
+    {"summary", NULL, "findings by type and severity, top identities and IPs, on stderr at "
+     "the end (default with --format text on a terminal)", NULL, OPT_ALL, set_flag, F(summary), 0},
     {"literal-lists", NULL, "match the private, loopback, ... ranges threat lists name",
      "literal_lists", OPT_ALL, set_flag, F(literal_lists), 0},
     {"accept-shrunk-lists", NULL, "on reload, take lists that lost over half their entries",
      NULL, OPT_ALL, set_flag, F(accept_shrunk_lists), 0},
+    {"no-prescan", NULL, "parse every line, also the stages skipped unjudged (for checks)",
+     NULL, OPT_ALL, set_flag, F(no_prescan), 0},
     {"follow", "FILE", "follow an audit log across rotation (repeatable)", NULL,
      OPT_RUN, set_follow, 0, 0},
     {"from-start", NULL, "read followed files from their start, not their end", NULL,
@@ -175,6 +216,34 @@ const kg_option options_table[] = {
      OPT_RUN, set_str, F(token_file), 0},
     {"max-body-bytes", "N", "largest webhook body (default: 33554432)", NULL,
      OPT_RUN, set_size, F(max_body), 1024},
+    {"metrics-listen", "[HOST:]PORT", "serve GET /metrics here (with --listen: on it)", NULL,
+     OPT_RUN, set_str, F(metrics_listen), 0},
+    {"output", "DEST", "findings to a FILE (appended; reopened on SIGUSR1), - (stdout) or an "
+     "http(s) URL; repeatable", NULL, OPT_ALL, set_output, 0, 0},
+    {"format", "NAME", "line format of the --output options after it (default: guardduty)",
+     NULL, OPT_ALL, set_str, F(next.format), 0},
+    {"archive-format", "NAME", "line format of the --archive file", NULL,
+     OPT_ALL, set_str, F(archive_format), 0},
+    {"http-header", "'NAME: VALUE'", "header of the HTTP --output after it (repeatable)", NULL,
+     OPT_ALL, set_header, 0, 0},
+    {"http-token-file", "FILE", "HTTP --output: Authorization: SCHEME <first line of FILE>",
+     NULL, OPT_ALL, set_str, F(next.http.token_file), 0},
+    {"http-auth-scheme", "WORD", "the token's scheme (default: Bearer; Splunk HEC: Splunk)",
+     NULL, OPT_ALL, set_str, F(next.http.auth_scheme), 0},
+    {"http-ca", "FILE", "HTTP --output: trust this CA (TLS is always verified)", NULL,
+     OPT_ALL, set_str, F(next.http.ca_file), 0},
+    {"http-array", NULL, "HTTP --output: a JSON array per request (default: NDJSON)", NULL,
+     OPT_ALL, set_flag, F(next.http.array), 0},
+    {"http-batch", "N", "HTTP --output: lines per request (default: 500)", NULL,
+     OPT_ALL, set_size, F(next.http.batch), 1},
+    {"http-timeout", "S", "HTTP --output: seconds per request (default: 10)", NULL,
+     OPT_ALL, set_seconds, F(next.http.timeout), 0},
+    {"http-drain", "S", "HTTP --output: seconds to keep trying at the end (default: 30)",
+     NULL, OPT_ALL, set_seconds, F(next.http.drain), 0},
+    {"http-spool", "FILE", "HTTP --output: keep undelivered findings in FILE", NULL,
+     OPT_ALL, set_str, F(next.http.spool_path), 0},
+    {"http-spool-max", "N", "HTTP --output: largest spool in bytes (default: 268435456)", NULL,
+     OPT_ALL, set_size, F(next.http.spool_max), 4096},
     {"header-timeout", "S", "seconds a webhook client has to send its headers (default: 10)",
      NULL, OPT_RUN, set_seconds, F(header_timeout), 0},
     {"max-drain", "S", "webhook queue bound: seconds of judging it may hold (default: 30)",
@@ -189,8 +258,6 @@ const kg_option options_table[] = {
      OPT_RUN, set_str, F(nats_durable), 0},
     {"nats-output", "SUBJ", "findings also to this JetStream subject (with --nats-url)", NULL,
      OPT_RUN, set_str, F(nats_output), 0},
-    {"output", "FILE", "findings to FILE (appended; reopened on SIGUSR1)", NULL,
-     OPT_RUN, set_str, F(output_path), 0},
     {"help", NULL, "this text", NULL, OPT_HELP, NULL, 0, 0},
 };
 

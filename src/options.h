@@ -12,9 +12,11 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "kguard/lists.h"
+#include "kguard/sink.h"
 
 #define CLI_MAX_LISTS 64
 #define CLI_MAX_FOLLOW 16
+#define CLI_MAX_OUTPUTS 16
 #define OPTIONS_MAX 64       /* entries options_table may have */
 
 typedef struct cli_list {
@@ -24,16 +26,27 @@ typedef struct cli_list {
     const char *path;
 } cli_list;
 
+/* One --output: its destination with the --format and --http-* options
+ * given before it (output.c). */
+typedef struct cli_output {
+    const char *dest;         /* "-" (stdout), a file, an http(s):// URL */
+    const char *format;       /* NULL: the default */
+    kg_http_opts http;
+} cli_output;
+
 typedef struct kg_cli {
     const char *cmd;
     const char *rules_dir, *lualib_dir, *config_path, *state_path;
-    const char *archive_path, *output_path;
+    const char *archive_path, *archive_format;
+    cli_output outputs[CLI_MAX_OUTPUTS];
+    size_t n_outputs;
+    cli_output next;          /* --format, --http-*: for the next --output */
     const char *cluster, *account_id, *region;
     cli_list lists[CLI_MAX_LISTS];
     size_t n_lists;
     size_t max_line;
     double publish_interval;   /* seconds; < 0 when not given */
-    bool stats, drop_archived;
+    bool stats, drop_archived, summary, no_prescan;
     bool literal_lists;        /* --literal-lists */
     bool accept_shrunk_lists;  /* --accept-shrunk-lists */
     long rule_max_failures;    /* < 0 when not given */
@@ -43,6 +56,7 @@ typedef struct kg_cli {
     bool from_start;
     const char *listen, *tls_cert, *tls_key, *client_ca, *token_file;
     size_t max_body;
+    const char *metrics_listen;
     double header_timeout;     /* seconds; 0: the default */
     double max_drain;          /* seconds of judging the webhook queue holds; 0: default */
     const char *nats_url, *nats_creds, *nats_subject, *nats_durable;   /* JetStream input */

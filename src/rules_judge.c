@@ -11,6 +11,7 @@
 #include <xxhash.h>
 #include "lua_event.h"
 #include "lua_guard.h"
+#include "lua_tojson.h"
 #include "rules_int.h"
 
 /* ---- list lookups ----------------------------------------------------- */
@@ -66,8 +67,9 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static const char *const OVERRIDES[] = {"severity", "title", "description", "detail"};
-#define N_OVERRIDES 4
+static const char *const OVERRIDES[] = {"severity", "title", "description", "detail",
+                                        "detection"};
+#define N_OVERRIDES 5
 
 /* Push the override fields of the table at index 2 (in protected mode:
  * the table's metatable may run Lua code). */
@@ -108,6 +110,14 @@ static const char *read_overrides(kg_sandbox *sb, kg_match *m)
     for (int i = 1; i < N_OVERRIDES; i++) {
         int ty = lua_type(L, base + i);
         const char *v = ty == LUA_TSTRING ? lua_tostring(L, base + i) : NULL;
+        if (i == 4) {          /* detection: a plain table, copied raw */
+            const char *why = NULL;
+            if (ty == LUA_TTABLE && !(m->detection = lua_tojson(L, base + i, &why)))
+                return why;
+            if (ty != LUA_TNIL && ty != LUA_TTABLE)
+                return "the predicate returned a detection that is not a table";
+            continue;
+        }
         if (ty != LUA_TNIL && ty != LUA_TSTRING)
             return not_string[i];
         if (i == 1 && v)
@@ -171,7 +181,7 @@ static int run_predicate(rules_judge_ctx *c, kg_rule *r, kg_match *m)
 static void judge_rule(rules_judge_ctx *c, size_t id, int *fired)
 {
     kg_rule *r = &c->rs->rules[id];
-    kg_match m = {r, NULL, -1, r->severity, r->title, r->description, NULL};
+    kg_match m = {r, NULL, -1, r->severity, r->title, r->description, NULL, NULL};
     int ok = 1;
 
     if (r->last_seq == c->rs->seq)
@@ -192,6 +202,7 @@ static void judge_rule(rules_judge_ctx *c, size_t id, int *fired)
         (*fired)++;
         c->cb->fire(c->cb->ud, c->ev, &m);
     }
+    cJSON_Delete(m.detection);
     lua_settop(c->rs->sb->L, 0);
 }
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "output.h"
 #include "setup.h"
 #include "kguard/sink_nats.h"
 
@@ -169,41 +170,6 @@ done:
     return rc;
 }
 
-/* The archive of suppressed findings: the only sink that takes them. */
-static int open_archive(const kg_cli *c, kg_setup *s, bool flush_each)
-{
-    const char *path = pick(c->archive_path, s->config ? s->config->archive_path : NULL, NULL);
-    char err[256];
-    kg_sink *sink;
-    if (!path || s->drop_archived)
-        return 0;
-    if (!(sink = sink_file_open(path, KG_SINK_ARCHIVED, err, sizeof err))) {
-        cli_warn("cannot open the archive %s: %s", path, err);
-        return -1;
-    }
-    sink->flush_each = flush_each;
-    return sinks_add(s->sinks, sink);
-}
-
-/* --output FILE, or stdout; it takes the suppressed findings too (marked)
- * unless they are dropped or archived apart. */
-static int open_output(const kg_cli *c, kg_setup *s, bool flush_each)
-{
-    unsigned takes = KG_SINK_FINDINGS;
-    char err[256] = "out of memory";
-    kg_sink *sink;
-    if (!s->drop_archived && !sinks_take(s->sinks, true))
-        takes |= KG_SINK_ARCHIVED;
-    sink = c->output_path ? sink_file_open(c->output_path, takes, err, sizeof err)
-                          : sink_file_stream(stdout, "stdout", takes);
-    if (!sink) {
-        cli_warn("cannot open --output %s: %s", c->output_path ? c->output_path : "stdout", err);
-        return -1;
-    }
-    sink->flush_each = flush_each;
-    return sinks_add(s->sinks, sink);
-}
-
 /* --nats-output SUBJECT (with --nats-url): the findings --output takes,
  * published to JetStream. */
 static int open_nats_output(const kg_cli *c, kg_setup *s)
@@ -231,8 +197,9 @@ int setup_open_sinks(const kg_cli *c, kg_setup *s, bool flush_each)
         return -1;
     }
     s->eo.sinks = s->sinks;
-    if (open_archive(c, s, flush_each) < 0 || open_output(c, s, flush_each) < 0 ||
-        open_nats_output(c, s) < 0)
+    if (output_open(c, s->sinks, pick(c->archive_path, s->config ? s->config->archive_path
+                                                                   : NULL, NULL),
+                    s->drop_archived, flush_each) < 0 || open_nats_output(c, s) < 0)
         return -1;
     return 0;
 }
@@ -273,6 +240,7 @@ int setup_load(const kg_cli *c, kg_setup *s)
                               : cfg && cfg->rule_max_failures >= 0 ? cfg->rule_max_failures
                               : KG_MAX_FAILURES_DEFAULT);
     s->eo.diag = stderr;
+    s->eo.no_prescan = c->no_prescan;
     s->drop_archived = c->drop_archived || (!c->archive_path && cfg && cfg->archive_drop);
     return 0;
 }

@@ -1,14 +1,16 @@
 /*
  * sink: the sink set — routing each finding line to the sinks that take
  * it, keeping the lines a sink could not take and retrying them (with
- * sink_spool.c), flushing, and handing every failure to the caller
- * (sink.h).  The implementations live in sink_*.c.
+ * sink_spool.c), rendering lines in a sink's format, flushing, finishing,
+ * and handing every failure to the caller (sink.h).  The implementations live in sink_*.c.
  */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <cJSON.h>
+#include "arena.h"
 #include "kguard/sink.h"
 #include "sink_spool.h"
 
@@ -58,6 +60,13 @@ kg_sink *sink_new(const kg_sink_ops *ops, void *impl, const char *name, unsigned
     snprintf(s->name, sizeof s->name, "%s", name);
     snprintf(s->format, sizeof s->format, "%s", KG_SINK_FORMAT_DEFAULT);
     return s;
+}
+
+void sink_set_format(kg_sink *s, const char *name, kg_sink_render render, const void *ud)
+{
+    snprintf(s->format, sizeof s->format, "%s", name);
+    s->render = render;
+    s->render_ud = ud;
 }
 
 void sink_free(kg_sink *s)
@@ -160,10 +169,31 @@ static unsigned wanted(bool archived)
     return archived ? KG_SINK_ARCHIVED : KG_SINK_FINDINGS;
 }
 
-/* One line to one sink, flushed when it flushes each line: 0 or -1. */
+/* The line in s's format, malloc'd (formats' output is freed with free:
+ * cJSON runs on malloc meanwhile); NULL with s->err set. */
+static char *render_line(kg_sink *s, const char *line)
+{
+    bool arena = arena_suspend();
+    cJSON *f = cJSON_Parse(line);
+    char *out = f ? s->render(f, s->render_ud) : NULL;
+    cJSON_Delete(f);
+    arena_resume(arena);
+    if (!out)
+        sink_fail(s, "cannot render a finding as %s%s", s->format, f ? "" : ": not JSON");
+    return out;
+}
+
+/* One line to one sink (in its format), flushed when it flushes each line:
+ * 0 or -1. */
 static int put_line(kg_sink *s, const char *line, bool archived)
 {
-    if (s->ops->write(s, line, archived) < 0)
+    char *own = NULL;
+    int rc;
+    if (s->render && !(own = render_line(s, line)))
+        return -1;
+    rc = s->ops->write(s, own ? own : line, archived);
+    free(own);
+    if (rc < 0)
         return -1;
     return s->flush_each && s->ops->flush ? s->ops->flush(s) : 0;
 }
@@ -296,6 +326,10 @@ unsigned long long sinks_finish(kg_sinks *set)
         unsigned long long waiting, lost;
         char why[400] = "";
         retry(set, e, true);
+        /* a sink delivering elsewhere (HTTP): what it could neither deliver
+         * nor spool counts as one unwritten */
+        if (e->s->ops->finish && check(set, e->s, e->s->ops->finish(e->s), "finish"))
+            unwritten++;
         if (backlog_empty(e->bl))
             continue;
         waiting = backlog_lines(e->bl);

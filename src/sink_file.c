@@ -81,8 +81,10 @@ static void file_close(kg_sink *s)
     s->impl = NULL;
 }
 
-static const kg_sink_ops file_ops = {"file", file_write, NULL, file_reopen, file_close};
-static const kg_sink_ops stream_ops = {"file", file_write, NULL, NULL, file_close};
+static const kg_sink_ops file_ops = {"file", file_write, NULL, file_reopen, file_close,
+                                     NULL, NULL};
+static const kg_sink_ops stream_ops = {"file", file_write, NULL, NULL, file_close,
+                                       NULL, NULL};
 
 /* Where a file's unwritten lines wait: beside a regular file or a FIFO,
  * none for a device. */

@@ -61,7 +61,7 @@ static void nats_close(kg_sink *s)
     s->impl = NULL;
 }
 
-static const kg_sink_ops NATS_OPS = {"nats", nats_write, NULL, NULL, nats_close};
+static const kg_sink_ops NATS_OPS = {"nats", nats_write, NULL, NULL, nats_close, NULL, NULL};
 
 static int nats_connect(nats_sink *n, const char *url, const char *creds, char *err,
                         size_t errlen)

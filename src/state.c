@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kguard/state.h"
-#include "hmap.h"
+#include <time.h>
 #include "jnum.h"
+#include "state_int.h"
 
 #define EVICT_SAMPLES 8
 /* What one entry costs, counted against the byte caps: its key (and the
@@ -22,15 +22,7 @@ struct kg_table {
     hmap map;
     size_t bytes;          /* ENTRY_COST of its entries */
     kg_state *owner;
-};
-
-struct kg_state {
-    kg_table **tables;
-    size_t n;
-    size_t bytes;          /* every table's bytes and TABLE_COST */
-    kg_state_limits limits;
-    unsigned long long evictions, refusals;
-    char scope[KG_STATE_MAX_SCOPE + 1];   /* the current event's cluster, or "" */
+    unsigned long long evictions;
 };
 
 void state_set_scope(kg_state *st, const char *scope)
@@ -41,6 +33,44 @@ void state_set_scope(kg_state *st, const char *scope)
 const char *state_scope(const kg_state *st)
 {
     return st->scope;
+}
+
+const char *state_key(const kg_state *st, const char *key, size_t *len,
+                      char buf[KG_STATE_KEYBUF])
+{
+    size_t slen = strlen(st->scope);
+    if (!slen || *len > KG_STATE_MAX_KEY)
+        return key;
+    memcpy(buf, st->scope, slen);
+    buf[slen] = '\x1f';
+    memcpy(buf + slen + 1, key, *len);
+    *len += slen + 1;
+    return buf;
+}
+
+/* ---- the clock -------------------------------------------------------- */
+
+static long long wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void state_clock_live(kg_state *st, bool live)
+{
+    st->live = live;
+}
+
+void state_clock_event(kg_state *st, long long event_ms)
+{
+    if (event_ms > st->clock)
+        st->clock = event_ms;
+}
+
+long long state_now(const kg_state *st)
+{
+    return st->live || st->clock <= 0 ? wall_ms() : st->clock;
 }
 
 kg_state *state_new(void)
@@ -93,6 +123,7 @@ void state_free(kg_state *st)
     for (size_t i = 0; i < st->n; i++)
         table_free(st->tables[i]);
     free(st->tables);
+    series_free_all(st);
     free(st);
 }
 
@@ -146,6 +177,7 @@ static bool evict_one(kg_table *t)
         return false;
     drop(t, old);
     t->owner->evictions++;
+    t->evictions++;
     return true;
 }
 
@@ -248,6 +280,26 @@ unsigned long long state_evictions(const kg_state *st)
     return st->evictions;
 }
 
+size_t state_count(const kg_state *st)
+{
+    return st ? st->n : 0;
+}
+
+const kg_table *state_table_at(const kg_state *st, size_t i)
+{
+    return st && i < st->n ? st->tables[i] : NULL;
+}
+
+const char *table_name(const kg_table *t)
+{
+    return t->name;
+}
+
+unsigned long long table_evictions(const kg_table *t)
+{
+    return t->evictions;
+}
+
 unsigned long long state_refusals(const kg_state *st)
 {
     return st->refusals;
@@ -283,6 +335,8 @@ cJSON *state_to_json(const kg_state *st)
             cJSON_AddItemToArray(entries, row);
         }
     }
+    if (arr)
+        series_to_json(st, arr);
     return arr;
 }
 
@@ -355,7 +409,10 @@ int state_from_json(kg_state *st, const cJSON *j, char *err, size_t errlen)
         return -1;
     }
     cJSON_ArrayForEach(o, j) {
-        if ((rc = load_table(st, o, err, errlen)) < 0)
+        rc = cJSON_GetObjectItemCaseSensitive(o, "kind")
+                 ? series_from_json(st, o, err, errlen)   /* windows, baselines */
+                 : load_table(st, o, err, errlen);
+        if (rc < 0)
             return -1;
         dropped += rc;
     }

@@ -88,6 +88,7 @@
 #define DRAIN_MIN_EXTRA ((size_t)1 << 20)
 #define PATH_AUDIT "/k8s-audit"
 #define PATH_HEALTH "/healthz"
+#define PATH_METRICS "/metrics"
 
 struct kg_webhook {
     struct MHD_Daemon *daemon;
@@ -101,6 +102,9 @@ struct kg_webhook {
     unsigned short port;
     void (*log)(void *ud, const char *msg);
     void *ud;
+    char *(*metrics)(void *ud);
+    void *metrics_ud;
+    const char *metrics_type;
     wg_guard *guard;        /* header and body deadlines */
     atomic_ullong accepted, unauthorized, too_large, busy, bad_request;
     atomic_ullong refused;  /* connections over a connection limit */
@@ -440,6 +444,25 @@ static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
     return MHD_YES;
 }
 
+/* GET /metrics: the text the metrics callback renders. */
+static enum MHD_Result reply_metrics(kg_webhook *w, struct MHD_Connection *c)
+{
+    char *body = w->metrics(w->metrics_ud);
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    if (!body)
+        return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+    resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, w->metrics_type);
+    ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
 /* The cluster an audit path names: "" for /k8s-audit, NAME for
  * /k8s-audit/NAME (letters, digits, '.', '_', '-'; what cluster names are
  * made of on EKS, GKE and AKS), NULL for any other path. */
@@ -472,6 +495,12 @@ static enum MHD_Result begin_request(kg_webhook *w, struct MHD_Connection *c, co
             return reply_bad(w, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
                              MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
         return reply_text(c, MHD_HTTP_OK, "ok\n");
+    }
+    if (strcmp(url, PATH_METRICS) == 0 && w->metrics) {
+        if (!get)
+            return reply_bad(w, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
+                             MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+        return reply_metrics(w, c);
     }
     if ((cluster = audit_path_cluster(url)) != NULL) {
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
@@ -822,6 +851,9 @@ kg_webhook *webhook_start(const kg_webhook_opts *opts, char *err, size_t errlen)
     w->max_body = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
     w->log = opts->log;
     w->ud = opts->ud;
+    w->metrics = opts->metrics;
+    w->metrics_ud = opts->metrics_ud;
+    w->metrics_type = opts->metrics_type ? opts->metrics_type : "text/plain; charset=utf-8";
     if (!(w->guard = wg_new(opts->header_timeout > 0 ? opts->header_timeout : DEFAULT_HEADER_TIMEOUT,
                             BODY_TIMEOUT, on_cut, w))) {
         util_set_err(err, errlen, "webhook: cannot start the connection guard");

@@ -29,6 +29,20 @@ typedef struct kg_stats {
     unsigned long long rules_disabled; /* rules switched off by the circuit breaker */
 } kg_stats;
 
+/* What happened to one record. */
+typedef enum kg_event_outcome { KG_EV_JUDGED, KG_EV_SKIPPED, KG_EV_MALFORMED } kg_event_outcome;
+
+/* Told about every record and every finding as it happens (metrics); each
+ * member optional, called on the judging thread.  source is what
+ * engine_set_source last said ("file" until then); cluster the event's
+ * (NULL: the default cluster, and for a malformed record). */
+typedef struct kg_engine_observer {
+    void (*event)(void *ud, const char *source, const char *cluster, kg_event_outcome what);
+    /* A new finding (is_new) or a repeat folded into one. */
+    void (*finding)(void *ud, const char *type, double severity, bool is_new, bool archived);
+    void *ud;
+} kg_engine_observer;
+
 typedef struct kg_engine_opts {
     const char *rules_dir, *lualib_dir;
     kg_identity id;
@@ -39,8 +53,11 @@ typedef struct kg_engine_opts {
     bool progress;        /* show progress on diag (a terminal) */
     const char *state_path;        /* --state FILE, or NULL */
     long long publish_interval_ms; /* between updates of one finding */
+    kg_engine_observer observer;
     bool accept_shrunk_lists;      /* reload: take lists that shrank sharply */
     unsigned long rule_max_failures; /* the circuit breaker; 0: never */
+    bool live;            /* kguard run: state ages in wall time, not event time */
+    bool no_prescan;      /* parse every line, even stages that are skipped */
 } kg_engine_opts;
 
 typedef struct kg_engine kg_engine;
@@ -67,6 +84,17 @@ void engine_feed_cluster(kg_engine *e, const char *text, size_t len, const char 
                          long line, const char *cluster);
 
 const kg_stats *engine_stats(const kg_engine *e);
+
+/* Where the records fed from now on come from ("file", "stdin", "follow",
+ * "webhook"): a static string, handed to the observer. */
+void engine_set_source(kg_engine *e, const char *source);
+
+/* For metrics: the current generation's rules, the IP lists, the state
+ * tables, and the finding aggregation's size and evictions. */
+const kg_ruleset *engine_rules(const kg_engine *e);
+const kg_lists *engine_lists(const kg_engine *e);
+kg_state *engine_state(const kg_engine *e);
+void engine_agg_counts(const kg_engine *e, size_t *size, unsigned long long *evictions);
 
 /* Number of rules in the current generation. */
 size_t engine_rule_count(const kg_engine *e);

@@ -32,6 +32,9 @@ typedef struct kg_event {
                 *response_object, *annotations;
     const char *decision; /* authorization.k8s.io/decision */
     int status_code;      /* -1 when absent */
+    /* the event's time, epoch ms: requestReceivedTimestamp (v1beta1
+     * timestamp), else stageTimestamp; -1 when none parses */
+    long long time_ms;
     /* computed facts */
     bool anonymous;       /* system:anonymous or group system:unauthenticated */
     bool success;         /* 100 <= code < 400 and not forbidden */

@@ -13,9 +13,11 @@
 #ifndef KGUARD_INPUT_H
 #define KGUARD_INPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <cJSON.h>
 #include "kguard/input_meta.h"
+#include "kguard/input_peek.h"
 
 #define KG_INPUT_DEFAULT_MAX_LINE (16u << 20)   /* one event line */
 #define KG_INPUT_DEFAULT_MAX_DOC  (256u << 20)  /* one multi-line document */
@@ -32,6 +34,13 @@ typedef struct kg_input_sink {
     void *ud;
     size_t max_line;   /* 0: KG_INPUT_DEFAULT_MAX_LINE */
     size_t max_doc;    /* 0: KG_INPUT_DEFAULT_MAX_DOC */
+    /* Optional, both or neither: may a line holding an audit Event with
+     * this stage and auditID go unparsed (no side effects)?  If so, and the
+     * line is a well-formed Event that would extract cleanly, skipped is
+     * called for it instead of record (it counts the record). */
+    bool (*skippable)(void *ud, const kg_input_peek *peek);
+    void (*skipped)(void *ud, const kg_input_peek *peek, const kg_input_meta *meta,
+                    const char *file, long line);
 } kg_input_sink;
 
 /* Read a whole source ("-" is stdin) to its end.  Returns 0, or -1 with a

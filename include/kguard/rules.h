@@ -48,6 +48,8 @@ typedef struct kg_match {
     double severity;       /* after any override by the predicate */
     const char *title, *description;
     const char *detail;    /* the predicate's note on what it saw, or NULL */
+    cJSON *detection;      /* the predicate's service.detection (anomaly,
+                            * sequence), or NULL; owned by the judge */
 } kg_match;
 
 typedef struct kg_ruleset kg_ruleset;

@@ -20,7 +20,8 @@
  * suppression rule archived).  An --archive file takes only the archived
  * ones and the outputs only the others; with --drop-archived nobody takes
  * them.  Each sink names its line format ("json", the GuardDuty finding as
- * kguard builds it, is the only one today).
+ * kguard builds it, by default); a sink with a render callback gets each
+ * line rendered in its format by the set.
  */
 #ifndef KGUARD_SINK_H
 #define KGUARD_SINK_H
@@ -37,6 +38,8 @@ enum {
 #define KG_SINK_FORMAT_DEFAULT "json"
 
 typedef struct kg_sink kg_sink;
+struct kg_sink_counts;
+struct cJSON;
 
 typedef struct kg_sink_ops {
     const char *kind;     /* "file", ... */
@@ -50,7 +53,26 @@ typedef struct kg_sink_ops {
     int (*reopen)(kg_sink *s);
     /* Flush and release everything; the sink is freed by the caller. */
     void (*close)(kg_sink *s);
+    /* End of input: deliver (or spool) everything pending, waiting as long
+     * as the sink allows; -1 when lines were given up.  Optional. */
+    int (*finish)(kg_sink *s);
+    /* Delivery counters of a sink that sends elsewhere (for the summary
+     * and metrics); 0 when it keeps some.  Optional. */
+    int (*counts)(kg_sink *s, struct kg_sink_counts *out);
 } kg_sink_ops;
+
+typedef struct kg_sink_counts {
+    unsigned long long delivered;   /* lines the destination accepted */
+    unsigned long long failed;      /* lines given up (reported) */
+    unsigned long long spooled;     /* lines written to the on-disk spool */
+    unsigned long long spool_bytes; /* bytes waiting in the spool now */
+    unsigned long long pending;     /* lines waiting in memory now */
+} kg_sink_counts;
+
+/* A line format other than the default: render turns the finding (the
+ * parsed default line) into the sink's line, malloc'd (freed with free);
+ * NULL when it cannot. */
+typedef char *(*kg_sink_render)(const struct cJSON *finding, const void *ud);
 
 struct kg_sink {
     const kg_sink_ops *ops;
@@ -62,6 +84,8 @@ struct kg_sink {
     char err[512];          /* what the last failed callback said */
     char *spool;            /* where unwritten lines wait (malloc'd; freed with
                              * the sink), NULL: in memory only */
+    kg_sink_render render;  /* NULL: the default line as it is */
+    const void *render_ud;
 };
 
 /* For implementations: set s->err and return -1. */
@@ -72,6 +96,8 @@ int sink_fail(kg_sink *s, const char *fmt, ...) __attribute__((format(printf, 2,
 kg_sink *sink_new(const kg_sink_ops *ops, void *impl, const char *name, unsigned takes);
 /* Close and free a sink that is in no set.  NULL is fine. */
 void sink_free(kg_sink *s);
+/* Give s a line format: its name (for messages) and how lines become it. */
+void sink_set_format(kg_sink *s, const char *name, kg_sink_render render, const void *ud);
 
 /* ---- the file sink (sink_file.c) --------------------------------------- */
 
@@ -81,6 +107,32 @@ kg_sink *sink_file_open(const char *path, unsigned takes, char *err, size_t errl
 /* Lines written to an open stream the caller keeps (stdout, a memory
  * stream): never closed, reopen does nothing. */
 kg_sink *sink_file_stream(FILE *fp, const char *name, unsigned takes);
+
+/* ---- the HTTP sink (sink_http.c) ---------------------------------------- */
+
+#define KG_HTTP_MAX_HEADERS 8
+
+typedef struct kg_http_opts {
+    const char *url;                /* http:// or https:// */
+    const char *headers[KG_HTTP_MAX_HEADERS]; /* "Name: value" */
+    size_t n_headers;
+    const char *token_file;         /* its first line: Authorization: SCHEME TOKEN */
+    const char *auth_scheme;        /* default "Bearer" (Splunk HEC: "Splunk") */
+    const char *ca_file;            /* TLS: trust this CA instead of the system's */
+    bool array;                     /* a JSON array per request, not NDJSON */
+    size_t batch;                   /* lines per request; 0: 500 */
+    double timeout;                 /* seconds per request; 0: 10 */
+    double drain;                   /* seconds finish() keeps trying; < 0: 30 */
+    const char *spool_path;         /* lines the receiver did not take yet */
+    size_t spool_max;               /* bytes; 0: 256 MiB */
+    size_t queue_max;               /* bytes in memory before spooling; 0: 16 MiB */
+} kg_http_opts;
+
+/* POST lines to o->url from a sender thread (write only queues them);
+ * failed requests are retried with exponential backoff; when the memory
+ * queue is full, lines go to the spool file (delivered first next time).
+ * NULL with a message in err (bad URL, unreadable token, spool). */
+kg_sink *sink_http_open(const kg_http_opts *o, unsigned takes, char *err, size_t errlen);
 
 /* ---- the set ----------------------------------------------------------- */
 

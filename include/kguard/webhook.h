@@ -4,7 +4,8 @@
  * uses, so existing webhook configs carry over); GET /healthz.  A body is
  * answered 200 only once it is queued for judging (queue.h); when the queue
  * is full the answer is 429 (with Retry-After), so the API server retries and
- * nothing accepted is ever dropped.  Optional bearer token and client
+ * nothing accepted is ever dropped.  GET /metrics when given a renderer.
+ * Optional bearer token and client
  * certificate check; bodies over the limit get 413.  Connections are limited
  * per client address, and headers and bodies have deadlines that trickling
  * bytes cannot renew (slowloris), so /healthz and real batches keep being
@@ -30,6 +31,11 @@ typedef struct kg_webhook_opts {
     /* Diagnostics (e.g. a rejected request), may be called from HTTP threads. */
     void (*log)(void *ud, const char *msg);
     void *ud;
+    /* GET /metrics (no token asked, like /healthz): the text metrics
+     * renders, malloc'd, served as metrics_type; NULL: no /metrics. */
+    char *(*metrics)(void *ud);
+    void *metrics_ud;
+    const char *metrics_type;
 } kg_webhook_opts;
 
 /* Start listening.  NULL with a message in err (bad address, port in use,

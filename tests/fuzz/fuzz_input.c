@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     long n = 0;
     char path[64], err[256];
     kg_input_meta base;
-    kg_input_sink sink = {on_record, on_bad, NULL, &n, 1u << 20, 4u << 20};
+    kg_input_sink sink = {.record = on_record, .bad = on_bad, .ud = &n, .max_line = 1u << 20,
+                          .max_doc = 4u << 20};
     int fd = fuzz_memfile(data, size, path, sizeof path);
     memset(&base, 0, sizeof base);
     snprintf(base.origin.cluster, sizeof base.origin.cluster, "prod-eu-1"); /* POST /k8s-audit/prod-eu-1 */

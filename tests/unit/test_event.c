@@ -52,6 +52,7 @@ static void test_fields(void)
     is_int(ev.nips, 2, "two of three sourceIPs parse");
     is_str(ev.ip_text[1], "2001:db8::7", "the IPv6 caller is kept in order");
     is_str(ev.received_at, "2024-03-12T10:15:30.123456Z", "requestReceivedTimestamp");
+    is_int(ev.time_ms, 1710238530123LL, "ev.time: requestReceivedTimestamp in epoch ms");
     is_str(ev.src_file, "test", "source file survives extraction");
     cJSON_Delete(root);
 }
@@ -129,6 +130,21 @@ static void test_times(void)
     is_str(timefmt_format(ms, buf), "2022-11-29T00:09:04.380Z", "short fractions pad");
     ok(timefmt_parse("yesterday", &ms) == -1, "garbage does not parse");
     ok(timefmt_parse("2024-03-12T10:15:30Q", &ms) == -1, "a bad zone does not parse");
+    {
+        kg_event ev;
+        char err[256];
+        cJSON *root;
+        extract("{\"verb\":\"get\",\"user\":{\"username\":\"u\"},"
+                "\"stageTimestamp\":\"2024-03-12T10:15:31.5Z\"}", &ev, err, sizeof err, &root);
+        is_int(ev.time_ms, 1710238531500LL, "ev.time: stageTimestamp without requestReceivedTimestamp");
+        event_release(&ev);
+        cJSON_Delete(root);
+        extract("{\"verb\":\"get\",\"user\":{\"username\":\"u\"},"
+                "\"requestReceivedTimestamp\":\"soon\"}", &ev, err, sizeof err, &root);
+        is_int(ev.time_ms, -1, "ev.time: -1 when no time parses");
+        event_release(&ev);
+        cJSON_Delete(root);
+    }
 }
 
 static void test_bodies(void)

@@ -42,7 +42,7 @@ static seen read_text(const char *text, size_t len, size_t max_line)
     char path[] = "/tmp/kguard-input-XXXXXX";
     int fd = mkstemp(path);
     seen s = {0};
-    kg_input_sink sink = {on_record, on_bad, NULL, &s, max_line, 0};
+    kg_input_sink sink = {.record = on_record, .bad = on_bad, .ud = &s, .max_line = max_line};
     char err[256];
     if (fd < 0 || write(fd, text, len) != (ssize_t)len)
         abort();
@@ -139,7 +139,7 @@ static void test_utf8(void)
 
 static void feed(seen *s, const char *text, const char *base_cluster)
 {
-    kg_input_sink sink = {on_record, on_bad, NULL, s, 0, 0};
+    kg_input_sink sink = {.record = on_record, .bad = on_bad, .ud = s};
     kg_input_meta base = {0};
     snprintf(base.origin.cluster, sizeof base.origin.cluster, "%s", base_cluster);
     input_feed_from(text, strlen(text), "t", 1, &base, &sink);

@@ -67,9 +67,45 @@ static void parsing(void)
        strcmp(c.args[0], "events.log") == 0, "operands are left");
 }
 
+/* argv from a NULL-terminated list (no copy: getopt only permutes). */
+static int parse_v(kg_cli *c, const char **args)
+{
+    static char *argv[32];
+    int argc = 0;
+    while (args[argc] && argc < 31) {
+        argv[argc] = (char *)args[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    return cli_parse(argc, argv, c);
+}
+
+static void outputs(void)
+{
+    kg_cli c;
+    const char *two[] = {"run", "--format", "asff", "--output", "/var/lib/kguard/asff.jsonl",
+                         "--http-header", "X-Team: sec", "--http-batch", "50", "--format", "falco",
+                         "--output", "https://hec.example:8088/raw", NULL};
+    const char *bad_header[] = {"scan", "--http-header", "X Team: sec", "--output", "-", NULL};
+    const char *bad_batch[] = {"scan", "--http-batch", "0", "--output", "-", NULL};
+    ok(parse_v(&c, two) == 0 && c.n_outputs == 2, "two outputs");
+    is_str(c.outputs[0].dest, "/var/lib/kguard/asff.jsonl", "the first destination");
+    is_str(c.outputs[0].format, "asff", "with the --format before it");
+    ok(c.outputs[0].http.n_headers == 0 && c.outputs[0].http.batch == 0,
+       "and none of the --http-* options after it");
+    is_str(c.outputs[1].format, "falco", "the second: the later --format");
+    is_str(c.outputs[1].http.url, "https://hec.example:8088/raw", "its URL");
+    ok(c.outputs[1].http.n_headers == 1 && strcmp(c.outputs[1].http.headers[0], "X-Team: sec") == 0 &&
+       c.outputs[1].http.batch == 50, "its header and batch size");
+    ok(c.outputs[1].http.drain < 0, "the drain left to the sink's default");
+    ok(parse_v(&c, bad_header) < 0, "a header name with a space is refused");
+    ok(parse_v(&c, bad_batch) < 0, "a batch of 0 lines is refused");
+}
+
 int main(void)
 {
     table();
     parsing();
+    outputs();
     return done_testing();
 }

@@ -39,7 +39,8 @@ static int mem_reopen(kg_sink *s)
     return 0;
 }
 
-static const kg_sink_ops mem_ops = {"memory", mem_write, mem_flush, mem_reopen, NULL};
+static const kg_sink_ops mem_ops = {"memory", mem_write, mem_flush, mem_reopen, NULL,
+                                    NULL, NULL};
 
 typedef struct reported {
     int n;
@@ -192,7 +193,7 @@ static int seq_write(kg_sink *s, const char *line, bool archived)
     return 0;
 }
 
-static const kg_sink_ops seq_ops = {"seq", seq_write, NULL, NULL, NULL};
+static const kg_sink_ops seq_ops = {"seq", seq_write, NULL, NULL, NULL, NULL, NULL};
 
 static void write_numbered(kg_sinks *set, long from, long to, size_t pad)
 {

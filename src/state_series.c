@@ -1,0 +1,475 @@
+/*
+ * state_series: sliding windows and new-value baselines (see state.h).
+ *
+ * A series maps keys (already scoped per cluster by the caller) to a small
+ * set of values, each with the time it was first and last seen.  A window
+ * forgets values not seen within its span and also counts events in
+ * SERIES_BUCKETS buckets covering the span; a baseline keeps values until
+ * they are evicted.  Bounds: max_keys keys per series (the least recently
+ * written of a few sampled keys goes), max_values values per key (the least
+ * recently seen goes); every eviction is counted in the state's evictions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "state_int.h"
+
+#define SERIES_BUCKETS 60
+#define EVICT_SAMPLES 8
+#define DEFAULT_MAX_VALUES 64u
+
+typedef struct sval {
+    char *v;
+    size_t vlen;
+    long long first, last;
+} sval;
+
+typedef struct skey {
+    sval *vals;
+    size_t n, cap;
+    long long head;                      /* window: index of the newest bucket */
+    unsigned buckets[SERIES_BUCKETS];    /* window: events per bucket */
+} skey;
+
+struct kg_series {
+    char *name;
+    kg_series_kind kind;
+    kg_series_opts o;
+    hmap keys;      /* key -> skey (ptr) */
+    hmap starts;    /* baseline: scope -> learning start (stamp) */
+    kg_state *owner;
+};
+
+static const char *const kind_names[] = {"window", "baseline"};
+
+static void skey_free(void *p)
+{
+    skey *k = p;
+    if (!k)
+        return;
+    for (size_t i = 0; i < k->n; i++)
+        free(k->vals[i].v);
+    free(k->vals);
+    free(k);
+}
+
+static void series_free(kg_series *s)
+{
+    hmap_free(&s->keys, skey_free);
+    hmap_free(&s->starts, NULL);
+    free(s->name);
+    free(s);
+}
+
+void series_free_all(kg_state *st)
+{
+    for (size_t i = 0; i < st->n_series; i++)
+        series_free(st->series[i]);
+    free(st->series);
+}
+
+static void set_opts(kg_series *s, const kg_series_opts *o)
+{
+    s->o = *o;
+    if (!s->o.max_keys)
+        s->o.max_keys = KG_TABLE_DEFAULT_MAX;
+    if (!s->o.max_values)
+        s->o.max_values = DEFAULT_MAX_VALUES;
+    if (s->o.span_ms < SERIES_BUCKETS)
+        s->o.span_ms = SERIES_BUCKETS;
+    if (s->o.learn_ms < 0)
+        s->o.learn_ms = 0;
+}
+
+kg_series *state_series(kg_state *st, const char *name, kg_series_kind kind,
+                        const kg_series_opts *o)
+{
+    kg_series *s = NULL, **nv;
+    for (size_t i = 0; i < st->n_series && !s; i++)
+        if (st->series[i]->kind == kind && strcmp(st->series[i]->name, name) == 0)
+            s = st->series[i];
+    if (!s) {
+        if (!(s = calloc(1, sizeof *s)) || !(s->name = strdup(name)) ||
+            !(nv = realloc(st->series, (st->n_series + 1) * sizeof *nv))) {
+            if (s)
+                free(s->name);
+            free(s);
+            return NULL;
+        }
+        st->series = nv;
+        st->series[st->n_series++] = s;
+        s->kind = kind;
+        s->owner = st;
+    }
+    set_opts(s, o);
+    return s;
+}
+
+const char *series_name(const kg_series *s)
+{
+    return s->name;
+}
+
+const kg_series_opts *series_opts(const kg_series *s)
+{
+    return &s->o;
+}
+
+/* ---- keys and values -------------------------------------------------- */
+
+static long long bucket_width(const kg_series *s)
+{
+    return s->o.span_ms / SERIES_BUCKETS;
+}
+
+/* Drop the values a window no longer covers at now. */
+static void expire_values(const kg_series *s, skey *k, long long now)
+{
+    size_t j = 0;
+    if (s->kind != KG_SERIES_WINDOW)
+        return;
+    for (size_t i = 0; i < k->n; i++) {
+        if (now - k->vals[i].last >= s->o.span_ms)
+            free(k->vals[i].v);
+        else
+            k->vals[j++] = k->vals[i];
+    }
+    k->n = j;
+}
+
+static skey *find_key(kg_series *s, const char *key, size_t klen, long long now)
+{
+    hmap_entry *e = hmap_find(&s->keys, key, klen);
+    skey *k = e ? e->ptr : NULL;
+    if (k)
+        expire_values(s, k, now);
+    return k;
+}
+
+static skey *upsert_key(kg_series *s, const char *key, size_t klen, long long now)
+{
+    hmap_entry *e = hmap_find(&s->keys, key, klen);
+    bool created;
+    if (!e) {
+        while (s->keys.n >= s->o.max_keys) {
+            hmap_entry *old = hmap_oldest_sample(&s->keys, EVICT_SAMPLES);
+            if (!old)
+                break;
+            skey_free(old->ptr);
+            old->ptr = NULL;
+            hmap_remove(&s->keys, old);
+            s->owner->evictions++;
+        }
+        if (!(e = hmap_insert(&s->keys, key, klen, &created)))
+            return NULL;
+        if (created && !(e->ptr = calloc(1, sizeof(skey)))) {
+            hmap_remove(&s->keys, e);
+            return NULL;
+        }
+    }
+    e->stamp = now;
+    expire_values(s, e->ptr, now);
+    return e->ptr;
+}
+
+static sval *find_value(skey *k, const char *v, size_t vlen)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (k->vals[i].vlen == vlen && memcmp(k->vals[i].v, v, vlen) == 0)
+            return &k->vals[i];
+    return NULL;
+}
+
+/* Record value at now: found or added (the least recently seen value goes
+ * when the key is full).  *was_new says which.  NULL when out of memory. */
+static sval *touch_value(kg_series *s, skey *k, const char *v, size_t vlen,
+                         long long now, bool *was_new)
+{
+    sval *x = find_value(k, v, vlen);
+    *was_new = x == NULL;
+    if (!x) {
+        if (k->n >= s->o.max_values && k->n > 0) {
+            size_t old = 0;
+            for (size_t i = 1; i < k->n; i++)
+                if (k->vals[i].last < k->vals[old].last)
+                    old = i;
+            free(k->vals[old].v);
+            k->vals[old] = k->vals[--k->n];
+            s->owner->evictions++;
+        }
+        if (k->n == k->cap) {
+            size_t cap = k->cap ? 2 * k->cap : 4;
+            sval *nv = realloc(k->vals, cap * sizeof *nv);
+            if (!nv)
+                return NULL;
+            k->vals = nv;
+            k->cap = cap;
+        }
+        x = &k->vals[k->n];
+        if (!(x->v = malloc(vlen + 1)))
+            return NULL;
+        memcpy(x->v, v, vlen);
+        x->v[vlen] = '\0';
+        x->vlen = vlen;
+        x->first = now;
+        k->n++;
+    }
+    if (now > x->last || *was_new)
+        x->last = now;
+    return x;
+}
+
+/* ---- windows ---------------------------------------------------------- */
+
+/* Move the newest bucket to the one holding now, emptying those passed. */
+static void advance(const kg_series *s, skey *k, long long now)
+{
+    long long b = now / bucket_width(s);
+    if (b <= k->head)
+        return;
+    if (b - k->head >= SERIES_BUCKETS || k->head == 0)
+        memset(k->buckets, 0, sizeof k->buckets);
+    else
+        for (long long i = k->head + 1; i <= b; i++)
+            k->buckets[i % SERIES_BUCKETS] = 0;
+    k->head = b;
+}
+
+static unsigned long sum_buckets(const kg_series *s, const skey *k, long long now)
+{
+    long long b = now / bucket_width(s);
+    unsigned long sum = 0;
+    for (long long i = 0; i < SERIES_BUCKETS; i++) {
+        long long idx = k->head - i;
+        if (idx <= b && idx > b - SERIES_BUCKETS)
+            sum += k->buckets[idx % SERIES_BUCKETS];
+    }
+    return sum;
+}
+
+int series_add(kg_series *s, const char *key, size_t klen, const char *value,
+               size_t vlen, long long now, unsigned long *count, size_t *distinct)
+{
+    skey *k = upsert_key(s, key, klen, now);
+    bool was_new;
+    if (!k)
+        return -1;
+    advance(s, k, now);
+    k->buckets[k->head % SERIES_BUCKETS]++;
+    if (value && !touch_value(s, k, value, vlen, now, &was_new))
+        return -1;
+    *count = sum_buckets(s, k, now);
+    *distinct = k->n;
+    return 0;
+}
+
+unsigned long series_count(kg_series *s, const char *key, size_t klen, long long now)
+{
+    skey *k = find_key(s, key, klen, now);
+    return k ? sum_buckets(s, k, now) : 0;
+}
+
+size_t series_distinct(kg_series *s, const char *key, size_t klen, long long now)
+{
+    skey *k = find_key(s, key, klen, now);
+    return k ? k->n : 0;
+}
+
+size_t series_values(kg_series *s, const char *key, size_t klen, long long now,
+                     series_value_cb cb, void *ud)
+{
+    skey *k = find_key(s, key, klen, now);
+    if (!k)
+        return 0;
+    for (size_t i = 0; cb && i < k->n; i++)
+        cb(ud, k->vals[i].v, k->vals[i].vlen, k->vals[i].first, k->vals[i].last);
+    return k->n;
+}
+
+/* ---- baselines -------------------------------------------------------- */
+
+int series_observe(kg_series *s, const char *key, size_t klen, const char *value,
+                   size_t vlen, long long now, bool *was_new)
+{
+    skey *k = upsert_key(s, key, klen, now);
+    if (!k || !touch_value(s, k, value, vlen, now, was_new))
+        return -1;
+    return 0;
+}
+
+bool series_seen(kg_series *s, const char *key, size_t klen, const char *value,
+                 size_t vlen)
+{
+    hmap_entry *e = hmap_find(&s->keys, key, klen);
+    return e && find_value(e->ptr, value, vlen) != NULL;
+}
+
+long long series_started(kg_series *s, const char *scope, long long now)
+{
+    bool created;
+    hmap_entry *e = hmap_insert(&s->starts, scope, strlen(scope), &created);
+    if (!e)
+        return -1;
+    if (created)
+        e->stamp = now;
+    return e->stamp;
+}
+
+/* ---- signals ---------------------------------------------------------- */
+
+int state_signal(kg_state *st, const char *entity, const char *type)
+{
+    kg_series_opts o = {KG_SIGNALS_SPAN_MS, 0, 0, KG_SIGNALS_MAX_VALUES};
+    kg_series *s = state_series(st, KG_SIGNALS_WINDOW, KG_SERIES_WINDOW, &o);
+    char buf[KG_STATE_KEYBUF];
+    size_t n = strlen(entity), distinct;
+    unsigned long count;
+    const char *k;
+    if (!s || n > KG_STATE_MAX_KEY)
+        return -1;
+    k = state_key(st, entity, &n, buf);
+    return series_add(s, k, n, type, strlen(type), state_now(st), &count, &distinct);
+}
+
+/* ---- persistence ------------------------------------------------------ */
+
+static cJSON *key_json(const hmap_entry *e)
+{
+    const skey *k = e->ptr;
+    cJSON *row = cJSON_CreateArray(), *vals = cJSON_CreateArray(), *b;
+    cJSON_AddItemToArray(row, cJSON_CreateString(e->key));
+    cJSON_AddItemToArray(row, cJSON_CreateNumber((double)e->stamp));
+    cJSON_AddItemToArray(row, vals);
+    for (size_t i = 0; i < k->n; i++) {
+        cJSON *v = cJSON_CreateArray();
+        cJSON_AddItemToArray(v, cJSON_CreateString(k->vals[i].v));
+        cJSON_AddItemToArray(v, cJSON_CreateNumber((double)k->vals[i].first));
+        cJSON_AddItemToArray(v, cJSON_CreateNumber((double)k->vals[i].last));
+        cJSON_AddItemToArray(vals, v);
+    }
+    cJSON_AddItemToArray(row, cJSON_CreateNumber((double)k->head));
+    b = cJSON_CreateArray();
+    for (int i = 0; i < SERIES_BUCKETS; i++)
+        cJSON_AddItemToArray(b, cJSON_CreateNumber(k->buckets[i]));
+    cJSON_AddItemToArray(row, b);
+    return row;
+}
+
+static void one_to_json(const kg_series *s, cJSON *o)
+{
+    cJSON *keys, *starts;
+    cJSON_AddStringToObject(o, "kind", kind_names[s->kind]);
+    cJSON_AddStringToObject(o, "name", s->name);
+    cJSON_AddNumberToObject(o, "span_ms", (double)s->o.span_ms);
+    cJSON_AddNumberToObject(o, "learn_ms", (double)s->o.learn_ms);
+    cJSON_AddNumberToObject(o, "max_keys", (double)s->o.max_keys);
+    cJSON_AddNumberToObject(o, "max_values", (double)s->o.max_values);
+    starts = cJSON_AddArrayToObject(o, "starts");
+    for (size_t i = 0; i < s->starts.cap; i++) {
+        const hmap_entry *e = &s->starts.slots[i];
+        cJSON *row;
+        if (!e->key)
+            continue;
+        row = cJSON_CreateArray();
+        cJSON_AddItemToArray(row, cJSON_CreateString(e->key));
+        cJSON_AddItemToArray(row, cJSON_CreateNumber((double)e->stamp));
+        cJSON_AddItemToArray(starts, row);
+    }
+    keys = cJSON_AddArrayToObject(o, "keys");
+    for (size_t i = 0; i < s->keys.cap; i++)
+        if (s->keys.slots[i].key)
+            cJSON_AddItemToArray(keys, key_json(&s->keys.slots[i]));
+}
+
+void series_to_json(const kg_state *st, cJSON *arr)
+{
+    for (size_t i = 0; i < st->n_series; i++) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            return;
+        one_to_json(st->series[i], o);
+        cJSON_AddItemToArray(arr, o);
+    }
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? v->valuedouble : -1;
+}
+
+static int load_key(kg_series *s, const cJSON *row)
+{
+    const cJSON *k = cJSON_GetArrayItem(row, 0), *stamp = cJSON_GetArrayItem(row, 1),
+                *vals = cJSON_GetArrayItem(row, 2), *head = cJSON_GetArrayItem(row, 3),
+                *b = cJSON_GetArrayItem(row, 4), *v;
+    skey *sk;
+    int i = 0;
+    if (!cJSON_IsString(k) || !cJSON_IsNumber(stamp) || !cJSON_IsArray(vals) ||
+        !cJSON_IsNumber(head) || !cJSON_IsArray(b))
+        return -1;
+    if (!(sk = upsert_key(s, k->valuestring, strlen(k->valuestring), (long long)stamp->valuedouble)))
+        return -2;
+    sk->head = (long long)head->valuedouble;
+    cJSON_ArrayForEach(v, b) {
+        if (i < SERIES_BUCKETS && cJSON_IsNumber(v) && v->valuedouble >= 0)
+            sk->buckets[i++] = (unsigned)v->valuedouble;
+    }
+    cJSON_ArrayForEach(v, vals) {
+        const cJSON *t = cJSON_GetArrayItem(v, 0), *f = cJSON_GetArrayItem(v, 1),
+                    *l = cJSON_GetArrayItem(v, 2);
+        bool was_new;
+        sval *x;
+        if (!cJSON_IsString(t) || !cJSON_IsNumber(f) || !cJSON_IsNumber(l))
+            return -1;
+        if (!(x = touch_value(s, sk, t->valuestring, strlen(t->valuestring),
+                              (long long)l->valuedouble, &was_new)))
+            return -2;
+        x->first = (long long)f->valuedouble;
+    }
+    return 0;
+}
+
+int series_from_json(kg_state *st, const cJSON *o, char *err, size_t errlen)
+{
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+    const cJSON *keys = cJSON_GetObjectItemCaseSensitive(o, "keys");
+    const cJSON *starts = cJSON_GetObjectItemCaseSensitive(o, "starts"), *row;
+    kg_series_opts so = {(long long)num(o, "span_ms"), (long long)num(o, "learn_ms"),
+                         (size_t)num(o, "max_keys"), (size_t)num(o, "max_values")};
+    kg_series *s;
+    int k = -1;
+
+    for (int i = 0; i < 2 && cJSON_IsString(kind); i++)
+        if (strcmp(kind->valuestring, kind_names[i]) == 0)
+            k = i;
+    if (k < 0 || !cJSON_IsString(name) || !cJSON_IsArray(keys) || !cJSON_IsArray(starts) ||
+        so.span_ms < 0 || so.learn_ms < 0 || num(o, "max_keys") < 0 || num(o, "max_values") < 0) {
+        snprintf(err, errlen, "a state series is malformed");
+        return -1;
+    }
+    if (!(s = state_series(st, name->valuestring, (kg_series_kind)k, &so)))
+        goto oom;
+    cJSON_ArrayForEach(row, starts) {
+        const cJSON *sc = cJSON_GetArrayItem(row, 0), *t = cJSON_GetArrayItem(row, 1);
+        if (!cJSON_IsString(sc) || !cJSON_IsNumber(t))
+            goto bad;
+        if (series_started(s, sc->valuestring, (long long)t->valuedouble) < 0)
+            goto oom;
+    }
+    cJSON_ArrayForEach(row, keys) {
+        int rc = load_key(s, row);
+        if (rc == -1)
+            goto bad;
+        if (rc == -2)
+            goto oom;
+    }
+    return 0;
+bad:
+    snprintf(err, errlen, "an entry of state series %s is malformed", s->name);
+    return -1;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}

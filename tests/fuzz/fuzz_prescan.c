@@ -1,0 +1,54 @@
+/*
+ * fuzz_prescan: the pre-scan against the full path.  Whatever prescan
+ * vouches for (a text input.c's byte checks let through), cJSON must parse
+ * whole and event_extract must accept, with the same stage and auditID;
+ * prescan_stage must read the same two values.  Anything else aborts.
+ */
+#include <stdlib.h>
+#include "kguard/event.h"
+#include "kguard/input.h"
+#include "prescan.h"
+#include "fuzz_util.h"
+
+/* input.c's byte checks, conservatively: UTF-8, no controls but tab, CR
+ * and LF, no "u0000" anywhere (input.c refuses the escape). */
+static bool clean(const uint8_t *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (d[i] < 0x20 && d[i] != '\t' && d[i] != '\r' && d[i] != '\n')
+            return false;
+    if (memmem(d, n, "u0000", 5))
+        return false;
+    return input_utf8_valid(d, n, NULL);
+}
+
+static bool same(const char *p, size_t n, const char *want)
+{
+    return want ? p && strlen(want) == n && memcmp(p, want, n) == 0 : p == NULL;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *text = (const char *)data, *end = NULL;
+    kg_input_peek pk, first;
+    kg_event ev;
+    char err[256];
+    cJSON *root;
+    if (!clean(data, size) || prescan_event(text, size, &pk) != 1)
+        return 0;
+    if (prescan_stage(text, size, &first) != 1 || first.stage != pk.stage ||
+        first.audit_id != pk.audit_id)
+        abort();
+    root = cJSON_ParseWithLengthOpts(text, size, &end, 0);
+    if (!root)
+        abort();
+    while (end < text + size && strchr(" \t\r\n", *end))
+        end++;
+    memset(&ev, 0, sizeof ev);
+    if (end != text + size || event_extract(&ev, root, err, sizeof err) < 0 ||
+        !same(pk.stage, pk.stage_len, ev.stage) || !same(pk.audit_id, pk.audit_id_len, ev.audit_id))
+        abort();
+    event_release(&ev);
+    cJSON_Delete(root);
+    return 0;
+}

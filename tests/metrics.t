@@ -1,0 +1,271 @@
+#!/usr/bin/env perl
+# GET /metrics (issue 14): kguard's metrics in Prometheus' text exposition format, checked by a parser of
+# that format written here (HELP/TYPE lines, sample syntax, label escaping, one TYPE per family, no
+# duplicate series, counters named *_total, no usernames or addresses as labels), and their values:
+#   - on the webhook listener: events read/judged by source and cluster, findings new/updated by type and
+#     severity, rule matches, webhook requests by code (200, 401), queue depth, list entries, rules
+#     loaded, the HTTP sink's deliveries, a reload (SIGHUP) with the time of the last success;
+#   - without a webhook, on --metrics-listen: followed events and a malformed line; other paths and
+#     methods refused; a bad --metrics-listen is a usage error.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use IO::Socket::INET;
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(time sleep);
+use Test::More;
+use KGTest qw(:all);
+use KGRun qw(slow slurp stderr_of wait_until clean_exit);
+
+my $BIN = kguard();
+plan skip_all => "kguard binary not found at $BIN (set KGUARD)" unless -x $BIN;
+plan skip_all => 'curl not found' unless grep { -x "$_/curl" } split /:/, $ENV{PATH};
+my $ROOT = root();
+my $DIR = tmpdir();
+my @BASE = ('run', '--rules', "$ROOT/rules.d", '--lualib', "$ROOT/lualib", '--cluster', 'test-cluster',
+            '--tor-exits', "$ROOT/tests/lists/tor-exit-addresses.txt", '--publish-interval', '0');
+my $TOR = 'Discovery:Kubernetes/TorIPCaller';
+
+# ---- a Prometheus text-format parser -----------------------------------------------------------
+
+my $NAME = qr/[a-zA-Z_:][a-zA-Z0-9_:]*/;
+my $LABEL = qr/[a-zA-Z_][a-zA-Z0-9_]*/;
+my $NUM = qr/[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?Inf|NaN/;
+
+# {label="value",...} -> (\%labels, undef) or (undef, $error); escapes \\ \" \n
+sub parse_labels {
+    my ($s) = @_;
+    my %l;
+    while (length $s) {
+        $s =~ s/\A($LABEL)="((?:[^"\\\n]|\\[\\"n])*)"// or return (undef, "bad label at '$s'");
+        my ($k, $v) = ($1, $2);
+        return (undef, "label $k twice") if exists $l{$k};
+        return (undef, "reserved label $k") if $k =~ /^__/;
+        $v =~ s/\\(["\\n])/$1 eq 'n' ? "\n" : $1/ge;
+        $l{$k} = $v;
+        last unless length $s;
+        $s =~ s/\A,// or return (undef, "expected , at '$s'");
+    }
+    return (\%l, undef);
+}
+
+# The text -> { type => {family => kind}, help => {family => text}, samples => [{name, labels, value}],
+#               errors => [...] }
+sub parse_prometheus {
+    my ($text) = @_;
+    my (%type, %help, %seen_sample, %series, @samples, @errors);
+    push @errors, 'does not end in a newline' unless $text =~ /\n\z/;
+    my $n = 0;
+    for my $line (split /\n/, $text) {
+        $n++;
+        next if $line eq '';
+        if ($line =~ /^# HELP ($NAME) (.*)$/) {
+            push @errors, "line $n: HELP for $1 twice" if exists $help{$1};
+            $help{$1} = $2;
+        } elsif ($line =~ /^# TYPE ($NAME) (counter|gauge|histogram|summary|untyped)$/) {
+            push @errors, "line $n: TYPE for $1 twice" if exists $type{$1};
+            push @errors, "line $n: TYPE for $1 after its samples" if $seen_sample{$1};
+            $type{$1} = $2;
+        } elsif ($line =~ /^#/) {
+            push @errors, "line $n: a malformed HELP or TYPE line" if $line =~ /^# (?:HELP|TYPE)\b/;
+        } elsif ($line =~ /^($NAME)(?:\{(.*)\})? ($NUM)(?: -?\d+)?$/) {
+            my ($name, $ls, $v) = ($1, $2 // '', $3);
+            my ($labels, $err) = parse_labels($ls);
+            if ($err) { push @errors, "line $n: $err"; next }
+            my $key = $name . '{' . join(',', map { "$_=$labels->{$_}" } sort keys %$labels) . '}';
+            push @errors, "line $n: series $key twice" if $series{$key}++;
+            $seen_sample{$name} = 1;
+            push @samples, { name => $name, labels => $labels, value => $v eq 'NaN' ? 'NaN' : 0 + $v };
+        } else {
+            push @errors, "line $n: not a sample: $line";
+        }
+    }
+    return { type => \%type, help => \%help, samples => \@samples, errors => \@errors };
+}
+
+# The value of name{labels} (labels given must match exactly the sample's), or undef.
+sub value_of {
+    my ($p, $name, %labels) = @_;
+    for my $s (@{ $p->{samples} }) {
+        next unless $s->{name} eq $name && keys %{ $s->{labels} } == keys %labels;
+        next if grep { ($s->{labels}{$_} // "\0") ne $labels{$_} } keys %labels;
+        return $s->{value};
+    }
+    return undef;
+}
+
+# What every exposition must be, whatever the values.
+sub well_formed {
+    my ($p, $what) = @_;
+    is_deeply($p->{errors}, [], "$what: parses as the text format") or diag(join "\n", @{ $p->{errors} });
+    my @untyped = grep { !$p->{type}{ $_->{name} } } @{ $p->{samples} };
+    is(scalar @untyped, 0, "$what: every sample's family has a TYPE")
+        or diag(join ', ', map { $_->{name} } @untyped);
+    my @bad = grep { ($p->{type}{$_} eq 'counter') != /_total$/ } keys %{ $p->{type} };
+    is_deeply(\@bad, [], "$what: counters and only counters end in _total");
+    is_deeply([grep { !/^kguard_/ } keys %{ $p->{type} }], [], "$what: every name starts with kguard_");
+    my @personal = grep { /user|ip|addr|host|name/i } map { keys %{ $_->{labels} } } @{ $p->{samples} };
+    is_deeply(\@personal, [], "$what: no label for users or addresses");
+    my ($b) = grep { $_->{name} eq 'kguard_build_info' } @{ $p->{samples} };
+    ok($b && $b->{value} == 1 && $b->{labels}{version} eq '0.2.0' && $b->{labels}{lua_version} =~ /^Lua 5\.4\.\d+$/,
+       "$what: build info 1 with the versions");
+}
+
+subtest 'the parser refuses what the format does not allow' => sub {
+    my $good = "# HELP kguard_x_total X.\n# TYPE kguard_x_total counter\nkguard_x_total{a=\"q\\\"\\\\\\n\"} 3\n";
+    my $p = parse_prometheus($good);
+    is_deeply($p->{errors}, [], 'a counter with an escaped label value parses');
+    is($p->{samples}[0]{labels}{a}, "q\"\\\n", 'the escapes are undone');
+    for my $bad ("kguard_x_total 1", "kguard_x_total{a=\"1\" 1\n", "kguard_x_total{a=\"1\",a=\"2\"} 1\n",
+                 "kguard_x_total one\n", "# TYPE kguard_x_total counter\n# TYPE kguard_x_total counter\n",
+                 "kguard_x_total 1\nkguard_x_total 2\n", "9x 1\n", "kguard_x_total{__a=\"1\"} 1\n") {
+        ok(@{ parse_prometheus($bad)->{errors} }, 'refused: ' . ($bad =~ s/\n/\\n/gr));
+    }
+};
+
+# ---- HTTP -----------------------------------------------------------------------------------------
+
+# curl($method, $url, %o) -> { status, body, ctype }
+sub curl {
+    my ($method, $url, %o) = @_;
+    my $out = "$DIR/curl-body";
+    my @cmd = ('curl', '-s', '--noproxy', '*', '--max-time', '5', '-o', $out, '-X', $method,
+               '-w', '%{http_code} %{content_type}');
+    push @cmd, '-H', $_ for @{ $o{headers} // [] };
+    push @cmd, '--data-binary', "\@$o{body_file}", '-H', 'Content-Type: application/json' if $o{body_file};
+    open my $fh, '-|', @cmd, $url or die "curl: $!";
+    my $w = do { local $/; <$fh> } // '';
+    close $fh;
+    my ($status, $ctype) = split / /, $w, 2;
+    return { status => $status, ctype => $ctype // '', body => slurp($out) };
+}
+
+sub metrics_of { my ($port) = @_; my $r = curl('GET', "http://127.0.0.1:$port/metrics"); return ($r, parse_prometheus($r->{body})) }
+
+# A receiver that answers every POST 200 (for the HTTP sink's counters).
+sub start_receiver {
+    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 8, ReuseAddr => 1)
+        or die "listen: $!";
+    my $pid = fork // die;
+    if ($pid == 0) {
+        while (my $c = $srv->accept) {
+            my ($buf, $len) = ('', undef);
+            while (sysread($c, my $b, 65536)) {
+                $buf .= $b;
+                ($len) = $buf =~ /Content-Length: (\d+)/i unless defined $len;
+                last if defined $len && $buf =~ /\r\n\r\n/ && length($buf) - index($buf, "\r\n\r\n") - 4 >= $len;
+            }
+            print {$c} "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            close $c;
+        }
+        POSIX::_exit(0);
+    }
+    my $port = $srv->sockport;
+    close $srv;
+    return ($pid, "http://127.0.0.1:$port/ingest");
+}
+
+my $seq = 0;
+sub tor_event { $seq++; audit_event(verb => 'list', resource => 'pods', ip => $IP{TOR}, ua => "metrics-t/$seq", auditID => uuid()) }
+sub quiet_event { $seq++; audit_event(verb => 'get', resource => 'configmaps', name => "cm-$seq", ip => $IP{INTERNAL},
+                                      user => 'SA', ua => "metrics-t/$seq", auditID => uuid()) }
+
+# ---- on the webhook listener ----------------------------------------------------------------------
+
+subtest 'GET /metrics on the webhook listener' => sub {
+    my $token = write_file("metrics-t-token\n", 'webhook.token');
+    my ($rpid, $url) = start_receiver();
+    my $k = KGRun::start_kguard(args => [@BASE, '--listen', '127.0.0.1:0', '--auth-token-file', $token,
+                                         '--output', "$DIR/findings.jsonl", '--output', $url]);
+    my $port;
+    wait_until(10, sub { ($port) = stderr_of($k) =~ /listening on 127\.0\.0\.1 port (\d+)/ });
+    ok($port, 'kguard listens') or return diag(stderr_of($k));
+
+    my ($r0, $p0) = metrics_of($port);
+    is($r0->{status}, 200, 'GET /metrics without the webhook token -> 200');
+    is($r0->{ctype}, 'text/plain; version=0.0.4; charset=utf-8', 'the exposition content type');
+    well_formed($p0, 'at start');
+    cmp_ok(value_of($p0, 'kguard_rules_loaded') // 0, '>=', 20, 'rules loaded');
+    cmp_ok(value_of($p0, 'kguard_list_entries', list => 'tor-exits') // 0, '>', 0, 'Tor list entries');
+
+    my $body = write_file(json_encode({ kind => 'EventList', apiVersion => 'audit.k8s.io/v1', metadata => {},
+                                        items => [tor_event(), quiet_event(), tor_event(), quiet_event(), tor_event()] }),
+                          'batch.json');
+    is(curl('POST', "http://127.0.0.1:$port/k8s-audit", body_file => $body,
+            headers => ['Authorization: Bearer metrics-t-token'])->{status}, 200, 'a batch of 5 events -> 200');
+    is(curl('POST', "http://127.0.0.1:$port/k8s-audit", body_file => $body)->{status}, 401, 'without the token -> 401');
+
+    my $p;
+    wait_until(10, sub {
+        (undef, $p) = metrics_of($port);
+        (value_of($p, 'kguard_events_judged_total', source => 'webhook', cluster => 'test-cluster') // 0) == 5
+            && (value_of($p, 'kguard_sink_deliveries_total', sink => $url) // 0) >= 1
+            && defined value_of($p, 'kguard_webhook_requests_total', code => '401');
+    }, poll => 0.3);
+    well_formed($p, 'after a batch');
+    is(value_of($p, 'kguard_events_read_total', source => 'webhook', cluster => 'test-cluster'), 5, 'events read: 5 from the webhook');
+    is(value_of($p, 'kguard_events_judged_total', source => 'webhook', cluster => 'test-cluster'), 5, 'events judged: 5');
+    is(value_of($p, 'kguard_findings_new_total', type => $TOR, severity => 'Medium'), 1, 'one new Tor finding (Medium)');
+    is(value_of($p, 'kguard_findings_updated_total', type => $TOR, severity => 'Medium'), 2, 'two repeats of it');
+    is(value_of($p, 'kguard_rule_matches_total', rule => $TOR), 3, 'the Tor rule matched 3 times');
+    is(value_of($p, 'kguard_rule_errors_total', rule => $TOR), 0, 'without errors');
+    is(value_of($p, 'kguard_webhook_requests_total', code => '200'), 1, 'webhook: one 200');
+    is(value_of($p, 'kguard_webhook_requests_total', code => '401'), 1, 'webhook: one 401');
+    is(value_of($p, 'kguard_queue_depth'), 0, 'the queue is empty again');
+    is(value_of($p, 'kguard_sink_deliveries_total', sink => $url), 3, 'the HTTP sink delivered 3 lines');
+    is(value_of($p, 'kguard_sink_failures_total', sink => $url), 0, 'and failed none');
+    is(value_of($p, 'kguard_reloads_total', result => 'ok') // 0, 0, 'no reload yet');
+    my $start = value_of($p, 'kguard_start_time_seconds');
+    cmp_ok(abs($start - time), '<', 120, 'start time is now');
+
+    kill 'HUP', $k->{pid};
+    wait_until(10, sub { (undef, $p) = metrics_of($port); (value_of($p, 'kguard_reloads_total', result => 'ok') // 0) == 1 }, poll => 0.3);
+    is(value_of($p, 'kguard_reloads_total', result => 'ok'), 1, 'SIGHUP: one reload');
+    cmp_ok(value_of($p, 'kguard_reload_last_success_timestamp_seconds'), '>=', $start, 'the time of the last good one');
+    is(value_of($p, 'kguard_rule_matches_total', rule => $TOR), 3, 'a rule\'s count survives the reload');
+
+    my $eu = write_file(json_encode({ kind => 'EventList', apiVersion => 'audit.k8s.io/v1', metadata => {},
+                                      items => [quiet_event(), quiet_event()] }), 'eu.json');
+    is(curl('POST', "http://127.0.0.1:$port/k8s-audit/eu-prod", body_file => $eu,
+            headers => ['Authorization: Bearer metrics-t-token'])->{status}, 200, 'a batch for cluster eu-prod -> 200');
+    wait_until(10, sub { (undef, $p) = metrics_of($port);
+                         (value_of($p, 'kguard_events_read_total', source => 'webhook', cluster => 'eu-prod') // 0) == 2 }, poll => 0.3);
+    is(value_of($p, 'kguard_events_read_total', source => 'webhook', cluster => 'eu-prod'), 2, 'counted under its cluster');
+    is(value_of($p, 'kguard_events_read_total', source => 'webhook', cluster => 'test-cluster'), 5, 'apart from the default one');
+
+    my $r = KGRun::finish($k, signal => 'TERM');
+    clean_exit($r, 'kguard');
+    kill 'KILL', $rpid;
+    waitpid($rpid, 0);
+};
+
+# ---- on --metrics-listen ----------------------------------------------------------------------------
+
+subtest '--metrics-listen without a webhook' => sub {
+    my $log = "$DIR/audit.log";
+    open my $fh, '>', $log or die;
+    print {$fh} event_line(tor_event()), "\n", "{\"kind\":\"Event\",\"apiVersion\":\n", event_line(quiet_event()), "\n";
+    close $fh;
+    my $k = KGRun::start_kguard(args => [@BASE, '--follow', $log, '--from-start', '--metrics-listen', '127.0.0.1:0',
+                                         '--output', "$DIR/follow.jsonl"]);
+    my $port;
+    wait_until(10, sub { ($port) = stderr_of($k) =~ /metrics on 127\.0\.0\.1 port (\d+)/ });
+    ok($port, 'kguard serves metrics') or return diag(stderr_of($k));
+    my $p;
+    wait_until(10, sub { (undef, $p) = metrics_of($port);
+                         (value_of($p, 'kguard_events_read_total', source => 'follow', cluster => 'test-cluster') // 0) == 2 }, poll => 0.3);
+    well_formed($p, '--metrics-listen');
+    is(value_of($p, 'kguard_events_read_total', source => 'follow', cluster => 'test-cluster'), 2, 'two followed events');
+    is(value_of($p, 'kguard_events_malformed_total', source => 'follow', cluster => 'test-cluster'), 1, 'one malformed line');
+    is(curl('GET', "http://127.0.0.1:$port/k8s-audit")->{status}, 404, 'no webhook here');
+    is(curl('POST', "http://127.0.0.1:$port/metrics")->{status}, 405, 'POST /metrics -> 405');
+    is(curl('GET', "http://127.0.0.1:$port/healthz")->{status}, 200, '/healthz');
+    clean_exit(KGRun::finish($k, signal => 'TERM'), 'kguard');
+
+    my $r = run_kguard(args => [@BASE, '--metrics-listen', 'nowhere:port'], timeout => 30);
+    is($r->{exit}, 2, 'a bad --metrics-listen: usage error');
+    like($r->{stderr}, qr/--metrics-listen wants \[HOST:\]PORT/, '... saying what it wants');
+};
+
+done_testing();
