@@ -10,7 +10,10 @@
 #define WINDOW_MT "kguard.window"
 #define BASELINE_MT "kguard.baseline"
 #define MAX_SPAN_MS (366LL * 86400 * 1000)
-#define MAX_CAP 100000000
+/* The same ceiling as a state table's entries (state.h), and a bound on the
+ * values kept per key: a rule cannot ask a series for unbounded memory. */
+#define MAX_KEYS 1000000
+#define MAX_VALUES 4096
 
 typedef struct handle {
     kg_series *s;
@@ -207,14 +210,14 @@ static long long opt_duration(lua_State *L, int t, const char *key, long long df
     return ms;
 }
 
-static size_t opt_cap(lua_State *L, int t, const char *key)
+static size_t opt_cap(lua_State *L, int t, const char *key, lua_Integer max)
 {
     lua_Integer v;
     lua_getfield(L, t, key);
     v = luaL_optinteger(L, -1, 0);
     lua_pop(L, 1);
-    if (v < 0 || v > MAX_CAP)
-        luaL_error(L, "%s out of range", key);
+    if (v < 0 || v > max)
+        luaL_error(L, "%s must be from 0 (the default) to %d", key, (int)max);
     return (size_t)v;
 }
 
@@ -230,8 +233,8 @@ static int open_series(lua_State *L, kg_state *st, kg_series_kind kind, const ch
     } else {
         o.learn_ms = opt_duration(L, 2, "learn", 7LL * 86400 * 1000);
     }
-    o.max_keys = opt_cap(L, 2, "max_keys");
-    o.max_values = opt_cap(L, 2, "max_values");
+    o.max_keys = opt_cap(L, 2, "max_keys", MAX_KEYS);
+    o.max_values = opt_cap(L, 2, "max_values", MAX_VALUES);
     ud = lua_newuserdatauv(L, sizeof *ud, 0);
     if (!(ud->s = state_series(st, name, kind, &o)))
         return oom(L);
