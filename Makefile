@@ -10,7 +10,7 @@ DESTDIR ?=
 WERROR  ?= 0
 SANITIZE ?= 0
 
-PKGS    := lua5.4 libcjson libmicrohttpd gnutls libcurl
+PKGS    := lua5.4 libcjson libmicrohttpd gnutls libcurl libnats
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -D_DEFAULT_SOURCE -D_GNU_SOURCE \
            -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS)) \

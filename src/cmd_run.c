@@ -27,6 +27,7 @@
 #include "version.h"
 #include "kguard/metrics.h"
 #include "kguard/follow.h"
+#include "kguard/input_nats.h"
 #include "kguard/webhook.h"
 
 #define TICK_MS 250
@@ -37,6 +38,8 @@
 #define DEFAULT_MAX_DRAIN 30.0    /* seconds of judging the queue may hold */
 #define STDIN_CHUNK (64u << 10)
 #define MAX_WATCH 64
+#define NATS_BATCH 64
+#define NATS_WAIT_MS 100          /* longest a fetch waits for a first message */
 
 typedef struct watch {
     int wd;
@@ -51,6 +54,7 @@ typedef struct run_ctx {
     size_t n_follow;
     kg_queue *queue;
     kg_webhook *hook;
+    kg_nats_in *nats;
     kg_collect *metrics;          /* with --listen or --metrics-listen */
     metrics_http *metrics_srv;    /* --metrics-listen */
     kg_sinks *sinks;
@@ -280,6 +284,42 @@ static void read_stdin(run_ctx *r)
     r->slen -= start;
 }
 
+static void on_nats_msg(void *ud, const char *data, size_t len, const char *cluster,
+                        const char *origin)
+{
+    run_ctx *r = ud;
+    engine_feed_cluster(r->eng, data, len, origin, 1, cluster);
+}
+
+/* Every finding of the batch written to every sink, none left waiting. */
+static int on_nats_commit(void *ud)
+{
+    run_ctx *r = ud;
+    return sinks_flush(r->sinks) == 0 && sinks_waiting(r->sinks) == 0 ? 0 : -1;
+}
+
+static int open_nats(run_ctx *r)
+{
+    const kg_cli *c = r->cli;
+    kg_nats_in_opts o = {c->nats_url, c->nats_creds, c->nats_subject ? c->nats_subject : "audit.>",
+                         c->nats_durable ? c->nats_durable : "kguard"};
+    char err[512];
+    if (!(r->nats = input_nats_open(&o, err, sizeof err))) {
+        cli_warn("cannot consume from NATS: %s", err);
+        return -1;
+    }
+    fprintf(stderr, "kguard: consuming %s from %s as %s\n", o.subject, o.url, o.durable);
+    return 0;
+}
+
+static void poll_nats(run_ctx *r)
+{
+    kg_nats_in_cb cb = {on_nats_msg, on_nats_commit, r};
+    char err[512];
+    if (input_nats_poll(r->nats, NATS_BATCH, NATS_WAIT_MS, &cb, err, sizeof err) < 0)
+        fprintf(stderr, "kguard: nats: %s\n", err);
+}
+
 static void webhook_log(void *ud, const char *msg)
 {
     (void)ud;
@@ -410,7 +450,7 @@ static void loop(run_ctx *r)
     double next_tick = now_s() + 1, next_save = now_s() + SAVE_EVERY;
     while (!r->stop) {
         struct pollfd p[4 + CLI_MAX_FOLLOW];
-        int n = 0, timeout = TICK_MS;
+        int n = 0, timeout = r->nats ? 0 : TICK_MS;   /* a fetch waits instead */
         double t;
         p[n++] = (struct pollfd){r->sigfd, POLLIN, 0};
         p[n++] = (struct pollfd){r->inofd, POLLIN, 0};
@@ -428,6 +468,8 @@ static void loop(run_ctx *r)
         if (r->use_stdin && (p[3].revents & (POLLIN | POLLHUP)))
             read_stdin(r);
         poll_follows(r, 8u << 20);
+        if (r->nats && !r->stop)
+            poll_nats(r);
         t = now_s();
         if (r->reload_at > 0 && t >= r->reload_at) {
             r->reload_at = 0;
@@ -443,7 +485,7 @@ static void loop(run_ctx *r)
             engine_save(r->eng);
             next_save = t + SAVE_EVERY;
         }
-        if (!r->use_stdin && !r->n_follow && !r->hook)
+        if (!r->use_stdin && !r->n_follow && !r->hook && !r->nats)
             r->stop = true;     /* stdin was the only input and it ended */
     }
 }
@@ -469,7 +511,7 @@ int cmd_run(const kg_cli *c)
 
     r.cli = c;
     r.sigfd = r.inofd = -1;
-    r.use_stdin = !c->n_follow && !c->listen;
+    r.use_stdin = !c->n_follow && !c->listen && !c->nats_url;
     if (c->nargs) {
         cli_warn("run takes no file arguments: use --follow FILE");
         return 2;
@@ -498,6 +540,8 @@ int cmd_run(const kg_cli *c)
     }
     collect_update(r.metrics, r.eng, r.sinks, r.queue, r.hook);
     rc = 1;
+    if (c->nats_url && open_nats(&r) < 0)
+        goto cleanup;
     loop(&r);
     shutdown_inputs(&r);
     rc = engine_finish(r.eng) < 0 ? 1 : 0;
@@ -508,6 +552,7 @@ cleanup:
     metrics_http_stop(r.metrics_srv);
     if (r.hook)
         webhook_stop(r.hook);
+    input_nats_close(r.nats);
     for (size_t i = 0; i < r.n_follow; i++)
         follow_close(r.follow[i]);
     queue_free(r.queue);

@@ -248,6 +248,16 @@ const kg_option options_table[] = {
      NULL, OPT_RUN, set_seconds, F(header_timeout), 0},
     {"max-drain", "S", "webhook queue bound: seconds of judging it may hold (default: 30)",
      NULL, OPT_RUN, set_seconds, F(max_drain), 0},
+    {"nats-url", "URL", "consume audit records from JetStream (nats://HOST:PORT)", NULL,
+     OPT_RUN, set_str, F(nats_url), 0},
+    {"nats-creds", "FILE", "NATS credentials file (JWT and NKey seed)", NULL,
+     OPT_RUN, set_str, F(nats_creds), 0},
+    {"nats-subject", "SUBJ", "subjects the consumer takes (default: audit.>)", NULL,
+     OPT_RUN, set_str, F(nats_subject), 0},
+    {"nats-durable", "NAME", "durable pull consumer's name (default: kguard)", NULL,
+     OPT_RUN, set_str, F(nats_durable), 0},
+    {"nats-output", "SUBJ", "findings also to this JetStream subject (with --nats-url)", NULL,
+     OPT_RUN, set_str, F(nats_output), 0},
     {"help", NULL, "this text", NULL, OPT_HELP, NULL, 0, 0},
 };
 

@@ -59,6 +59,8 @@ typedef struct kg_cli {
     const char *metrics_listen;
     double header_timeout;     /* seconds; 0: the default */
     double max_drain;          /* seconds of judging the webhook queue holds; 0: default */
+    const char *nats_url, *nats_creds, *nats_subject, *nats_durable;   /* JetStream input */
+    const char *nats_output;   /* findings to this JetStream subject */
     /* what is left: input files (scan) or fixture paths (test) */
     char **args;
     int nargs;

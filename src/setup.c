@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "output.h"
 #include "setup.h"
+#include "kguard/sink_nats.h"
 
 #ifndef KGUARD_DATADIR
 #define KGUARD_DATADIR "/usr/local/share/kguard"
@@ -169,6 +170,26 @@ done:
     return rc;
 }
 
+/* --nats-output SUBJECT (with --nats-url): the findings --output takes,
+ * published to JetStream. */
+static int open_nats_output(const kg_cli *c, kg_setup *s)
+{
+    char err[512];
+    kg_sink *sink;
+    if (!c->nats_output)
+        return 0;
+    if (!c->nats_url) {
+        cli_warn("--nats-output needs --nats-url");
+        return -1;
+    }
+    if (!(sink = sink_nats_open(c->nats_url, c->nats_creds, c->nats_output,
+                                KG_SINK_FINDINGS, err, sizeof err))) {
+        cli_warn("cannot open --nats-output %s: %s", c->nats_output, err);
+        return -1;
+    }
+    return sinks_add(s->sinks, sink);
+}
+
 int setup_open_sinks(const kg_cli *c, kg_setup *s, bool flush_each)
 {
     if (!(s->sinks = sinks_new())) {
@@ -176,9 +197,11 @@ int setup_open_sinks(const kg_cli *c, kg_setup *s, bool flush_each)
         return -1;
     }
     s->eo.sinks = s->sinks;
-    return output_open(c, s->sinks, pick(c->archive_path, s->config ? s->config->archive_path
-                                                                      : NULL, NULL),
-                       s->drop_archived, flush_each);
+    if (output_open(c, s->sinks, pick(c->archive_path, s->config ? s->config->archive_path
+                                                                   : NULL, NULL),
+                    s->drop_archived, flush_each) < 0 || open_nats_output(c, s) < 0)
+        return -1;
+    return 0;
 }
 
 int setup_load(const kg_cli *c, kg_setup *s)

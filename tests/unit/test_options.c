@@ -57,6 +57,11 @@ static void parsing(void)
     ok(parse(&c, "run", "--follow", "/var/log/audit.log", "--from-start") == 0 &&
        c.n_follow == 1 && c.from_start, "run options for run");
     ok(parse(&c, "scan", "--follow", "/var/log/audit.log", NULL) < 0, "but not for scan");
+    ok(parse(&c, "run", "--nats-url", "nats://127.0.0.1:4222", NULL) == 0 &&
+       strcmp(c.nats_url, "nats://127.0.0.1:4222") == 0 && !c.nats_durable, "--nats-url for run");
+    ok(parse(&c, "scan", "--nats-url", "nats://127.0.0.1:4222", NULL) < 0, "but not for scan");
+    ok(parse(&c, "run", "--nats-output", "findings.prod", NULL) == 0 &&
+       strcmp(c.nats_output, "findings.prod") == 0, "--nats-output for run");
     ok(parse(&c, "scan", "--nope", NULL, NULL) < 0, "unknown option");
     ok(parse(&c, "scan", "events.log", NULL, NULL) == 0 && c.nargs == 1 &&
        strcmp(c.args[0], "events.log") == 0, "operands are left");

@@ -1,0 +1,181 @@
+/*
+ * input_nats: the JetStream input of `kguard run` (include/kguard/input_nats.h).
+ * Owns the libnats connection, the JetStream context and the durable pull
+ * subscription; fetches batches, hands each message to the caller and
+ * acknowledges the batch only after the caller committed it.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <nats/nats.h>
+#include "kguard/input_nats.h"
+
+#define CLUSTER_MAX 128
+
+struct kg_nats_in {
+    natsConnection *nc;
+    jsCtx *js;
+    natsSubscription *sub;
+};
+
+static void nats_err(char *err, size_t errlen, const char *what, natsStatus s, jsErrCode jerr)
+{
+    natsStatus ls = NATS_OK;
+    const char *last = nats_GetLastError(&ls);
+    if (ls != s)
+        last = NULL;   /* an older error */
+    if (jerr)
+        snprintf(err, errlen, "%s: %s (JetStream error %d)", what,
+                 last && *last ? last : natsStatus_GetText(s), (int)jerr);
+    else
+        snprintf(err, errlen, "%s: %s", what, last && *last ? last : natsStatus_GetText(s));
+}
+
+static int connect_to(kg_nats_in *n, const kg_nats_in_opts *o, char *err, size_t errlen)
+{
+    natsOptions *opts = NULL;
+    natsStatus s = natsOptions_Create(&opts);
+    int rc = -1;
+    if (s == NATS_OK)
+        s = natsOptions_SetURL(opts, o->url);
+    if (s == NATS_OK)
+        s = natsOptions_SetName(opts, "kguard");
+    if (s == NATS_OK)
+        s = natsOptions_SetMaxReconnect(opts, -1);   /* forever */
+    if (s == NATS_OK && o->creds)
+        s = natsOptions_SetUserCredentialsFromFiles(opts, o->creds, NULL);
+    if (s != NATS_OK) {
+        nats_err(err, errlen, "bad NATS options", s, 0);
+        goto cleanup;
+    }
+    if ((s = natsConnection_Connect(&n->nc, opts)) != NATS_OK) {
+        nats_err(err, errlen, o->url, s, 0);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    natsOptions_Destroy(opts);
+    return rc;
+}
+
+static int bind_consumer(kg_nats_in *n, const kg_nats_in_opts *o, char *err, size_t errlen)
+{
+    jsErrCode jerr = 0;
+    jsSubOptions so;
+    natsStatus s = natsConnection_JetStream(&n->js, n->nc, NULL);
+    if (s != NATS_OK) {
+        nats_err(err, errlen, "JetStream", s, 0);
+        return -1;
+    }
+    jsSubOptions_Init(&so);
+    so.Config.AckPolicy = js_AckExplicit;
+    s = js_PullSubscribe(&n->sub, n->js, o->subject, o->durable, NULL, &so, &jerr);
+    if (s != NATS_OK) {
+        char what[256];
+        snprintf(what, sizeof what, "pull consumer %s on %s", o->durable, o->subject);
+        nats_err(err, errlen, what, s, jerr);
+        return -1;
+    }
+    return 0;
+}
+
+kg_nats_in *input_nats_open(const kg_nats_in_opts *o, char *err, size_t errlen)
+{
+    kg_nats_in *n = calloc(1, sizeof *n);
+    if (!n) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (connect_to(n, o, err, errlen) < 0 || bind_consumer(n, o, err, errlen) < 0) {
+        input_nats_close(n);
+        return NULL;
+    }
+    return n;
+}
+
+static bool cluster_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+}
+
+void input_nats_cluster(const char *subject, char *out, size_t outlen)
+{
+    const char *dot = strrchr(subject, '.');
+    const char *t = dot ? dot + 1 : "";
+    size_t len = strlen(t);
+    out[0] = '\0';
+    if (!dot || dot == subject || len == 0 || len >= CLUSTER_MAX || len >= outlen)
+        return;
+    for (size_t i = 0; i < len; i++)
+        if (!cluster_char(t[i]))
+            return;
+    memcpy(out, t, len + 1);
+}
+
+static void judge_one(natsMsg *m, const kg_nats_in_cb *cb)
+{
+    const char *subj = natsMsg_GetSubject(m);
+    jsMsgMetaData *meta = NULL;
+    char cluster[CLUSTER_MAX], origin[192];
+    unsigned long long seq = 0;
+    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+        seq = (unsigned long long)meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+    }
+    input_nats_cluster(subj, cluster, sizeof cluster);
+    snprintf(origin, sizeof origin, "nats:%s#%llu", subj, seq);
+    cb->judge(cb->ud, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), cluster, origin);
+}
+
+/* Acknowledge (or give back) every message of the batch, then make sure the
+ * server has the acknowledgements before the next fetch. */
+static int settle(kg_nats_in *n, natsMsgList *list, bool ok, char *err, size_t errlen)
+{
+    natsStatus s = NATS_OK;
+    for (int i = 0; i < list->Count; i++) {
+        natsStatus t = ok ? natsMsg_Ack(list->Msgs[i], NULL)
+                          : natsMsg_NakWithDelay(list->Msgs[i], 1000, NULL);
+        if (s == NATS_OK)
+            s = t;
+    }
+    if (s == NATS_OK)
+        s = natsConnection_FlushTimeout(n->nc, 5000);
+    if (s != NATS_OK) {
+        nats_err(err, errlen, ok ? "acknowledging" : "giving back", s, 0);
+        return -1;
+    }
+    return 0;
+}
+
+int input_nats_poll(kg_nats_in *n, int max, int timeout_ms, const kg_nats_in_cb *cb,
+                    char *err, size_t errlen)
+{
+    natsMsgList list = {0};
+    jsErrCode jerr = 0;
+    natsStatus s = natsSubscription_Fetch(&list, n->sub, max, timeout_ms, &jerr);
+    int rc;
+    if (s == NATS_TIMEOUT)
+        return 0;
+    if (s != NATS_OK) {
+        nats_err(err, errlen, "fetch", s, jerr);
+        natsMsgList_Destroy(&list);
+        return -1;
+    }
+    for (int i = 0; i < list.Count; i++)
+        judge_one(list.Msgs[i], cb);
+    rc = settle(n, &list, cb->commit(cb->ud) == 0, err, errlen) < 0 ? -1 : list.Count;
+    natsMsgList_Destroy(&list);
+    return rc;
+}
+
+void input_nats_close(kg_nats_in *n)
+{
+    if (!n)
+        return;
+    natsSubscription_Destroy(n->sub);   /* keeps the durable consumer */
+    jsCtx_Destroy(n->js);
+    natsConnection_Destroy(n->nc);
+    free(n);
+}
