@@ -10,9 +10,11 @@
  * recently seen goes); every eviction is counted in the state's evictions.
  */
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "state_int.h"
+#include "jnum.h"
 
 #define SERIES_BUCKETS 60
 #define EVICT_SAMPLES 8
@@ -392,10 +394,17 @@ void series_to_json(const kg_state *st, cJSON *arr)
     }
 }
 
-static double num(const cJSON *o, const char *k)
+/* A non-negative whole number of o, or -1 (missing, not finite, out of range). */
+static long long num(const cJSON *o, const char *k)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? v->valuedouble : -1;
+    long long v;
+    return jnum_ll(cJSON_GetObjectItemCaseSensitive(o, k), 0, JNUM_EXACT, &v) ? v : -1;
+}
+
+/* A time or count kept in a row: finite and within 2^53. */
+static bool stamp_of(const cJSON *v, long long *out)
+{
+    return jnum_ll(v, -JNUM_EXACT, JNUM_EXACT, out);
 }
 
 static int load_key(kg_series *s, const cJSON *row)
@@ -404,28 +413,29 @@ static int load_key(kg_series *s, const cJSON *row)
                 *vals = cJSON_GetArrayItem(row, 2), *head = cJSON_GetArrayItem(row, 3),
                 *b = cJSON_GetArrayItem(row, 4), *v;
     skey *sk;
+    long long st_ms, head_ms, n;
     int i = 0;
-    if (!cJSON_IsString(k) || !cJSON_IsNumber(stamp) || !cJSON_IsArray(vals) ||
-        !cJSON_IsNumber(head) || !cJSON_IsArray(b))
+    if (!cJSON_IsString(k) || !stamp_of(stamp, &st_ms) || !cJSON_IsArray(vals) ||
+        !stamp_of(head, &head_ms) || !cJSON_IsArray(b))
         return -1;
-    if (!(sk = upsert_key(s, k->valuestring, strlen(k->valuestring), (long long)stamp->valuedouble)))
+    if (!(sk = upsert_key(s, k->valuestring, strlen(k->valuestring), st_ms)))
         return -2;
-    sk->head = (long long)head->valuedouble;
+    sk->head = head_ms;
     cJSON_ArrayForEach(v, b) {
-        if (i < SERIES_BUCKETS && cJSON_IsNumber(v) && v->valuedouble >= 0)
-            sk->buckets[i++] = (unsigned)v->valuedouble;
+        if (i < SERIES_BUCKETS && jnum_ll(v, 0, UINT_MAX, &n))
+            sk->buckets[i++] = (unsigned)n;
     }
     cJSON_ArrayForEach(v, vals) {
         const cJSON *t = cJSON_GetArrayItem(v, 0), *f = cJSON_GetArrayItem(v, 1),
                     *l = cJSON_GetArrayItem(v, 2);
         bool was_new;
         sval *x;
-        if (!cJSON_IsString(t) || !cJSON_IsNumber(f) || !cJSON_IsNumber(l))
+        long long first, last;
+        if (!cJSON_IsString(t) || !stamp_of(f, &first) || !stamp_of(l, &last))
             return -1;
-        if (!(x = touch_value(s, sk, t->valuestring, strlen(t->valuestring),
-                              (long long)l->valuedouble, &was_new)))
+        if (!(x = touch_value(s, sk, t->valuestring, strlen(t->valuestring), last, &was_new)))
             return -2;
-        x->first = (long long)f->valuedouble;
+        x->first = first;
     }
     return 0;
 }
@@ -436,8 +446,10 @@ int series_from_json(kg_state *st, const cJSON *o, char *err, size_t errlen)
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
     const cJSON *keys = cJSON_GetObjectItemCaseSensitive(o, "keys");
     const cJSON *starts = cJSON_GetObjectItemCaseSensitive(o, "starts"), *row;
-    kg_series_opts so = {(long long)num(o, "span_ms"), (long long)num(o, "learn_ms"),
-                         (size_t)num(o, "max_keys"), (size_t)num(o, "max_values")};
+    long long span = num(o, "span_ms"), learn = num(o, "learn_ms");
+    long long max_keys = num(o, "max_keys"), max_values = num(o, "max_values");
+    kg_series_opts so = {span, learn, max_keys < 0 ? 0 : (size_t)max_keys,
+                         max_values < 0 ? 0 : (size_t)max_values};
     kg_series *s;
     int k = -1;
 
@@ -445,7 +457,7 @@ int series_from_json(kg_state *st, const cJSON *o, char *err, size_t errlen)
         if (strcmp(kind->valuestring, kind_names[i]) == 0)
             k = i;
     if (k < 0 || !cJSON_IsString(name) || !cJSON_IsArray(keys) || !cJSON_IsArray(starts) ||
-        so.span_ms < 0 || so.learn_ms < 0 || num(o, "max_keys") < 0 || num(o, "max_values") < 0) {
+        span < 0 || learn < 0 || max_keys < 0 || max_values < 0) {
         snprintf(err, errlen, "a state series is malformed");
         return -1;
     }
@@ -453,9 +465,10 @@ int series_from_json(kg_state *st, const cJSON *o, char *err, size_t errlen)
         goto oom;
     cJSON_ArrayForEach(row, starts) {
         const cJSON *sc = cJSON_GetArrayItem(row, 0), *t = cJSON_GetArrayItem(row, 1);
-        if (!cJSON_IsString(sc) || !cJSON_IsNumber(t))
+        long long at;
+        if (!cJSON_IsString(sc) || !stamp_of(t, &at))
             goto bad;
-        if (series_started(s, sc->valuestring, (long long)t->valuedouble) < 0)
+        if (series_started(s, sc->valuestring, at) < 0)
             goto oom;
     }
     cJSON_ArrayForEach(row, keys) {
