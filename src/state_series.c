@@ -226,7 +226,7 @@ static sval *touch_value(kg_series *s, skey *k, const char *v, size_t vlen,
 /* Move the newest bucket to the one holding now, emptying those passed. */
 static void advance(const kg_series *s, skey *k, long long now)
 {
-    long long b = now / bucket_width(s);
+    long long b = (now > 0 ? now : 0) / bucket_width(s);   /* buckets from the epoch on */
     if (b <= k->head)
         return;
     if (b - k->head >= SERIES_BUCKETS || k->head == 0)
@@ -239,11 +239,11 @@ static void advance(const kg_series *s, skey *k, long long now)
 
 static unsigned long sum_buckets(const kg_series *s, const skey *k, long long now)
 {
-    long long b = now / bucket_width(s);
+    long long b = (now > 0 ? now : 0) / bucket_width(s);
     unsigned long sum = 0;
     for (long long i = 0; i < SERIES_BUCKETS; i++) {
         long long idx = k->head - i;
-        if (idx <= b && idx > b - SERIES_BUCKETS)
+        if (idx >= 0 && idx <= b && idx > b - SERIES_BUCKETS)
             sum += k->buckets[idx % SERIES_BUCKETS];
     }
     return sum;
@@ -416,7 +416,7 @@ static int load_key(kg_series *s, const cJSON *row)
     long long st_ms, head_ms, n;
     int i = 0;
     if (!cJSON_IsString(k) || !stamp_of(stamp, &st_ms) || !cJSON_IsArray(vals) ||
-        !stamp_of(head, &head_ms) || !cJSON_IsArray(b))
+        !jnum_ll(head, 0, JNUM_EXACT, &head_ms) || !cJSON_IsArray(b))
         return -1;
     if (!(sk = upsert_key(s, k->valuestring, strlen(k->valuestring), st_ms)))
         return -2;
