@@ -213,10 +213,10 @@ static sval *touch_value(kg_series *s, skey *k, const char *v, size_t vlen,
         memcpy(x->v, v, vlen);
         x->v[vlen] = '\0';
         x->vlen = vlen;
-        x->first = now;
+        x->first = x->last = now;
         k->n++;
     }
-    if (now > x->last || *was_new)
+    if (now > x->last)
         x->last = now;
     return x;
 }
