@@ -874,9 +874,88 @@ static int v6table_build_index(v6table *t)
 
 /* ---- finalize -------------------------------------------------------- */
 
+static int v4range_cmp(const void *a, const void *b)
+{
+    const v4range *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sort and merge IPv4 ranges in place (overlapping or adjacent); new length. */
+static size_t merge_v4(v4range *r, size_t n)
+{
+    size_t out = 0;
+    qsort(r, n, sizeof *r, v4range_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (out > 0) {
+            v4range *last = &r[out - 1];
+            if (last->end == UINT32_MAX || r[i].start <= last->end + 1) {
+                if (last->end < r[i].end)
+                    last->end = r[i].end;
+                continue;
+            }
+        }
+        r[out++] = r[i];
+    }
+    return out;
+}
+
+/*
+ * Move the pending ranges that lie wholly inside the IPv4 area (nearly
+ * every entry of a real list) into an array of 8-byte IPv4 ranges, keep
+ * the others at the front of pending and give back the room they took:
+ * sorting and merging then need a quarter of the memory.  On failure
+ * nothing has moved.
+ */
+static int take_v4(kg_ipset *set, v4table *out)
+{
+    size_t n = 0, w = 0;
+    range *p = set->pending;
+    for (size_t i = 0; i < set->npending; i++)
+        n += !below_v4(p[i].start) && !above_v4(p[i].end);
+    if (n == 0)
+        return 0;
+    if (!(out->r = malloc(n * sizeof *out->r)))
+        return -1;
+    for (size_t i = 0; i < set->npending; i++) {
+        if (!below_v4(p[i].start) && !above_v4(p[i].end))
+            out->r[out->n++] = (v4range){ (uint32_t)p[i].start.lo, (uint32_t)p[i].end.lo };
+        else
+            p[w++] = p[i];
+    }
+    set->npending = w;
+    if ((p = realloc(set->pending, (w ? w : 1) * sizeof *p)) != NULL) {
+        set->pending = p;
+        set->cappending = w ? w : 1;
+    }
+    return 0;
+}
+
+/* Add the IPv4 parts split off ranges that cross the area's edges. */
+static int v4_join(v4table *a, v4table *b)
+{
+    v4range *r;
+    if (b->n == 0)
+        return 0;
+    if (!(r = realloc(a->r, (a->n + b->n) * sizeof *r)))
+        return -1;
+    memcpy(r + a->n, b->r, b->n * sizeof *r);
+    a->r = r;
+    a->n += b->n;
+    return 0;
+}
+
+/* Merge the IPv4 ranges and fit the array to them. */
+static void v4_settle(v4table *t)
+{
+    v4range *r;
+    t->n = merge_v4(t->r, t->n);
+    if (t->n && (r = realloc(t->r, t->n * sizeof *r)) != NULL)
+        t->r = r;
+}
+
 int ipset_finalize(kg_ipset *set)
 {
-    v4table v4 = { 0 };
+    v4table v4 = { 0 }, cross4 = { 0 };
     v6table v6 = { 0 };
     int rc = -1;
     /* Nothing added since the last finalize: the tables are final. */
@@ -890,14 +969,18 @@ int ipset_finalize(kg_ipset *set)
     if (set->npending > UINT32_MAX ||
         set->v4.n + set->v6.n > UINT32_MAX - set->npending)
         goto cleanup;
-    if (pending_append_tables(set) != 0)
+    if (pending_append_tables(set) != 0 || take_v4(set, &v4) != 0)
         goto cleanup;
+    /* From here on failing loses the entries added since the last
+     * finalize; the tables of the last finalize stay. */
     if (!ranges_sorted(set->pending, set->npending))
         qsort(set->pending, set->npending, sizeof *set->pending, range_cmp);
-    /* From here on pending holds everything: failing later loses nothing. */
     set->npending = merge_ranges(set->pending, set->npending);
-    if (split_ranges(set->pending, set->npending, &v4, &v6) != 0 ||
-        v4table_build_index(&v4) != 0 || v6table_build_index(&v6) != 0)
+    if (split_ranges(set->pending, set->npending, &cross4, &v6) != 0 ||
+        v4_join(&v4, &cross4) != 0)
+        goto cleanup;
+    v4_settle(&v4);
+    if (v4table_build_index(&v4) != 0 || v6table_build_index(&v6) != 0)
         goto cleanup;
 
     drop_tables(set);
@@ -905,13 +988,14 @@ int ipset_finalize(kg_ipset *set)
     set->v6 = v6;
     memset(&v4, 0, sizeof v4);
     memset(&v6, 0, sizeof v6);
-    free(set->pending);
-    set->pending = NULL;
-    set->npending = set->cappending = 0;
     rc = 0;
 
 cleanup:
+    free(set->pending);
+    set->pending = NULL;
+    set->npending = set->cappending = 0;
     v4table_free(&v4);
+    v4table_free(&cross4);
     v6table_free(&v6);
     return rc;
 }
