@@ -197,7 +197,7 @@ static kg_ipset *adopt(int fd, const lc_header *h, uint64_t fsize, const char *n
         return NULL;
     }
     m->len = (size_t)fsize;
-    if ((m->addr = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+    if ((m->addr = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)) == MAP_FAILED) {
         util_set_err(why, whylen, "mmap: %s", strerror(errno));
         free(m);
         return NULL;
