@@ -948,8 +948,10 @@ static int v4_join(v4table *a, v4table *b)
 static void v4_settle(v4table *t)
 {
     v4range *r;
+    if (t->n == 0)
+        return;
     t->n = merge_v4(t->r, t->n);
-    if (t->n && (r = realloc(t->r, t->n * sizeof *r)) != NULL)
+    if ((r = realloc(t->r, t->n * sizeof *r)) != NULL)
         t->r = r;
 }
 
