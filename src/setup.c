@@ -100,16 +100,22 @@ typedef struct list_plan {
 } list_plan;
 
 /* The list cache's directory: --cache-dir, else the config's cache_dir,
- * else STATE.cache beside the state file; no cache without any of them. */
+ * else kguard-cache in the state file's directory; no cache without any
+ * of them. */
 static const char *list_cache_dir(const kg_cli *c, const kg_config *cfg, list_plan *p)
 {
     const char *dir = pick(c->cache_dir, cfg ? cfg->cache_dir : NULL, NULL);
     const char *state = pick(c->state_path, cfg ? cfg->state_path : NULL, NULL);
+    const char *slash = state ? strrchr(state, '/') : NULL;
+    int n;
     if (dir || !state)
         return dir;
-    if (snprintf(p->cache_dir, sizeof p->cache_dir, "%s.cache", state) >= (int)sizeof p->cache_dir)
-        return NULL;
-    return p->cache_dir;
+    if (slash)
+        n = snprintf(p->cache_dir, sizeof p->cache_dir, "%.*s/kguard-cache",
+                     (int)(slash - state), state);
+    else
+        n = snprintf(p->cache_dir, sizeof p->cache_dir, "kguard-cache");
+    return n > 0 && (size_t)n < sizeof p->cache_dir ? p->cache_dir : NULL;
 }
 
 static void plan(list_plan *p, kg_list_kind kind, const char *name, const char *path,

@@ -1,5 +1,5 @@
 #!/usr/bin/env perl
-# The list cache (--cache-dir, cache_dir, STATE.cache beside --state): a cold start writes one cache
+# The list cache (--cache-dir, cache_dir, kguard-cache beside --state): a cold start writes one cache
 # file per list, a warm start takes the lists from them with the same findings and the same messages
 # (bad lines, special-purpose ranges left out); an edited list, --literal-lists and a corrupt, truncated
 # or foreign cache file all make kguard read the list file again (a corrupt one with a message); a
@@ -150,7 +150,7 @@ subtest 'default: beside the state file; the config key' => sub {
     my $state = File::Spec->catfile(tmpdir(), 'state.json');
     my $r = scan('--state', $state);
     is($r->{exit}, 0, 'exit 0') or diag(describe_run($r));
-    ok(-d "$state.cache", 'the cache directory is STATE.cache');
+    ok(-d File::Spec->catdir(tmpdir(), 'kguard-cache'), 'the cache directory is kguard-cache beside the state file');
     is_deeply(got(cache_states($r)), all(0, 'built'), 'lists cached there');
     my $cdir = File::Spec->catdir(tmpdir(), 'from-config');
     my $cfg = write_file("return { cache_dir = '$cdir' }\n", 'kguard.lua');
