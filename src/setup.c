@@ -108,8 +108,8 @@ static const char *list_cache_dir(const kg_cli *c, const kg_config *cfg, list_pl
     const char *state = pick(c->state_path, cfg ? cfg->state_path : NULL, NULL);
     const char *slash = state ? strrchr(state, '/') : NULL;
     int n;
-    if (dir || !state)
-        return dir;
+    if (dir || !state || !*state)
+        return dir && *dir ? dir : NULL;   /* --cache-dir '': no cache */
     if (slash)
         n = snprintf(p->cache_dir, sizeof p->cache_dir, "%.*s/kguard-cache",
                      (int)(slash - state), state);
