@@ -85,13 +85,17 @@ static int read_entry(lc_ctx *lc, lua_State *L, kg_config *c)
                  "partition", name);
         return -1;
     }
-    if (!(nv = realloc(c->clusters, (c->n_clusters + 1) * sizeof *nv)))
+    if (!(nv = realloc(c->clusters, (c->n_clusters + 1) * sizeof *nv))) {
+        lc_error(lc, NULL, "out of memory");
         return -1;
+    }
     c->clusters = nv;
     nv += c->n_clusters++;
     memset(nv, 0, sizeof *nv);
-    if (!(nv->name = strdup(name)))
+    if (!(nv->name = strdup(name))) {
+        lc_error(lc, NULL, "out of memory");
         return -1;
+    }
     return read_section(lc, L, lua_gettop(L), name, nv);
 }
 
