@@ -17,7 +17,7 @@
 #define CLI_MAX_LISTS 64
 #define CLI_MAX_FOLLOW 16
 #define CLI_MAX_OUTPUTS 16
-#define OPTIONS_MAX 64       /* entries options_table may have */
+#define OPTIONS_MAX 128      /* entries options_table may have */
 
 typedef struct cli_list {
     kg_list_kind kind;
