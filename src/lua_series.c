@@ -51,6 +51,15 @@ static int oom(lua_State *L)
     return luaL_error(L, "out of memory in a state series");
 }
 
+/* An error for a failed series_add/series_observe. */
+static int failed(lua_State *L, int rc)
+{
+    if (rc == KG_TABLE_REFUSED)
+        return luaL_error(L, "the state tables are full (key or value refused; "
+                          "config limits.state_total_mib, limits.state_table_mib)");
+    return oom(L);
+}
+
 /* values(key): a table of value -> time (ms) */
 typedef struct push_ud {
     lua_State *L;
@@ -87,8 +96,9 @@ static int w_add(lua_State *L)
     const char *k = check_key(L, h, 2, buf, &n);
     const char *v = lua_isnoneornil(L, 3) ? NULL : check_value(L, 3, &vlen);
     unsigned long count;
-    if (series_add(h->s, k, n, v, vlen, state_now(h->st), &count, &distinct) < 0)
-        return oom(L);
+    int rc = series_add(h->s, k, n, v, vlen, state_now(h->st), &count, &distinct);
+    if (rc < 0)
+        return failed(L, rc);
     lua_pushinteger(L, (lua_Integer)count);
     lua_pushinteger(L, (lua_Integer)distinct);
     return 2;
@@ -138,8 +148,9 @@ static int b_observe(lua_State *L)
     const char *v = check_value(L, 3, &vlen);
     long long now = state_now(h->st), started;
     bool is_learning = learning(h, now, &started), was_new;
-    if (started < 0 || series_observe(h->s, k, n, v, vlen, now, &was_new) < 0)
-        return oom(L);
+    int rc = started < 0 ? -1 : series_observe(h->s, k, n, v, vlen, now, &was_new);
+    if (rc < 0)
+        return failed(L, rc);
     lua_pushboolean(L, was_new);
     lua_pushboolean(L, is_learning);
     return 2;
@@ -237,7 +248,8 @@ static int open_series(lua_State *L, kg_state *st, kg_series_kind kind, const ch
     o.max_values = opt_cap(L, 2, "max_values", MAX_VALUES);
     ud = lua_newuserdatauv(L, sizeof *ud, 0);
     if (!(ud->s = state_series(st, name, kind, &o)))
-        return oom(L);
+        return luaL_error(L, "cannot open state series '%s': the state tables are full or out "
+                          "of memory", name);
     ud->st = st;
     luaL_setmetatable(L, mt);
     return 1;
