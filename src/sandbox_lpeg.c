@@ -22,6 +22,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <lauxlib.h>
+#include "freeze.h"
 #include "sandbox.h"
 #include "sandbox_int.h"
 #include "watchdog.h"
@@ -114,15 +115,7 @@ static void trial(lua_State *L, int nargs, const char *what)
 
 static int in_set(lua_State *L, const char *key, int idx)
 {
-    int found;
-    if (lua_type(L, idx) != LUA_TUSERDATA)
-        return 0;
-    idx = lua_absindex(L, idx);
-    lua_getfield(L, LUA_REGISTRYINDEX, key);
-    lua_pushvalue(L, idx);
-    found = lua_rawget(L, -2) != LUA_TNIL;
-    lua_pop(L, 2);
-    return found;
+    return lua_type(L, idx) == LUA_TUSERDATA && freeze_in_table(L, key, idx);
 }
 
 static void add_to_set(lua_State *L, const char *key, int idx)
@@ -264,16 +257,6 @@ static int lpeg_refused(lua_State *L)
 
 /* ---- installing ------------------------------------------------------- */
 
-static void new_weak_set(lua_State *L, const char *key)
-{
-    lua_newtable(L);
-    lua_newtable(L);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, LUA_REGISTRYINDEX, key);
-}
-
 /* Replace each operation of lpeg_ops in the table at lib (the library) or
  * mt (the pattern metatable) by its guarded closure. */
 static void guard_ops(lua_State *L, int lib, int mt)
@@ -327,8 +310,8 @@ void sandbox_lpeg_open(lua_State *L)
     }
     lib = lua_absindex(L, -2);
     mt = lua_absindex(L, -1);
-    new_weak_set(L, GRAMMARS_KEY);
-    new_weak_set(L, COMPILED_KEY);
+    freeze_weak_table(L, GRAMMARS_KEY);
+    freeze_weak_table(L, COMPILED_KEY);
     wrap_v_and_match(L, lib, mt);
     lua_pushcfunction(L, lpeg_refused);
     lua_setfield(L, lib, "setmaxstack");
