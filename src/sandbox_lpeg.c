@@ -65,9 +65,10 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Wait for the child; 1 when it finished (whether or not the operation
- * raised an error: the real one then raises it as cheaply), 0 when it ran
- * out of CPU time or of the wall-clock bound and was killed. */
+/* Wait for the child; 0 when it finished (whether or not the operation
+ * raised an error: the real one then raises it as cheaply), SIGPROF when
+ * it ran out of CPU time, SIGKILL when out of the wall-clock bound, or the
+ * signal that ended it (LPeg crashed, say its C stack overflowed). */
 static int trial_wait(pid_t pid, long limit_ms)
 {
     double start = now_ms(), wall = (double)limit_ms * KG_WATCHDOG_WALL_FACTOR;
@@ -76,14 +77,14 @@ static int trial_wait(pid_t pid, long limit_ms)
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
-            return !WIFSIGNALED(status);
+            return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
         if (r < 0 && errno != EINTR)
-            return 0;
+            return SIGKILL;
         if (now_ms() - start > wall) {
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
-            return 0;
+            return SIGKILL;
         }
         nanosleep(&nap, NULL);
         if (nap.tv_nsec < 2000000)
@@ -93,22 +94,25 @@ static int trial_wait(pid_t pid, long limit_ms)
 
 /* Run the function on top of the stack, below its nargs arguments, in a
  * child first; pops them.  Raises the (uncatchable) refusal when the child
- * did not finish within the call's time limit. */
+ * did not finish within the call's time limit, or crashed. */
 static void trial(lua_State *L, int nargs, const char *what)
 {
     kg_sandbox *sb = sandbox_of(L);
     long limit = trial_limit_ms(sb);
     pid_t pid = fork();
+    int sig;
     if (pid == 0)
         trial_child(L, nargs, limit);
     lua_pop(L, nargs + 1);
     if (pid < 0)
         luaL_error(L, "lpeg: cannot try %s in a child process: %s", what, strerror(errno));
-    if (!trial_wait(pid, limit)) {
-        sb->exhausted = 1;
+    if (!(sig = trial_wait(pid, limit)))
+        return;
+    sb->exhausted = 1;
+    if (sig == SIGPROF || sig == SIGKILL)
         luaL_error(L, "LPeg grammar refused: %s did not finish within the time limit "
                    "(ms) of %d", what, (int)limit);
-    }
+    luaL_error(L, "LPeg grammar refused: %s crashed LPeg in a trial (%s)", what, strsignal(sig));
 }
 
 /* ---- which operations need a trial ------------------------------------ */
