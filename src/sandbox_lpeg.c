@@ -33,6 +33,7 @@
 #define MAX_CHARGE (1L << 40) /* more than any budget */
 #define GRAMMARS_KEY "kguard.lpeg.grammars"  /* weak set: patterns holding a grammar */
 #define COMPILED_KEY "kguard.lpeg.compiled"  /* weak set: ... whose compile was tried */
+#define PROBE_KEY "kguard.lpeg.probe"        /* {real match, real __mul, P(1)} */
 
 /* ---- trials in a child process ---------------------------------------- */
 
@@ -115,6 +116,41 @@ static void trial(lua_State *L, int nargs, const char *what)
     luaL_error(L, "LPeg grammar refused: %s crashed LPeg in a trial (%s)", what, strsignal(sig));
 }
 
+/* Compile the pattern at idx without running any of it: match P(1) * p
+ * (the real functions) on "", which fails before p. */
+static void compile_probe(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    lua_getfield(L, LUA_REGISTRYINDEX, PROBE_KEY);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    lua_rawgeti(L, -3, 3);
+    lua_pushvalue(L, idx);
+    lua_call(L, 2, 1);
+    lua_pushliteral(L, "");
+    lua_call(L, 2, 0);
+    lua_pop(L, 1);
+}
+
+/* A trial's work for an operation (upvalue 1): run it, then compile the
+ * pattern it built, so that one child tries both. */
+static int build_and_compile(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    if (lua_type(L, -1) == LUA_TUSERDATA)
+        compile_probe(L, -1);
+    return 0;
+}
+
+/* A trial's work for a match: compile the pattern (argument 1). */
+static int compile_only(lua_State *L)
+{
+    compile_probe(L, 1);
+    return 0;
+}
+
 /* ---- which operations need a trial ------------------------------------ */
 
 static int in_set(lua_State *L, const char *key, int idx)
@@ -176,6 +212,7 @@ static int lpeg_guarded(lua_State *L)
     int top = lua_gettop(L), use = grammar_use(L, op);
     if (use == 2) {
         lua_pushvalue(L, lua_upvalueindex(1));
+        lua_pushcclosure(L, build_and_compile, 1);
         for (int i = 1; i <= top; i++)
             lua_pushvalue(L, i);
         trial(L, top, "building this grammar");
@@ -185,6 +222,8 @@ static int lpeg_guarded(lua_State *L)
     lua_call(L, top, LUA_MULTRET);
     if (use && lua_gettop(L) >= 1)
         add_to_set(L, GRAMMARS_KEY, 1);
+    if (use == 2 && lua_gettop(L) >= 1)
+        add_to_set(L, COMPILED_KEY, 1);          /* the trial compiled it too */
     return lua_gettop(L);
 }
 
@@ -211,27 +250,22 @@ static int lpeg_v(lua_State *L)
     return 1;
 }
 
-/* The first match of a pattern holding a grammar compiles it: try the
- * compile in a child first, by matching P(1) * p (the real operators) on
- * "", which compiles all of p and runs none of its captures. */
+/* The first match of a pattern holding a grammar compiles it: unless a
+ * trial already compiled it, try the compile in a child first. */
 static void try_compile(lua_State *L)
 {
     if (!in_set(L, GRAMMARS_KEY, 1) || in_set(L, COMPILED_KEY, 1))
         return;
-    lua_pushvalue(L, lua_upvalueindex(1));         /* the real match */
-    lua_pushvalue(L, lua_upvalueindex(3));         /* the real __mul */
-    lua_pushvalue(L, lua_upvalueindex(4));         /* P(1) */
+    lua_pushcfunction(L, compile_only);
     lua_pushvalue(L, 1);
-    lua_call(L, 2, 1);
-    lua_pushliteral(L, "");
-    trial(L, 2, "compiling this grammar");
+    trial(L, 1, "compiling this grammar");
     add_to_set(L, COMPILED_KEY, 1);
 }
 
 /* lpeg.match(p, subject, ...) and p:match(subject, ...): without calls, an
  * LPeg pattern visits each node at most once per subject position, so
  * nodes x (length + 1) bounds the work; charged before matching.
- * upvalues: the real match, the rules' P, the real __mul, P(1). */
+ * upvalues: the real match, the rules' P. */
 static int lpeg_match(lua_State *L)
 {
     size_t len = 0, nodes;
@@ -277,7 +311,8 @@ static void guard_ops(lua_State *L, int lib, int mt)
     }
 }
 
-/* V and match, after the real P, V and __mul have been fetched. */
+/* V, the compile probe and match, from the real functions; then the
+ * guarded operations. */
 static void wrap_v_and_match(lua_State *L, int lib, int mt)
 {
     lua_getfield(L, lib, "V");                       /* the real V */
@@ -290,16 +325,21 @@ static void wrap_v_and_match(lua_State *L, int lib, int mt)
     lua_pushcclosure(L, lpeg_v, 2);
     lua_setfield(L, lib, "V");
 
-    lua_getfield(L, lib, "match");                   /* the real match */
-    lua_pushnil(L);                                  /* the rules' P, below */
-    lua_getfield(L, mt, "__mul");                    /* the real __mul */
+    lua_createtable(L, 3, 0);                        /* the compile probe */
+    lua_getfield(L, lib, "match");
+    lua_rawseti(L, -2, 1);
+    lua_getfield(L, mt, "__mul");
+    lua_rawseti(L, -2, 2);
     lua_getfield(L, lib, "P");
     lua_pushinteger(L, 1);
-    lua_call(L, 1, 1);                               /* P(1) */
+    lua_call(L, 1, 1);
+    lua_rawseti(L, -2, 3);
+    lua_setfield(L, LUA_REGISTRYINDEX, PROBE_KEY);
+
+    lua_getfield(L, lib, "match");                   /* the real match */
     guard_ops(L, lib, mt);
-    lua_getfield(L, lib, "P");
-    lua_replace(L, -4);
-    lua_pushcclosure(L, lpeg_match, 4);
+    lua_getfield(L, lib, "P");                       /* the rules' P */
+    lua_pushcclosure(L, lpeg_match, 2);
     lua_setfield(L, lib, "match");
 }
 
