@@ -520,7 +520,9 @@ int cmd_run(const kg_cli *c)
         goto cleanup;
     rewatch(&r, &s);          /* before the engine takes the lists over */
     r.sinks = s.sinks;
-    if ((c->listen || c->metrics_listen) && !(r.metrics = collect_new(KGUARD_VERSION, s.eo.id.cluster))) {
+    if ((c->listen || c->metrics_listen) &&
+        (!(r.metrics = collect_new(KGUARD_VERSION, s.eo.id.cluster)) ||
+         collect_sink(r.metrics, s.sinks) < 0)) {
         cli_warn("out of memory");
         goto cleanup;
     }

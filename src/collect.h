@@ -23,6 +23,11 @@ void collect_free(kg_collect *c);
 /* The observer to put in kg_engine_opts before engine_new. */
 kg_engine_observer collect_observer(kg_collect *c);
 
+/* Add to set the internal sink that counts the update lines published
+ * (kguard_findings_updated_total); after the outputs.  0, or -1 when out
+ * of memory.  c NULL: nothing to do. */
+int collect_sink(kg_collect *c, kg_sinks *set);
+
 /* Bring the counters and gauges read from these up to date (each may be
  * NULL).  Call it once a second and before a reload replaces the rules. */
 void collect_update(kg_collect *c, const kg_engine *e, const kg_sinks *sinks, kg_queue *q,

@@ -85,7 +85,10 @@ static const kg_sink_ops summary_ops = {"summary", summary_write, NULL, NULL, su
 
 int output_add_summary(kg_sinks *set, kg_summary *sum)
 {
-    return sinks_add(set, sink_new(&summary_ops, sum, "summary", KG_SINK_FINDINGS));
+    kg_sink *s = sink_new(&summary_ops, sum, "summary", KG_SINK_FINDINGS);
+    if (s)
+        s->internal = true;
+    return sinks_add(set, s);
 }
 
 bool output_wants_summary(const kg_cli *c)

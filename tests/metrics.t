@@ -200,8 +200,8 @@ subtest 'GET /metrics on the webhook listener' => sub {
     wait_until(10, sub {
         (undef, $p) = metrics_of($port);
         (value_of($p, 'kguard_events_judged_total', source => 'webhook', cluster => 'test-cluster') // 0) == 5
-            && (value_of($p, 'kguard_sink_deliveries_total', sink => $url) // 0) >= 1
-            && defined value_of($p, 'kguard_webhook_requests_total', code => '401');
+            && (value_of($p, 'kguard_sink_deliveries_total', sink => $url, kind => 'http') // 0) >= 1
+            && defined value_of($p, 'kguard_webhook_requests_total', code => '401', path => '/k8s-audit');
     }, poll => 0.3);
     well_formed($p, 'after a batch');
     is(value_of($p, 'kguard_events_read_total', source => 'webhook', cluster => 'test-cluster'), 5, 'events read: 5 from the webhook');
@@ -210,11 +210,15 @@ subtest 'GET /metrics on the webhook listener' => sub {
     is(value_of($p, 'kguard_findings_updated_total', type => $TOR, severity => 'Medium'), 2, 'two repeats of it');
     is(value_of($p, 'kguard_rule_matches_total', rule => $TOR), 3, 'the Tor rule matched 3 times');
     is(value_of($p, 'kguard_rule_errors_total', rule => $TOR), 0, 'without errors');
-    is(value_of($p, 'kguard_webhook_requests_total', code => '200'), 1, 'webhook: one 200');
-    is(value_of($p, 'kguard_webhook_requests_total', code => '401'), 1, 'webhook: one 401');
+    is(value_of($p, 'kguard_webhook_requests_total', code => '200', path => '/k8s-audit'), 1, 'webhook: one 200');
+    is(value_of($p, 'kguard_webhook_requests_total', code => '401', path => '/k8s-audit'), 1, 'webhook: one 401');
     is(value_of($p, 'kguard_queue_depth'), 0, 'the queue is empty again');
-    is(value_of($p, 'kguard_sink_deliveries_total', sink => $url), 3, 'the HTTP sink delivered 3 lines');
-    is(value_of($p, 'kguard_sink_failures_total', sink => $url), 0, 'and failed none');
+    is(value_of($p, 'kguard_sink_deliveries_total', sink => $url, kind => 'http'), 3, 'the HTTP sink delivered 3 lines');
+    is(value_of($p, 'kguard_sink_failures_total', sink => $url, kind => 'http'), 0, 'and failed none');
+    is(value_of($p, 'kguard_sink_lost_total', sink => $url, kind => 'http'), 0, 'and lost none');
+    is(value_of($p, 'kguard_sink_deliveries_total', sink => "$DIR/findings.jsonl", kind => 'file'), 3,
+       'the file output: 3 lines delivered');
+    is(value_of($p, 'kguard_sink_pending_lines', sink => "$DIR/findings.jsonl", kind => 'file'), 0, '... none waiting');
     is(value_of($p, 'kguard_reloads_total', result => 'ok') // 0, 0, 'no reload yet');
     my $start = value_of($p, 'kguard_start_time_seconds');
     cmp_ok(abs($start - time), '<', 120, 'start time is now');
