@@ -272,4 +272,141 @@ subtest '--metrics-listen without a webhook' => sub {
     like($r->{stderr}, qr/--metrics-listen wants \[HOST:\]PORT/, '... saying what it wants');
 };
 
+# ---- webhook answers by code ---------------------------------------------------------------------
+
+# Every kguard_webhook_requests_total series but /metrics' own: "code path" => value.
+sub answers_of {
+    my ($p) = @_;
+    my %a;
+    for my $s (@{ $p->{samples} }) {
+        next unless $s->{name} eq 'kguard_webhook_requests_total' && $s->{labels}{path} ne '/metrics';
+        $a{"$s->{labels}{code} $s->{labels}{path}"} = $s->{value};
+    }
+    return \%a;
+}
+
+subtest 'webhook requests: each answer counted once under its code and path' => sub {
+    my $token = write_file("codes-t-token\n", 'codes.token');
+    my $k = KGRun::start_kguard(args => [@BASE, '--listen', '127.0.0.1:0', '--auth-token-file', $token,
+                                         '--max-body-bytes', '4096', '--output', "$DIR/codes.jsonl"]);
+    my $port;
+    wait_until(10, sub { ($port) = stderr_of($k) =~ /listening on 127\.0\.0\.1 port (\d+)/ });
+    ok($port, 'kguard listens') or return diag(stderr_of($k));
+    my $base = "http://127.0.0.1:$port";
+    my @auth = ('Authorization: Bearer codes-t-token');
+    my $batch = write_file(json_encode({ kind => 'EventList', apiVersion => 'audit.k8s.io/v1', metadata => {},
+                                         items => [quiet_event()] }), 'codes-batch.json');
+    my $big = write_file(json_encode({ kind => 'EventList', apiVersion => 'audit.k8s.io/v1', metadata => {},
+                                       items => [map { quiet_event() } 1 .. 20] }), 'codes-big.json');
+    my $empty = write_file('', 'codes-empty.json');
+    my @cases = (
+        ['200', '/k8s-audit', 'POST', "$base/k8s-audit", body_file => $batch, headers => [@auth]],
+        ['200', '/k8s-audit', 'POST', "$base/k8s-audit/eu-prod", body_file => $batch, headers => [@auth]],
+        ['400', '/k8s-audit', 'POST', "$base/k8s-audit", body_file => $empty, headers => [@auth]],
+        ['401', '/k8s-audit', 'POST', "$base/k8s-audit", body_file => $batch],
+        ['401', '/k8s-audit', 'POST', "$base/k8s-audit", body_file => $batch, headers => ['Authorization: Bearer wrong']],
+        ['404', 'other', 'GET', "$base/nope"],
+        ['404', 'other', 'POST', "$base/k8s-audit/a/b", body_file => $batch, headers => [@auth]],
+        ['405', '/k8s-audit', 'GET', "$base/k8s-audit"],
+        ['405', '/healthz', 'POST', "$base/healthz"],
+        ['405', '/metrics', 'POST', "$base/metrics"],
+        ['413', '/k8s-audit', 'POST', "$base/k8s-audit", body_file => $big, headers => [@auth]],
+        ['415', '/k8s-audit', 'POST', "$base/k8s-audit", body_file => $batch, headers => [@auth, 'Content-Encoding: br']],
+        ['200', '/healthz', 'GET', "$base/healthz"],
+    );
+    ok(-s $big > 4096, 'the big batch is over --max-body-bytes');
+    for my $c (@cases) {
+        my ($code, $path, $method, $url, %o) = @$c;
+        my (undef, $p0) = metrics_of($port);
+        my $before = answers_of($p0);
+        my $got = curl($method, $url, %o)->{status};
+        is($got, $code, "$method $url -> $code");
+        if ($path eq '/metrics') {   # /metrics' own answers are left out of answers_of
+            my $p1;
+            wait_until(5, sub { (undef, $p1) = metrics_of($port);
+                                (value_of($p1, 'kguard_webhook_requests_total', code => '405', path => '/metrics') // 0) == 1 }, poll => 0.3);
+            is(value_of($p1, 'kguard_webhook_requests_total', code => '405', path => '/metrics'), 1, '... counted: 405 on /metrics');
+            next;
+        }
+        my $after;
+        wait_until(5, sub { my (undef, $p1) = metrics_of($port); $after = answers_of($p1);
+                            ($after->{"$code $path"} // 0) > ($before->{"$code $path"} // 0) }, poll => 0.3);
+        sleep 1.2;             # a second look: nothing else moves
+        my (undef, $p2) = metrics_of($port);
+        $after = answers_of($p2);
+        my %moved = map { $_ => ($after->{$_} // 0) - ($before->{$_} // 0) }
+                    grep { ($after->{$_} // 0) != ($before->{$_} // 0) } keys %$after;
+        is_deeply(\%moved, { "$code $path" => 1 }, "... counted once: code=$code path=$path, nothing else");
+    }
+    clean_exit(KGRun::finish($k, signal => 'TERM'), 'kguard');
+};
+
+# ---- file and stdout outputs ---------------------------------------------------------------------
+
+subtest 'kguard_sink_* for file and stdout outputs, and one that fails' => sub {
+    plan skip_all => '/dev/full is needed' unless -c '/dev/full';
+    my $log = "$DIR/sinks.log";
+    open my $fh, '>', $log or die;
+    close $fh;
+    my $k = KGRun::start_kguard(args => [@BASE, '--follow', $log, '--from-start', '--metrics-listen', '127.0.0.1:0',
+                                         '--output', "$DIR/sinks.jsonl", '--format', 'text', '--output', '-',
+                                         '--format', 'guardduty', '--output', '/dev/full']);
+    my $port;
+    wait_until(10, sub { ($port) = stderr_of($k) =~ /metrics on 127\.0\.0\.1 port (\d+)/ });
+    ok($port, 'kguard serves metrics') or return diag(stderr_of($k));
+    open $fh, '>>', $log or die;
+    print {$fh} event_line(tor_event()), "\n", event_line(quiet_event()), "\n", event_line(tor_event()), "\n";
+    close $fh;
+    my $p;
+    wait_until(15, sub { (undef, $p) = metrics_of($port);
+                         (value_of($p, 'kguard_sink_deliveries_total', sink => "$DIR/sinks.jsonl", kind => 'file') // 0) == 2
+                         && (value_of($p, 'kguard_sink_pending_lines', sink => '/dev/full', kind => 'file') // 0) == 2 }, poll => 0.3);
+    well_formed($p, 'with three outputs');
+    my %v = map { my ($n, $s) = @$_; ("$n $s" => value_of($p, "kguard_sink_$n", sink => $s, kind => 'file')) }
+            map { my $n = $_; map { [$n, $_] } "$DIR/sinks.jsonl", 'stdout', '/dev/full' }
+            qw(deliveries_total failures_total lost_total spooled_total spool_bytes pending_lines);
+    is($v{"deliveries_total $DIR/sinks.jsonl"}, 2, 'file: 2 lines delivered (a finding and its update)');
+    is($v{'deliveries_total stdout'}, 2, 'stdout (text): 2 lines delivered');
+    is($v{"failures_total $DIR/sinks.jsonl"} + $v{'failures_total stdout'}, 0, 'file and stdout: no failure');
+    is($v{'deliveries_total /dev/full'}, 0, '/dev/full: nothing delivered');
+    is($v{'failures_total /dev/full'}, 1, '/dev/full: one failed write (the outage starts; later lines wait behind it)');
+    is($v{'pending_lines /dev/full'}, 2, '/dev/full: 2 lines waiting in memory');
+    is($v{'lost_total /dev/full'} + $v{'spooled_total /dev/full'} + $v{'spool_bytes /dev/full'}, 0,
+       '/dev/full: none lost or spooled yet');
+    is(scalar(grep { $_->{name} =~ /^kguard_sink_/ && $_->{labels}{sink} =~ /^(?:summary|metrics)$/ } @{ $p->{samples} }), 0,
+       'kguard\'s own bookkeeping sinks are not outputs');
+    my $r = KGRun::finish($k, signal => 'TERM');
+    is($r->{exit}, 1, 'exit 1: lines /dev/full never took');
+    is(scalar(grep { /kind="Finding"|TorIPCaller/ } split /\n/, $r->{stdout}), 2, 'stdout had the 2 lines');
+};
+
+# ---- updates published ---------------------------------------------------------------------------
+
+subtest 'kguard_findings_updated_total counts the update lines published, not the repeats' => sub {
+    my @args = grep { $_ ne '--publish-interval' && $_ ne '0' } @BASE;
+    my $k = KGRun::start_kguard(args => [@args, '--publish-interval', '3', '--listen', '127.0.0.1:0',
+                                         '--output', "$DIR/updates.jsonl"]);
+    my $port;
+    wait_until(10, sub { ($port) = stderr_of($k) =~ /listening on 127\.0\.0\.1 port (\d+)/ });
+    ok($port, 'kguard listens') or return diag(stderr_of($k));
+    my $body = write_file(json_encode({ kind => 'EventList', apiVersion => 'audit.k8s.io/v1', metadata => {},
+                                        items => [tor_event(), tor_event(), tor_event(), tor_event()] }), 'updates.json');
+    is(curl('POST', "http://127.0.0.1:$port/k8s-audit", body_file => $body)->{status}, 200, 'four Tor events -> 200');
+    my $p;
+    wait_until(10, sub { (undef, $p) = metrics_of($port);
+                         (value_of($p, 'kguard_rule_matches_total', rule => $TOR) // 0) == 4 }, poll => 0.3);
+    is(value_of($p, 'kguard_findings_new_total', type => $TOR, severity => 'Medium'), 1, 'one new finding');
+    is(value_of($p, 'kguard_findings_updated_total', type => $TOR, severity => 'Medium') // 0, 0,
+       'its 3 repeats within the interval: no update published yet');
+    is(scalar(() = slurp("$DIR/updates.jsonl") =~ /\n/g), 1, '... the output has one line');
+    wait_until(10, sub { (undef, $p) = metrics_of($port);
+                         (value_of($p, 'kguard_findings_updated_total', type => $TOR, severity => 'Medium') // 0) >= 1 }, poll => 0.3);
+    is(value_of($p, 'kguard_findings_updated_total', type => $TOR, severity => 'Medium'), 1,
+       'after the interval: one update line published (count 4)');
+    my @lines = split /\n/, slurp("$DIR/updates.jsonl");
+    is(scalar @lines, 2, '... and the output has two lines');
+    like($lines[-1] // '', qr/"count":4\b/, '... the update carrying count 4');
+    clean_exit(KGRun::finish($k, signal => 'TERM'), 'kguard');
+};
+
 done_testing();
