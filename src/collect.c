@@ -45,7 +45,14 @@ struct kg_collect {
     kg_sink_counts sinks_last[MAX_SINKS];
     kg_webhook_stats hook_last;
     unsigned long long reloads_ok, reloads_failed;
+    /* collect_watch (scan): brought up to date from the observer */
+    const kg_engine *watch;
+    const kg_sinks *watch_sinks;
+    unsigned watch_records;
+    time_t watch_last;
 };
+
+#define WATCH_EVERY 256         /* records between two looks at the clock */
 
 /* ---- the observer (per record, per finding) ------------------------------ */
 
@@ -72,11 +79,25 @@ static source_series *source_of(kg_collect *c, const char *source, const char *c
     return s;
 }
 
+/* A scan has no loop of its own: once a second (looked at every
+ * WATCH_EVERY records), between two records, on the judging thread. */
+static void watch_tick(kg_collect *c)
+{
+    time_t now;
+    if (!c->watch || ++c->watch_records % WATCH_EVERY)
+        return;
+    if ((now = time(NULL)) == c->watch_last)
+        return;
+    c->watch_last = now;
+    collect_update(c, c->watch, c->watch_sinks, NULL, NULL);
+}
+
 static void on_event(void *ud, const char *source, const char *cluster, kg_event_outcome what)
 {
     kg_collect *c = ud;
     const char *cl = cluster && *cluster ? cluster : c->cluster;
     source_series *s = source_of(c, source, cl);
+    watch_tick(c);
     if (!s) {
         if (what == KG_EV_MALFORMED) {
             metrics_inc(c->m.events_malformed, 1, source, cl);
@@ -111,6 +132,15 @@ kg_engine_observer collect_observer(kg_collect *c)
 {
     kg_engine_observer o = {on_event, on_finding, c};
     return o;
+}
+
+void collect_watch(kg_collect *c, const kg_engine *e, const kg_sinks *sinks)
+{
+    if (!c)
+        return;
+    c->watch = e;
+    c->watch_sinks = sinks;
+    c->watch_last = time(NULL);
 }
 
 /* ---- the update lines published (an internal sink) ------------------------- */

@@ -249,7 +249,9 @@ subtest 'GET /metrics on the webhook listener' => sub {
 subtest '--metrics-listen without a webhook' => sub {
     my $log = "$DIR/audit.log";
     open my $fh, '>', $log or die;
-    print {$fh} event_line(tor_event()), "\n", "{\"kind\":\"Event\",\"apiVersion\":\n", event_line(quiet_event()), "\n";
+    my $q = quiet_event();
+    print {$fh} event_line(tor_event()), "\n", "{\"kind\":\"Event\",\"apiVersion\":\n", event_line(received_of($q)), "\n",
+                event_line($q), "\n";
     close $fh;
     my $k = KGRun::start_kguard(args => [@BASE, '--follow', $log, '--from-start', '--metrics-listen', '127.0.0.1:0',
                                          '--output', "$DIR/follow.jsonl"]);
@@ -258,9 +260,12 @@ subtest '--metrics-listen without a webhook' => sub {
     ok($port, 'kguard serves metrics') or return diag(stderr_of($k));
     my $p;
     wait_until(10, sub { (undef, $p) = metrics_of($port);
-                         (value_of($p, 'kguard_events_read_total', source => 'follow', cluster => 'test-cluster') // 0) == 2 }, poll => 0.3);
+                         (value_of($p, 'kguard_events_read_total', source => 'follow', cluster => 'test-cluster') // 0) == 3 }, poll => 0.3);
     well_formed($p, '--metrics-listen');
-    is(value_of($p, 'kguard_events_read_total', source => 'follow', cluster => 'test-cluster'), 2, 'two followed events');
+    is(value_of($p, 'kguard_events_read_total', source => 'follow', cluster => 'test-cluster'), 3, 'three followed events');
+    is(value_of($p, 'kguard_events_skipped_total', source => 'follow', cluster => 'test-cluster'), 1,
+       'one skipped: the RequestReceived stage the pre-scan drops unparsed is counted too');
+    is(value_of($p, 'kguard_events_judged_total', source => 'follow', cluster => 'test-cluster'), 2, 'two judged');
     is(value_of($p, 'kguard_events_malformed_total', source => 'follow', cluster => 'test-cluster'), 1, 'one malformed line');
     is(curl('GET', "http://127.0.0.1:$port/k8s-audit")->{status}, 404, 'no webhook here');
     is(curl('POST', "http://127.0.0.1:$port/metrics")->{status}, 405, 'POST /metrics -> 405');
@@ -407,6 +412,58 @@ subtest 'kguard_findings_updated_total counts the update lines published, not th
     is(scalar @lines, 2, '... and the output has two lines');
     like($lines[-1] // '', qr/"count":4\b/, '... the update carrying count 4');
     clean_exit(KGRun::finish($k, signal => 'TERM'), 'kguard');
+};
+
+# ---- scan --metrics-listen ------------------------------------------------------------------------
+
+# The RequestReceived event of a request: logged before the handler ran, so no response and no
+# authorization annotations yet.
+sub received_of {
+    my ($e) = @_;
+    my %r = %$e;
+    delete @r{qw(responseStatus annotations)};
+    $r{stage} = 'RequestReceived';
+    $r{stageTimestamp} = $r{requestReceivedTimestamp};
+    return \%r;
+}
+
+subtest 'scan --metrics-listen: a long scan is watched while it runs' => sub {
+    my @args = grep { $_ ne 'run' } @BASE;
+    my $k = KGRun::start_kguard(args => ['scan', @args, '--metrics-listen', '127.0.0.1:0', '--output', "$DIR/scan.jsonl", '-'],
+                                stdin => 'pipe');
+    my $port;
+    wait_until(10, sub { ($port) = stderr_of($k) =~ /metrics on 127\.0\.0\.1 port (\d+)/ });
+    ok($port, 'scan serves metrics') or return diag(stderr_of($k));
+    my $fh = $k->{in};
+    for my $e (tor_event(), map { quiet_event() } 1 .. 150) {
+        print {$fh} event_line(received_of($e)), "\n", event_line($e), "\n";
+    }
+    my $p;
+    # stdin is read in blocks: what the scan has judged so far, not necessarily all 302 lines
+    wait_until(15, sub { (undef, $p) = metrics_of($port);
+                         (value_of($p, 'kguard_events_read_total', source => 'stdin', cluster => 'test-cluster') // 0) >= 100 }, poll => 0.3);
+    well_formed($p, 'during a scan');
+    my %n = map { $_ => value_of($p, "kguard_events_${_}_total", source => 'stdin', cluster => 'test-cluster') // 0 }
+            qw(read skipped judged);
+    cmp_ok($n{read}, '>=', 100, "events read as they come ($n{read} so far)");
+    is($n{skipped} + $n{judged}, $n{read}, 'each one skipped (the RequestReceived stages) or judged');
+    cmp_ok(abs($n{skipped} - $n{judged}), '<=', 1, '... half and half');
+    is(value_of($p, 'kguard_findings_new_total', type => $TOR, severity => 'Medium'), 1, 'the Tor finding');
+    sleep 1.1;
+    print {$fh} event_line(quiet_event()), "\n" for 1 .. 600;   # the once-a-second look comes between records
+    wait_until(15, sub { (undef, $p) = metrics_of($port);
+                         (value_of($p, 'kguard_sink_deliveries_total', sink => "$DIR/scan.jsonl", kind => 'file') // 0) == 1 }, poll => 0.3);
+    is(value_of($p, 'kguard_sink_deliveries_total', sink => "$DIR/scan.jsonl", kind => 'file'), 1, 'the output\'s deliveries, mid-scan');
+    is(value_of($p, 'kguard_rule_matches_total', rule => $TOR), 1, 'rule matches, mid-scan');
+    cmp_ok(value_of($p, 'kguard_rules_loaded') // 0, '>=', 20, 'rules loaded');
+    my $r = KGRun::finish($k);
+    clean_exit($r, 'the scan');
+    is($r->{summary}{events}, 902, 'it read every event');
+    is(curl('GET', "http://127.0.0.1:$port/metrics")->{status}, '000', 'the listener closes with the scan');
+
+    $r = run_kguard(args => ['check', '--rules', "$ROOT/rules.d", '--metrics-listen', '127.0.0.1:0'], timeout => 30);
+    is($r->{exit}, 2, 'check --metrics-listen: usage error');
+    like($r->{stderr}, qr/option --metrics-listen is for kguard scan and run/, '... saying so');
 };
 
 done_testing();
