@@ -80,7 +80,7 @@ static int cmd_scan(const kg_cli *c)
     if ((rc = scan_metrics(c, &s, &col, &srv)) != 0)
         goto cleanup;
     rc = EXIT_RUNTIME;
-    if (output_wants_summary(c) &&
+    if (output_wants_summary(c, s.config) &&
         (!(sum = format_summary_new()) || output_add_summary(s.sinks, sum) < 0)) {
         cli_warn("out of memory");
         goto cleanup;
