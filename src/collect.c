@@ -203,7 +203,7 @@ static unsigned long long since_ull(unsigned long long now, unsigned long long *
 static void update_rules(kg_collect *c, const kg_engine *e)
 {
     const kg_ruleset *rs = engine_rules(e);
-    size_t n = ruleset_count(rs), disabled = 0;
+    size_t n = ruleset_count(rs), disabled = 0, tripped = 0;
     if (rs != c->rules) {       /* a new generation counts from 0 */
         memset(c->rules_last, 0, sizeof c->rules_last);
         c->rules = rs;
@@ -211,6 +211,7 @@ static void update_rules(kg_collect *c, const kg_engine *e)
     for (size_t i = 0; i < n; i++) {
         const kg_rule *r = ruleset_rule(rs, i);
         disabled += !r->enabled;
+        tripped += r->enabled && r->tripped;
         if (i >= MAX_RULES)
             continue;
         {
@@ -223,8 +224,9 @@ static void update_rules(kg_collect *c, const kg_engine *e)
             l->errors = (unsigned long)errors;
         }
     }
-    metrics_put(c->m.rules_loaded, (double)(n - disabled));
-    metrics_put(c->m.rules_disabled, (double)disabled);
+    metrics_put(c->m.rules_loaded, (double)(n - disabled - tripped));
+    metrics_put(c->m.rules_disabled, (double)disabled, "rule");
+    metrics_put(c->m.rules_disabled, (double)tripped, "failures");
 }
 
 static void update_tables(kg_collect *c, const kg_engine *e)

@@ -466,4 +466,58 @@ subtest 'scan --metrics-listen: a long scan is watched while it runs' => sub {
     like($r->{stderr}, qr/option --metrics-listen is for kguard scan and run/, '... saying so');
 };
 
+# ---- disabled rules ----------------------------------------------------------------------------------
+
+subtest 'kguard_rules_disabled: in the rule file, and by the circuit breaker' => sub {
+    my $BROKEN = 'Discovery:Kubernetes/MetricsBroken';
+    my $rules = "$DIR/rules-broken";
+    mkdir $rules;
+    opendir my $dh, "$ROOT/rules.d" or die;
+    for my $f (grep { /\.lua$/ } readdir $dh) { write_file(slurp("$ROOT/rules.d/$f"), "rules-broken/$f") }
+    write_file(<<"LUA", 'rules-broken/zz_broken.lua');
+return {
+  type = "$BROKEN",
+  severity = "Low",
+  title = "A rule whose predicate always fails",
+  description = "Raises on every event, so the circuit breaker switches it off.",
+  remediation = "None: a test rule.",
+  match = {api = {"list secrets"}},
+  predicate = function(ev) error("broken on purpose") end,
+}
+LUA
+    write_file(<<'LUA', 'rules-broken/zz_off.lua');
+return {
+  type = "Discovery:Kubernetes/MetricsOff",
+  severity = "Low",
+  title = "A rule that is loaded and checked but never run",
+  description = "Switched off in its own file.",
+  remediation = "None: a test rule.",
+  enabled = false,
+  match = {api = {"list secrets"}},
+}
+LUA
+    my $log = "$DIR/broken.log";
+    write_file('', 'broken.log');
+    my @args = map { $_ eq "$ROOT/rules.d" ? $rules : $_ } @BASE;
+    my $k = KGRun::start_kguard(args => [@args, '--rule-max-failures', '2', '--follow', $log,
+                                         '--from-start', '--metrics-listen', '127.0.0.1:0', '--output', "$DIR/broken.jsonl"]);
+    my $port;
+    wait_until(10, sub { ($port) = stderr_of($k) =~ /metrics on 127\.0\.0\.1 port (\d+)/ });
+    ok($port, 'kguard serves metrics') or return diag(stderr_of($k));
+    my ($p0, $p);
+    wait_until(10, sub { (undef, $p0) = metrics_of($port); defined value_of($p0, 'kguard_rules_disabled', reason => 'rule') }, poll => 0.3);
+    is(value_of($p0, 'kguard_rules_disabled', reason => 'rule'), 1, 'one rule switched off in its file (enabled = false)');
+    is(value_of($p0, 'kguard_rules_disabled', reason => 'failures'), 0, 'none by failures yet');
+    my $loaded = value_of($p0, 'kguard_rules_loaded');
+    open my $fh, '>>', $log or die;
+    print {$fh} event_line(audit_event(verb => 'list', resource => 'secrets', ip => $IP{INTERNAL}, user => 'SA',
+                                       auditID => uuid())), "\n" for 1 .. 3;
+    close $fh;
+    wait_until(15, sub { (undef, $p) = metrics_of($port); (value_of($p, 'kguard_rules_disabled', reason => 'failures') // 0) == 1 }, poll => 0.3);
+    is(value_of($p, 'kguard_rules_disabled', reason => 'failures'), 1, 'the broken rule switched off after 2 failures');
+    is(value_of($p, 'kguard_rule_errors_total', rule => $BROKEN), 2, 'its 2 errors');
+    is(value_of($p, 'kguard_rules_loaded'), $loaded - 1, 'one rule fewer judging');
+    clean_exit(KGRun::finish($k, signal => 'TERM'), 'kguard');
+};
+
 done_testing();

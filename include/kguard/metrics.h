@@ -66,7 +66,8 @@ typedef struct kg_std_metrics {
     kg_metric *findings_new, *findings_updated; /* {type, severity} */
     kg_metric *findings_archived;           /* {type} */
     kg_metric *rule_matches, *rule_errors, *rule_lua_seconds; /* {rule} */
-    kg_metric *rules_loaded, *rules_disabled; /* gauges */
+    kg_metric *rules_loaded;                /* gauge */
+    kg_metric *rules_disabled;              /* gauge {reason = rule | failures} */
     kg_metric *queue_depth, *queue_bytes;   /* gauges */
     kg_metric *queue_rejected;              /* counter: answered 429 */
     kg_metric *webhook_requests;            /* {code} */
