@@ -308,6 +308,8 @@ static void update_webhook(kg_collect *c, kg_queue *q, kg_webhook *w)
                             webhook_path_name(p));
         }
     l->busy = now.busy;
+    metrics_inc(c->m.webhook_closed, (double)since_ull(now.cut, &l->cut), "deadline");
+    metrics_inc(c->m.webhook_closed, (double)since_ull(now.refused, &l->refused), "limit");
 }
 
 void collect_update(kg_collect *c, const kg_engine *e, const kg_sinks *sinks, kg_queue *q,

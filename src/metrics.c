@@ -454,6 +454,9 @@ static const std_def std_defs[] = {
         "Webhook bodies refused with 429 because the queue was full."),
     STD(webhook_requests, KG_COUNTER, "kguard_webhook_requests_total", "code,path",
         "Webhook requests answered, by HTTP status code and path."),
+    STD(webhook_closed, KG_COUNTER, "kguard_webhook_connections_closed_total", "reason",
+        "Webhook connections closed unanswered: a request not in by its deadline (deadline), or "
+        "over the per-address or total connection limit (limit)."),
     STD(sink_deliveries, KG_COUNTER, "kguard_sink_deliveries_total", "sink,kind",
         "Finding lines a sink's destination took, by sink (its name) and kind."),
     STD(sink_failures, KG_COUNTER, "kguard_sink_failures_total", "sink,kind",

@@ -520,4 +520,30 @@ LUA
     clean_exit(KGRun::finish($k, signal => 'TERM'), 'kguard');
 };
 
+# ---- connections closed unanswered ------------------------------------------------------------------
+
+subtest 'kguard_webhook_connections_closed_total: past the header deadline, over the per-address limit' => sub {
+    my $k = KGRun::start_kguard(args => [@BASE, '--listen', '127.0.0.1:0', '--header-timeout', '1',
+                                         '--output', "$DIR/closed.jsonl"]);
+    my $port;
+    wait_until(10, sub { ($port) = stderr_of($k) =~ /listening on 127\.0\.0\.1 port (\d+)/ });
+    ok($port, 'kguard listens') or return diag(stderr_of($k));
+    # 20 silent connections from another address (so the scrapes from 127.0.0.1 still get in)
+    my @idle = grep { defined } map { IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                                            LocalAddr => '127.0.0.2', Proto => 'tcp') } 1 .. 20;
+    is(scalar @idle, 20, '20 connections from 127.0.0.2 opened');
+    my $p;
+    wait_until(15, sub { (undef, $p) = metrics_of($port);
+                         (value_of($p, 'kguard_webhook_connections_closed_total', reason => 'deadline') // 0) >= 16
+                         && (value_of($p, 'kguard_webhook_connections_closed_total', reason => 'limit') // 0) >= 1 }, poll => 0.3);
+    is(value_of($p, 'kguard_webhook_connections_closed_total', reason => 'limit'), 4,
+       'limit: the 4 over the 16 an address may hold');
+    is(value_of($p, 'kguard_webhook_connections_closed_total', reason => 'deadline'), 16,
+       'deadline: the 16 that sent no headers within --header-timeout');
+    is(scalar(grep { $_->{name} eq 'kguard_webhook_requests_total' && $_->{labels}{path} ne '/metrics' } @{ $p->{samples} }), 0,
+       'none of them was an answered request');
+    close $_ for @idle;
+    clean_exit(KGRun::finish($k, signal => 'TERM'), 'kguard');
+};
+
 done_testing();

@@ -70,7 +70,8 @@ typedef struct kg_std_metrics {
     kg_metric *rules_disabled;              /* gauge {reason = rule | failures} */
     kg_metric *queue_depth, *queue_bytes;   /* gauges */
     kg_metric *queue_rejected;              /* counter: answered 429 */
-    kg_metric *webhook_requests;            /* {code} */
+    kg_metric *webhook_requests;            /* {code, path} */
+    kg_metric *webhook_closed;              /* {reason = deadline | limit} */
     kg_metric *sink_deliveries, *sink_failures, *sink_lost, *sink_spooled; /* {sink, kind} */
     kg_metric *sink_spool_bytes, *sink_pending; /* gauges {sink, kind} */
     kg_metric *reloads;                     /* {result = ok | failed} */
