@@ -474,28 +474,17 @@ subtest 'kguard_rules_disabled: in the rule file, and by the circuit breaker' =>
     mkdir $rules;
     opendir my $dh, "$ROOT/rules.d" or die;
     for my $f (grep { /\.lua$/ } readdir $dh) { write_file(slurp("$ROOT/rules.d/$f"), "rules-broken/$f") }
-    write_file(<<"LUA", 'rules-broken/zz_broken.lua');
-return {
-  type = "$BROKEN",
-  severity = "Low",
-  title = "A rule whose predicate always fails",
-  description = "Raises on every event, so the circuit breaker switches it off.",
-  remediation = "None: a test rule.",
-  match = {api = {"list secrets"}},
-  predicate = function(ev) error("broken on purpose") end,
-}
-LUA
-    write_file(<<'LUA', 'rules-broken/zz_off.lua');
-return {
-  type = "Discovery:Kubernetes/MetricsOff",
-  severity = "Low",
-  title = "A rule that is loaded and checked but never run",
-  description = "Switched off in its own file.",
-  remediation = "None: a test rule.",
-  enabled = false,
-  match = {api = {"list secrets"}},
-}
-LUA
+    # a test rule file: type, what it is, and its own lines
+    my $rule = sub {
+        my ($type, $what, $extra) = @_;
+        return qq{return {\n  type = "$type",\n  severity = "Low",\n  title = "$what",\n}
+             . qq{  description = "$what (tests/metrics.t).",\n  remediation = "None: a test rule.",\n}
+             . qq{  match = {api = {"list secrets"}},\n  $extra\n}\n};
+    };
+    write_file($rule->($BROKEN, 'A rule whose predicate always fails',
+                       'predicate = function(ev) error("broken on purpose") end,'), 'rules-broken/zz_broken.lua');
+    write_file($rule->('Discovery:Kubernetes/MetricsOff', 'A rule loaded and checked but never run',
+                       'enabled = false,'), 'rules-broken/zz_off.lua');
     my $log = "$DIR/broken.log";
     write_file('', 'broken.log');
     my @args = map { $_ eq "$ROOT/rules.d" ? $rules : $_ } @BASE;
