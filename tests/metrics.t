@@ -477,9 +477,9 @@ subtest 'kguard_rules_disabled: in the rule file, and by the circuit breaker' =>
     # a test rule file: type, what it is, and its own lines
     my $rule = sub {
         my ($type, $what, $extra) = @_;
-        return qq{return {\n  type = "$type",\n  severity = "Low",\n  title = "$what",\n}
-             . qq{  description = "$what (tests/metrics.t).",\n  remediation = "None: a test rule.",\n}
-             . qq{  match = {api = {"list secrets"}},\n  $extra\n}\n};
+        return qq[return {\n  type = "$type",\n  severity = "Low",\n  title = "$what",\n]
+             . qq[  description = "$what (tests/metrics.t).",\n  remediation = "None: a test rule.",\n]
+             . qq[  match = {api = {"list secrets"}},\n  $extra\n}\n];
     };
     write_file($rule->($BROKEN, 'A rule whose predicate always fails',
                        'predicate = function(ev) error("broken on purpose") end,'), 'rules-broken/zz_broken.lua');
