@@ -1,6 +1,6 @@
 /*
  * config_int.h: what the config module's files share privately (config.c,
- * config_limits.c).
+ * config_limits.c, config_clusters.c).
  */
 #ifndef KGUARD_CONFIG_INT_H
 #define KGUARD_CONFIG_INT_H
@@ -21,5 +21,13 @@ void config_free_outputs(kg_config *c);
 /* path as written in the config file `file`: relative to its directory;
  * malloc'd, NULL when out of memory. */
 char *config_resolve(const char *file, const char *path);
+
+/* Read the `clusters` table of the config table at t into c->clusters;
+ * -1 after reporting a problem. */
+int config_read_clusters(lc_ctx *lc, lua_State *L, int t, kg_config *c);
+void config_clusters_free(kg_config *c);
+
+/* Is p an AWS partition name ("aws", "aws-cn", "aws-us-gov", ...)? */
+bool config_partition_ok(const char *p);
 
 #endif
