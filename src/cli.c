@@ -30,6 +30,8 @@ void cli_usage(FILE *to)
           "\n"
           "options:\n", to);
     options_help(to, OPT_ALL);
+    fputs("scan and run:\n", to);
+    options_help(to, OPT_SCAN_RUN);
     fputs("run only:\n", to);
     options_help(to, OPT_RUN);
 }
@@ -94,6 +96,10 @@ static int take(kg_cli *c, int val, char **argv)
     }
     if (o->scope == OPT_RUN && strcmp(c->cmd, "run") != 0) {
         cli_warn("option --%s is for kguard run", o->name);
+        return -1;
+    }
+    if (o->scope == OPT_SCAN_RUN && strcmp(c->cmd, "run") != 0 && strcmp(c->cmd, "scan") != 0) {
+        cli_warn("option --%s is for kguard scan and run", o->name);
         return -1;
     }
     if (o->set(c, o, optarg, err, sizeof err) < 0) {

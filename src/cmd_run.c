@@ -400,23 +400,21 @@ static int start_webhook(run_ctx *r)
     return 0;
 }
 
-/* --metrics-listen: GET /metrics on a listener of its own. */
-static int start_metrics(run_ctx *r)
+int cmd_metrics_listen(const char *arg, kg_collect *c, metrics_http **out)
 {
     char host[256], err[512];
     long port;
-    if (parse_listen(r->cli->metrics_listen, host, sizeof host, &port) < 0) {
-        cli_warn("--metrics-listen wants [HOST:]PORT, got '%s'", r->cli->metrics_listen);
+    if (parse_listen(arg, host, sizeof host, &port) < 0) {
+        cli_warn("--metrics-listen wants [HOST:]PORT, got '%s'", arg);
         return -2;
     }
-    r->metrics_srv = metrics_http_start(host, (unsigned short)port, collect_render, r->metrics,
-                                        KG_METRICS_CONTENT_TYPE, err, sizeof err);
-    if (!r->metrics_srv) {
+    *out = metrics_http_start(host, (unsigned short)port, collect_render, c,
+                              KG_METRICS_CONTENT_TYPE, err, sizeof err);
+    if (!*out) {
         cli_warn("%s", err);
         return -1;
     }
-    fprintf(stderr, "kguard: metrics on %s port %u (GET /metrics)\n", host,
-            metrics_http_port(r->metrics_srv));
+    fprintf(stderr, "kguard: metrics on %s port %u (GET /metrics)\n", host, metrics_http_port(*out));
     return 0;
 }
 
@@ -531,7 +529,9 @@ int cmd_run(const kg_cli *c)
         goto cleanup;
     rewatch(&r, &s);          /* before the engine takes the lists over */
     r.sinks = s.sinks;
-    if ((c->listen || c->metrics_listen) && !(r.metrics = collect_new(KGUARD_VERSION, s.eo.id.cluster))) {
+    if ((c->listen || c->metrics_listen) &&
+        (!(r.metrics = collect_new(KGUARD_VERSION, s.eo.id.cluster)) ||
+         collect_sink(r.metrics, s.sinks) < 0)) {
         cli_warn("out of memory");
         goto cleanup;
     }
@@ -545,7 +545,7 @@ int cmd_run(const kg_cli *c)
     if (open_follows(&r) < 0)
         goto cleanup;
     if ((c->listen && (rc = start_webhook(&r)) < 0) ||
-        (c->metrics_listen && (rc = start_metrics(&r)) < 0)) {
+        (c->metrics_listen && (rc = cmd_metrics_listen(c->metrics_listen, r.metrics, &r.metrics_srv)) < 0)) {
         rc = rc == -2 ? 2 : 1;
         goto cleanup;
     }

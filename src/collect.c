@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <cJSON.h>
+#include "arena.h"
 #include "collect.h"
 #include "kguard/format.h"
 #include "kguard/metrics.h"
@@ -43,7 +45,14 @@ struct kg_collect {
     kg_sink_counts sinks_last[MAX_SINKS];
     kg_webhook_stats hook_last;
     unsigned long long reloads_ok, reloads_failed;
+    /* collect_watch (scan): brought up to date from the observer */
+    const kg_engine *watch;
+    const kg_sinks *watch_sinks;
+    unsigned watch_records;
+    time_t watch_last;
 };
+
+#define WATCH_EVERY 256         /* records between two looks at the clock */
 
 /* ---- the observer (per record, per finding) ------------------------------ */
 
@@ -70,11 +79,25 @@ static source_series *source_of(kg_collect *c, const char *source, const char *c
     return s;
 }
 
+/* A scan has no loop of its own: once a second (looked at every
+ * WATCH_EVERY records), between two records, on the judging thread. */
+static void watch_tick(kg_collect *c)
+{
+    time_t now;
+    if (!c->watch || ++c->watch_records % WATCH_EVERY)
+        return;
+    if ((now = time(NULL)) == c->watch_last)
+        return;
+    c->watch_last = now;
+    collect_update(c, c->watch, c->watch_sinks, NULL, NULL);
+}
+
 static void on_event(void *ud, const char *source, const char *cluster, kg_event_outcome what)
 {
     kg_collect *c = ud;
     const char *cl = cluster && *cluster ? cluster : c->cluster;
     source_series *s = source_of(c, source, cl);
+    watch_tick(c);
     if (!s) {
         if (what == KG_EV_MALFORMED) {
             metrics_inc(c->m.events_malformed, 1, source, cl);
@@ -92,20 +115,73 @@ static void on_event(void *ud, const char *source, const char *cluster, kg_event
     metrics_add(what == KG_EV_JUDGED ? s->judged : s->skipped, 1);
 }
 
+/* New findings as they are found (every new one is published at once);
+ * updates are counted as they are published (collect_sink). */
 static void on_finding(void *ud, const char *type, double severity, bool is_new, bool archived)
 {
     kg_collect *c = ud;
-    const char *word = format_severity_word(severity);
-    if (is_new && archived)
+    if (!is_new)
+        return;
+    if (archived)
         metrics_inc(c->m.findings_archived, 1, type);
     else
-        metrics_inc(is_new ? c->m.findings_new : c->m.findings_updated, 1, type, word);
+        metrics_inc(c->m.findings_new, 1, type, format_severity_word(severity));
 }
 
 kg_engine_observer collect_observer(kg_collect *c)
 {
     kg_engine_observer o = {on_event, on_finding, c};
     return o;
+}
+
+void collect_watch(kg_collect *c, const kg_engine *e, const kg_sinks *sinks)
+{
+    if (!c)
+        return;
+    c->watch = e;
+    c->watch_sinks = sinks;
+    c->watch_last = time(NULL);
+}
+
+/* ---- the update lines published (an internal sink) ------------------------- */
+
+/* Every line the engine publishes, archived or not: a count above 1 is an
+ * update of a finding published before (the aggregation's interval decides
+ * how many of its repeats become one). */
+static int updates_write(kg_sink *s, const char *line, bool archived)
+{
+    kg_collect *c = s->impl;
+    bool arena = arena_suspend();
+    cJSON *f = cJSON_Parse(line);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(f, "type");
+    const cJSON *sev = cJSON_GetObjectItemCaseSensitive(f, "severity");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(f, "service"), "count");
+    (void)archived;
+    if (cJSON_IsString(type) && cJSON_IsNumber(sev) && cJSON_IsNumber(n) && n->valuedouble > 1)
+        metrics_inc(c->m.findings_updated, 1, type->valuestring,
+                    format_severity_word(sev->valuedouble));
+    cJSON_Delete(f);
+    arena_resume(arena);
+    return 0;
+}
+
+static void updates_close(kg_sink *s)
+{
+    s->impl = NULL;             /* the collector is the caller's */
+}
+
+static const kg_sink_ops updates_ops = {"metrics", updates_write, NULL, NULL, updates_close,
+                                        NULL, NULL};
+
+int collect_sink(kg_collect *c, kg_sinks *set)
+{
+    kg_sink *s;
+    if (!c)
+        return 0;
+    if ((s = sink_new(&updates_ops, c, "metrics", KG_SINK_FINDINGS | KG_SINK_ARCHIVED)))
+        s->internal = true;
+    return sinks_add(set, s);
 }
 
 /* ---- once a second ----------------------------------------------------------- */
@@ -127,7 +203,7 @@ static unsigned long long since_ull(unsigned long long now, unsigned long long *
 static void update_rules(kg_collect *c, const kg_engine *e)
 {
     const kg_ruleset *rs = engine_rules(e);
-    size_t n = ruleset_count(rs), disabled = 0;
+    size_t n = ruleset_count(rs), disabled = 0, tripped = 0;
     if (rs != c->rules) {       /* a new generation counts from 0 */
         memset(c->rules_last, 0, sizeof c->rules_last);
         c->rules = rs;
@@ -135,6 +211,7 @@ static void update_rules(kg_collect *c, const kg_engine *e)
     for (size_t i = 0; i < n; i++) {
         const kg_rule *r = ruleset_rule(rs, i);
         disabled += !r->enabled;
+        tripped += r->enabled && r->tripped;
         if (i >= MAX_RULES)
             continue;
         {
@@ -147,8 +224,9 @@ static void update_rules(kg_collect *c, const kg_engine *e)
             l->errors = (unsigned long)errors;
         }
     }
-    metrics_put(c->m.rules_loaded, (double)(n - disabled));
-    metrics_put(c->m.rules_disabled, (double)disabled);
+    metrics_put(c->m.rules_loaded, (double)(n - disabled - tripped));
+    metrics_put(c->m.rules_disabled, (double)disabled, "rule");
+    metrics_put(c->m.rules_disabled, (double)tripped, "failures");
 }
 
 static void update_tables(kg_collect *c, const kg_engine *e)
@@ -197,14 +275,17 @@ static void update_sinks(kg_collect *c, const kg_sinks *set)
     for (size_t i = 0; i < sinks_count(set) && i < MAX_SINKS; i++) {
         kg_sink *s = sinks_get(set, i);
         kg_sink_counts now, *last = &c->sinks_last[i];
+        const char *kind = s->ops->kind;
         char label[256];
-        if (!s->ops->counts || s->ops->counts(s, &now) < 0)
+        if (s->internal || sinks_counts(set, i, &now) < 0)
             continue;
         sink_label(s, label, sizeof label);
-        metrics_inc(c->m.sink_deliveries, (double)since_ull(now.delivered, &last->delivered), label);
-        metrics_inc(c->m.sink_failures, (double)since_ull(now.failed, &last->failed), label);
-        metrics_inc(c->m.sink_spooled, (double)since_ull(now.spooled, &last->spooled), label);
-        metrics_put(c->m.sink_spool_bytes, (double)now.spool_bytes, label);
+        metrics_inc(c->m.sink_deliveries, (double)since_ull(now.delivered, &last->delivered), label, kind);
+        metrics_inc(c->m.sink_failures, (double)since_ull(now.errors, &last->errors), label, kind);
+        metrics_inc(c->m.sink_lost, (double)since_ull(now.failed, &last->failed), label, kind);
+        metrics_inc(c->m.sink_spooled, (double)since_ull(now.spooled, &last->spooled), label, kind);
+        metrics_put(c->m.sink_spool_bytes, (double)now.spool_bytes, label, kind);
+        metrics_put(c->m.sink_pending, (double)now.pending, label, kind);
     }
 }
 
@@ -219,11 +300,16 @@ static void update_webhook(kg_collect *c, kg_queue *q, kg_webhook *w)
         return;
     webhook_stats(w, &now);
     metrics_inc(c->m.queue_rejected, (double)(now.busy >= l->busy ? now.busy - l->busy : 0));
-    metrics_inc(c->m.webhook_requests, (double)since_ull(now.accepted, &l->accepted), "200");
-    metrics_inc(c->m.webhook_requests, (double)since_ull(now.bad_request, &l->bad_request), "400");
-    metrics_inc(c->m.webhook_requests, (double)since_ull(now.unauthorized, &l->unauthorized), "401");
-    metrics_inc(c->m.webhook_requests, (double)since_ull(now.too_large, &l->too_large), "413");
-    metrics_inc(c->m.webhook_requests, (double)since_ull(now.busy, &l->busy), "429");
+    for (size_t p = 0; p < KG_WEBHOOK_PATHS; p++)
+        for (size_t i = 0; i < KG_WEBHOOK_CODES; i++) {
+            unsigned long long d = since_ull(now.answers[p][i], &l->answers[p][i]);
+            if (d)      /* a series per (code, path) once it happens */
+                metrics_inc(c->m.webhook_requests, (double)d, webhook_code_name(i),
+                            webhook_path_name(p));
+        }
+    l->busy = now.busy;
+    metrics_inc(c->m.webhook_closed, (double)since_ull(now.cut, &l->cut), "deadline");
+    metrics_inc(c->m.webhook_closed, (double)since_ull(now.refused, &l->refused), "limit");
 }
 
 void collect_update(kg_collect *c, const kg_engine *e, const kg_sinks *sinks, kg_queue *q,

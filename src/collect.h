@@ -23,6 +23,16 @@ void collect_free(kg_collect *c);
 /* The observer to put in kg_engine_opts before engine_new. */
 kg_engine_observer collect_observer(kg_collect *c);
 
+/* For a command without a loop of its own (scan): the observer brings the
+ * metrics read from e and sinks up to date itself, about once a second,
+ * between two records.  Call collect_update once more at the end. */
+void collect_watch(kg_collect *c, const kg_engine *e, const kg_sinks *sinks);
+
+/* Add to set the internal sink that counts the update lines published
+ * (kguard_findings_updated_total); after the outputs.  0, or -1 when out
+ * of memory.  c NULL: nothing to do. */
+int collect_sink(kg_collect *c, kg_sinks *set);
+
 /* Bring the counters and gauges read from these up to date (each may be
  * NULL).  Call it once a second and before a reload replaces the rules. */
 void collect_update(kg_collect *c, const kg_engine *e, const kg_sinks *sinks, kg_queue *q,

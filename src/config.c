@@ -27,7 +27,7 @@ typedef struct cloader {
 } cloader;
 
 /* A path from the config, relative to the config file's directory. */
-static char *resolve(const char *file, const char *path)
+char *config_resolve(const char *file, const char *path)
 {
     char *dir, *out;
     size_t n;
@@ -54,7 +54,7 @@ static int read_path(cloader *ld, lua_State *L, int t, const char *key, void *fi
     if (lc_string(&ld->lc, L, t, "", key, false, &raw) < 0)
         return -1;
     if (raw) {
-        *out = resolve(ld->c->file, raw);
+        *out = config_resolve(ld->c->file, raw);
         free(raw);
     }
     return 0;
@@ -248,7 +248,7 @@ static int threat_lists(cloader *ld, lua_State *L, int t, const char *key, void 
                                  (ld->c->n_threat_lists + 1) * sizeof *nv)) != NULL) {
             ld->c->threat_lists = nv;
             nv[ld->c->n_threat_lists].name = strdup(name);
-            nv[ld->c->n_threat_lists++].path = resolve(ld->c->file, lua_tostring(L, -1));
+            nv[ld->c->n_threat_lists++].path = config_resolve(ld->c->file, lua_tostring(L, -1));
         }
         lua_pop(L, 1);
     }
@@ -335,6 +335,13 @@ static int rule_max_failures(cloader *ld, lua_State *L, int t, const char *key, 
     return 0;
 }
 
+static int read_outputs(cloader *ld, lua_State *L, int t, const char *key, void *field)
+{
+    (void)key;
+    (void)field;
+    return config_read_outputs(&ld->lc, L, t, ld->c);
+}
+
 /* partition = "aws" | "aws-cn" | "aws-us-gov" | ... */
 static int read_partition(cloader *ld, lua_State *L, int t, const char *key, void *field)
 {
@@ -397,6 +404,7 @@ static const struct config_key {
     {"teams", read_teams, NO_FIELD},
     {"suppress", read_suppress, NO_FIELD},
     {"limits", read_limits, FIELD(limits)},
+    {"outputs", read_outputs, NO_FIELD},
 };
 #define N_KEYS (sizeof config_keys / sizeof config_keys[0])
 
@@ -479,6 +487,7 @@ void config_free(kg_config *c)
 {
     if (!c)
         return;
+    config_free_outputs(c);
     free(c->file);
     free(c->cluster);
     free(c->account_id);

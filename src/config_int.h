@@ -13,6 +13,15 @@
  * is left as it is); -1 after reporting a problem. */
 int config_read_limits(lc_ctx *lc, lua_State *L, int t, kg_limits *out);
 
+/* The `outputs` list of the config table at t into c->outputs (absent:
+ * none); -1 after reporting every problem.  config_free_outputs frees them. */
+int config_read_outputs(lc_ctx *lc, lua_State *L, int t, kg_config *c);
+void config_free_outputs(kg_config *c);
+
+/* path as written in the config file `file`: relative to its directory;
+ * malloc'd, NULL when out of memory. */
+char *config_resolve(const char *file, const char *path);
+
 /* Read the `clusters` table of the config table at t into c->clusters;
  * -1 after reporting a problem. */
 int config_read_clusters(lc_ctx *lc, lua_State *L, int t, kg_config *c);

@@ -116,6 +116,7 @@ static bool on_skippable(void *ud, const kg_input_peek *p)
 }
 
 static const char *meta_cluster(const kg_engine *e, const kg_input_meta *meta);
+static void observe(kg_engine *e, const char *cluster, kg_event_outcome what);
 
 static void on_skipped(void *ud, const kg_input_peek *p, const kg_input_meta *meta,
                        const char *file, long line)
@@ -127,6 +128,7 @@ static void on_skipped(void *ud, const kg_input_peek *p, const kg_input_meta *me
     e->stats.events++;
     e->stats.skipped++;
     cstats_count(e->clusters, meta_cluster(e, meta), CSTATS_EVENTS);
+    observe(e, meta_cluster(e, meta), KG_EV_SKIPPED);   /* metrics count it too */
 }
 
 /* ---- callbacks -------------------------------------------------------- */

@@ -145,6 +145,32 @@ void format_add_cut(cJSON *o, const char *k, const char *s, size_t max)
     free(c);
 }
 
+char *format_join(const cJSON *arr, const char *open, const char *close)
+{
+    size_t len = strlen(open) + strlen(close) + 1;
+    const cJSON *it;
+    char *s;
+    bool first = true;
+    if (!cJSON_IsArray(arr))
+        return NULL;
+    cJSON_ArrayForEach(it, arr)
+        if (cJSON_IsString(it))
+            len += strlen(it->valuestring) + 1;
+    if (!(s = malloc(len)))
+        return NULL;
+    strcpy(s, open);
+    cJSON_ArrayForEach(it, arr) {
+        if (!cJSON_IsString(it))
+            continue;
+        if (!first)
+            strcat(s, ",");
+        strcat(s, it->valuestring);
+        first = false;
+    }
+    strcat(s, close);
+    return s;
+}
+
 char *format_print(cJSON *o)
 {
     char *s = o ? cJSON_PrintUnformatted(o) : NULL;

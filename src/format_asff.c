@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "format_int.h"
 
@@ -150,62 +151,71 @@ static void pf_add(cJSON *pf, const char *k, const char *v)
         format_add_cut(pf, k, v, ASFF_PF_VALUE_MAX);
 }
 
+/* The strings of arr as "a,b" (cut to the value limit); nothing for an
+ * empty list. */
 static void pf_add_joined(cJSON *pf, const char *k, const cJSON *arr)
 {
-    char buf[ASFF_PF_VALUE_MAX + 1] = "";
-    const cJSON *it;
-    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+    char *s;
+    if (cJSON_GetArraySize(arr) == 0 || !(s = format_join(arr, "", "")))
         return;
-    cJSON_ArrayForEach(it, arr) {
-        if (!cJSON_IsString(it))
-            continue;
-        if (buf[0])
-            strncat(buf, ",", sizeof buf - strlen(buf) - 1);
-        strncat(buf, it->valuestring, sizeof buf - strlen(buf) - 1);
-    }
-    pf_add(pf, k, buf);
+    pf_add(pf, k, s);
+    free(s);
 }
 
-/* The finding's identity and caller. */
-static void pf_add_identity(cJSON *pf, const cJSON *f)
-{
-    char buf[64];
-    pf_add(pf, "kguard/type", format_str(f, "type"));
-    pf_add(pf, "kguard/findingId", format_str(f, "id"));
-    pf_add(pf, "kguard/guardDutyArn", format_str(f, "arn"));
-    snprintf(buf, sizeof buf, "%.0f", format_num(f, "service.count", 1));
-    pf_add(pf, "kguard/count", buf);
-    pf_add(pf, "kguard/username", format_str(f, "resource.kubernetesDetails.kubernetesUserDetails.username"));
-    pf_add_joined(pf, "kguard/groups", format_get(f, "resource.kubernetesDetails.kubernetesUserDetails.groups"));
-    pf_add_joined(pf, "kguard/sourceIPs", format_get(f, "service.action.kubernetesApiCallAction.sourceIPs"));
-}
+#define API "service.action.kubernetesApiCallAction."
+#define USER "resource.kubernetesDetails.kubernetesUserDetails."
+
+/* kguard's extras in ProductFields, in order: each a key, the finding's
+ * value at path and how it is written. */
+typedef enum pf_kind { PF_STR, PF_JOINED, PF_WHOLE, PF_COUNT } pf_kind;
+static const struct {
+    const char *key, *path;
+    pf_kind kind;
+} pf_fields[] = {
+    {"kguard/type", "type", PF_STR},
+    {"kguard/findingId", "id", PF_STR},
+    {"kguard/guardDutyArn", "arn", PF_STR},
+    {"kguard/count", "service.count", PF_COUNT},
+    {"kguard/username", USER "username", PF_STR},
+    {"kguard/groups", USER "groups", PF_JOINED},
+    {"kguard/sourceIPs", API "sourceIPs", PF_JOINED},
+    {"kguard/verb", API "verb", PF_STR},
+    {"kguard/requestUri", API "requestUri", PF_STR},
+    {"kguard/userAgent", API "userAgent", PF_STR},
+    {"kguard/resource", API "resource", PF_STR},
+    {"kguard/subresource", API "subresource", PF_STR},
+    {"kguard/namespace", API "namespace", PF_STR},
+    {"kguard/resourceName", API "resourceName", PF_STR},
+    {"kguard/statusCode", API "statusCode", PF_WHOLE},
+    {"kguard/threatListName", "service.additionalInfo.threatListName", PF_STR},
+    {"kguard/detail", "kguard.detail", PF_STR},
+    {"kguard/rule", "kguard.rule", PF_STR},
+    {"kguard/auditID", "kguard.auditID", PF_STR},
+    {"kguard/source", "kguard.source", PF_STR},
+    {"kguard/team", "kguard.team", PF_STR},
+    {"kguard/suppressedBy", "kguard.suppressedBy", PF_STR},
+};
 
 /* kguard's extras: string -> string, at most 50, keys <= 128, values <= 2048. */
 static void add_product_fields(cJSON *o, const cJSON *f, const kg_format_opts *opt)
 {
     cJSON *pf = cJSON_AddObjectToObject(o, "ProductFields");
-    const char *api = "service.action.kubernetesApiCallAction.";
-    char buf[64], path[128];
-    static const char *const fields[] = {"verb", "requestUri", "userAgent", "resource",
-                                         "subresource", "namespace", "resourceName"};
-    pf_add_identity(pf, f);
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        char key[64];
-        snprintf(path, sizeof path, "%s%s", api, fields[i]);
-        snprintf(key, sizeof key, "kguard/%s", fields[i]);
-        pf_add(pf, key, format_str(f, path));
+    char buf[64];
+    for (size_t i = 0; i < sizeof pf_fields / sizeof pf_fields[0]; i++) {
+        const char *k = pf_fields[i].key, *path = pf_fields[i].path;
+        switch (pf_fields[i].kind) {
+        case PF_STR: pf_add(pf, k, format_str(f, path)); break;
+        case PF_JOINED: pf_add_joined(pf, k, format_get(f, path)); break;
+        case PF_WHOLE:
+            if (!cJSON_IsNumber(format_get(f, path)))
+                break;
+            /* fall through */
+        case PF_COUNT:
+            snprintf(buf, sizeof buf, "%.0f", format_num(f, path, 1));
+            pf_add(pf, k, buf);
+            break;
+        }
     }
-    if (cJSON_IsNumber(format_get(f, "service.action.kubernetesApiCallAction.statusCode"))) {
-        snprintf(buf, sizeof buf, "%.0f", format_num(f, "service.action.kubernetesApiCallAction.statusCode", 0));
-        pf_add(pf, "kguard/statusCode", buf);
-    }
-    pf_add(pf, "kguard/threatListName", format_str(f, "service.additionalInfo.threatListName"));
-    pf_add(pf, "kguard/detail", format_str(f, "kguard.detail"));
-    pf_add(pf, "kguard/rule", format_str(f, "kguard.rule"));
-    pf_add(pf, "kguard/auditID", format_str(f, "kguard.auditID"));
-    pf_add(pf, "kguard/source", format_str(f, "kguard.source"));
-    pf_add(pf, "kguard/team", format_str(f, "kguard.team"));
-    pf_add(pf, "kguard/suppressedBy", format_str(f, "kguard.suppressedBy"));
     pf_add(pf, "kguard/version", opt && opt->version ? opt->version : "unknown");
 }
 

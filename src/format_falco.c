@@ -34,31 +34,6 @@ static void falco_times(long long ms, char iso[48], char tod[32])
     snprintf(tod, 32, "%02d:%02d:%02d.%03u000000", tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
-/* A list field the way Falco prints one: "(a,b)". */
-static char *list_text(const cJSON *arr)
-{
-    size_t len = 3;
-    const cJSON *it;
-    char *s;
-    if (!cJSON_IsArray(arr))
-        return NULL;
-    cJSON_ArrayForEach(it, arr)
-        if (cJSON_IsString(it))
-            len += strlen(it->valuestring) + 1;
-    if (!(s = malloc(len)))
-        return NULL;
-    strcpy(s, "(");
-    cJSON_ArrayForEach(it, arr) {
-        if (!cJSON_IsString(it))
-            continue;
-        if (s[1])
-            strcat(s, ",");
-        strcat(s, it->valuestring);
-    }
-    strcat(s, ")");
-    return s;
-}
-
 static void field(cJSON *of, const char *k, const char *v)
 {
     if (v)
@@ -67,42 +42,64 @@ static void field(cJSON *of, const char *k, const char *v)
         cJSON_AddNullToObject(of, k);
 }
 
+/* A list field the way Falco prints one: "(a,b)". */
 static void field_list(cJSON *of, const char *k, const cJSON *arr)
 {
-    char *s = list_text(arr);
+    char *s = format_join(arr, "(", ")");
     field(of, k, s);
     free(s);
 }
 
+#define API "service.action.kubernetesApiCallAction."
+#define USER "resource.kubernetesDetails.kubernetesUserDetails."
+
+/* output_fields, in order: Falco's k8s_audit field names (ka.*) and kguard's
+ * own, each the finding's value at path; absent strings are null. */
+typedef enum of_kind { OF_STR, OF_LIST, OF_CODE, OF_NUM, OF_COUNT } of_kind;
+static const struct {
+    const char *name, *path;
+    of_kind kind;
+} of_fields[] = {
+    {"ka.auditid", "kguard.auditID", OF_STR},
+    {"ka.user.name", USER "username", OF_STR},
+    {"ka.user.groups", USER "groups", OF_LIST},
+    {"ka.impuser.name", USER "impersonatedUser.username", OF_STR},
+    {"ka.verb", API "verb", OF_STR},
+    {"ka.uri", API "requestUri", OF_STR},
+    {"ka.target.resource", API "resource", OF_STR},
+    {"ka.target.subresource", API "subresource", OF_STR},
+    {"ka.target.namespace", API "namespace", OF_STR},
+    {"ka.target.name", API "resourceName", OF_STR},
+    {"ka.response.code", API "statusCode", OF_CODE},
+    {"ka.useragent", API "userAgent", OF_STR},
+    {"ka.sourceips", API "sourceIPs", OF_LIST},
+    {"kguard.finding.id", "id", OF_STR},
+    {"kguard.finding.type", "type", OF_STR},
+    {"kguard.finding.severity", "severity", OF_NUM},
+    {"kguard.finding.count", "service.count", OF_COUNT},
+    {"kguard.cluster", "resource.eksClusterDetails.name", OF_STR},
+    {"kguard.threat_list", "service.additionalInfo.threatListName", OF_STR},
+    {"kguard.detail", "kguard.detail", OF_STR},
+    {"kguard.source", "kguard.source", OF_STR},
+};
+
 static cJSON *output_fields(const cJSON *f)
 {
-    const cJSON *a = format_get(f, "service.action.kubernetesApiCallAction");
-    const cJSON *u = format_get(f, "resource.kubernetesDetails.kubernetesUserDetails");
     cJSON *of = cJSON_CreateObject();
     char code[16];
-
-    field(of, "ka.auditid", format_str(f, "kguard.auditID"));
-    field(of, "ka.user.name", format_str(u, "username"));
-    field_list(of, "ka.user.groups", format_get(u, "groups"));
-    field(of, "ka.impuser.name", format_str(u, "impersonatedUser.username"));
-    field(of, "ka.verb", format_str(a, "verb"));
-    field(of, "ka.uri", format_str(a, "requestUri"));
-    field(of, "ka.target.resource", format_str(a, "resource"));
-    field(of, "ka.target.subresource", format_str(a, "subresource"));
-    field(of, "ka.target.namespace", format_str(a, "namespace"));
-    field(of, "ka.target.name", format_str(a, "resourceName"));
-    snprintf(code, sizeof code, "%.0f", format_num(a, "statusCode", 0));
-    field(of, "ka.response.code", cJSON_IsNumber(format_get(a, "statusCode")) ? code : NULL);
-    field(of, "ka.useragent", format_str(a, "userAgent"));
-    field_list(of, "ka.sourceips", format_get(a, "sourceIPs"));
-    field(of, "kguard.finding.id", format_str(f, "id"));
-    field(of, "kguard.finding.type", format_str(f, "type"));
-    cJSON_AddNumberToObject(of, "kguard.finding.severity", format_num(f, "severity", 0));
-    cJSON_AddNumberToObject(of, "kguard.finding.count", format_num(f, "service.count", 1));
-    field(of, "kguard.cluster", format_str(f, "resource.eksClusterDetails.name"));
-    field(of, "kguard.threat_list", format_str(f, "service.additionalInfo.threatListName"));
-    field(of, "kguard.detail", format_str(f, "kguard.detail"));
-    field(of, "kguard.source", format_str(f, "kguard.source"));
+    for (size_t i = 0; of && i < sizeof of_fields / sizeof of_fields[0]; i++) {
+        const char *k = of_fields[i].name, *path = of_fields[i].path;
+        switch (of_fields[i].kind) {
+        case OF_STR: field(of, k, format_str(f, path)); break;
+        case OF_LIST: field_list(of, k, format_get(f, path)); break;
+        case OF_CODE:
+            snprintf(code, sizeof code, "%.0f", format_num(f, path, 0));
+            field(of, k, cJSON_IsNumber(format_get(f, path)) ? code : NULL);
+            break;
+        case OF_NUM: cJSON_AddNumberToObject(of, k, format_num(f, path, 0)); break;
+        case OF_COUNT: cJSON_AddNumberToObject(of, k, format_num(f, path, 1)); break;
+        }
+    }
     return of;
 }
 

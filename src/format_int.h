@@ -38,6 +38,9 @@ char *format_truncate(const char *s, size_t max);
 void format_add_str(cJSON *o, const char *k, const char *v);
 /* Add a copy of s cut to max characters, when s is not NULL. */
 void format_add_cut(cJSON *o, const char *k, const char *s, size_t max);
+/* The strings of arr joined with "," between open and close ("(a,b)"),
+ * malloc'd; NULL when arr is not an array or out of memory. */
+char *format_join(const cJSON *arr, const char *open, const char *close);
 /* o printed on one line; o is deleted.  NULL when out of memory. */
 char *format_print(cJSON *o);
 /* The tactic of a type ("Discovery" of "Discovery:Kubernetes/X") into buf. */

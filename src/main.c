@@ -68,6 +68,21 @@ static void print_summary(const kg_summary *sum)
     free(t);
 }
 
+/* scan --metrics-listen: the metrics of the scan, served while it runs. */
+static int scan_metrics(const kg_cli *c, kg_setup *s, kg_collect **col, metrics_http **srv)
+{
+    int rc;
+    if (!c->metrics_listen)
+        return 0;
+    if (!(*col = collect_new(KGUARD_VERSION, s->eo.id.cluster)) || collect_sink(*col, s->sinks) < 0) {
+        cli_warn("out of memory");
+        return EXIT_RUNTIME;
+    }
+    s->eo.observer = collect_observer(*col);
+    rc = cmd_metrics_listen(c->metrics_listen, *col, srv);
+    return rc == -2 ? EXIT_USAGE : rc < 0 ? EXIT_RUNTIME : 0;
+}
+
 static int cmd_scan(const kg_cli *c)
 {
     kg_setup s = {0};
@@ -78,11 +93,16 @@ static int cmd_scan(const kg_cli *c)
     char **files = c->nargs ? c->args : stdin_only;
     int nfiles = plain ? c->nargs ? c->nargs : 1 : 0, rc = EXIT_RUNTIME;
     kg_summary *sum = NULL;
+    kg_collect *col = NULL;
+    metrics_http *srv = NULL;
 
     if (check_inputs(c, files, nfiles) < 0 || setup_load(c, &s) < 0 ||
         setup_open_sinks(c, &s, false) < 0)
         goto cleanup;
-    if (output_wants_summary(c) &&
+    if ((rc = scan_metrics(c, &s, &col, &srv)) != 0)
+        goto cleanup;
+    rc = EXIT_RUNTIME;
+    if (output_wants_summary(c, s.config) &&
         (!(sum = format_summary_new()) || output_add_summary(s.sinks, sum) < 0)) {
         cli_warn("out of memory");
         goto cleanup;
@@ -92,6 +112,7 @@ static int cmd_scan(const kg_cli *c)
         cli_warn("%s", err);
         goto cleanup;
     }
+    collect_watch(col, eng, s.sinks);
     rc = 0;
     for (size_t i = 0; i < c->n_cluster_files; i++)
         rc |= scan_one(eng, c->cluster_files[i].path, c->cluster_files[i].cluster);
@@ -99,6 +120,7 @@ static int cmd_scan(const kg_cli *c)
         rc |= scan_one(eng, files[i], NULL);
     if (engine_finish(eng) < 0)
         rc = EXIT_RUNTIME;
+    collect_update(col, eng, s.sinks, NULL, NULL);   /* the last scrape sees the end */
     if (c->stats)
         engine_rule_stats(eng);
     engine_summary(eng);
@@ -108,8 +130,10 @@ static int cmd_scan(const kg_cli *c)
         rc = EXIT_RUNTIME;
     }
 cleanup:
+    metrics_http_stop(srv);
     engine_free(eng);
     setup_free(&s);
+    collect_free(col);
     format_summary_free(sum);
     return rc;
 }

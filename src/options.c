@@ -266,10 +266,10 @@ const kg_option options_table[] = {
      OPT_RUN, set_str, F(token_file), 0},
     {"max-body-bytes", "N", "largest webhook body (default: 33554432)", NULL,
      OPT_RUN, set_size, F(max_body), 1024},
-    {"metrics-listen", "[HOST:]PORT", "serve GET /metrics here (with --listen: on it)", NULL,
-     OPT_RUN, set_str, F(metrics_listen), 0},
+    {"metrics-listen", "[HOST:]PORT", "serve GET /metrics here (run with --listen: on it)",
+     NULL, OPT_SCAN_RUN, set_str, F(metrics_listen), 0},
     {"output", "DEST", "findings to a FILE (appended; reopened on SIGUSR1), - (stdout) or an "
-     "http(s) URL; repeatable", NULL, OPT_ALL, set_output, 0, 0},
+     "http(s) URL; repeatable", "outputs", OPT_ALL, set_output, 0, 0},
     {"format", "NAME", "line format of the --output options after it (default: guardduty)",
      NULL, OPT_ALL, set_str, F(next.format), 0},
     {"archive-format", "NAME", "line format of the --archive file", NULL,

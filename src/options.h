@@ -76,7 +76,8 @@ typedef struct kg_cli {
     int nargs;
 } kg_cli;
 
-typedef enum opt_scope { OPT_ALL, OPT_RUN, OPT_HELP } opt_scope;
+/* Which commands an option is for: all, run only, scan and run (metrics). */
+typedef enum opt_scope { OPT_ALL, OPT_RUN, OPT_HELP, OPT_SCAN_RUN } opt_scope;
 
 typedef struct kg_option kg_option;
 

@@ -85,10 +85,13 @@ static const kg_sink_ops summary_ops = {"summary", summary_write, NULL, NULL, su
 
 int output_add_summary(kg_sinks *set, kg_summary *sum)
 {
-    return sinks_add(set, sink_new(&summary_ops, sum, "summary", KG_SINK_FINDINGS));
+    kg_sink *s = sink_new(&summary_ops, sum, "summary", KG_SINK_FINDINGS);
+    if (s)
+        s->internal = true;
+    return sinks_add(set, s);
 }
 
-bool output_wants_summary(const kg_cli *c)
+bool output_wants_summary(const kg_cli *c, const kg_config *cfg)
 {
     const char *fmt = c->next.format;
     if (c->summary)
@@ -98,6 +101,9 @@ bool output_wants_summary(const kg_cli *c)
     for (size_t i = 0; i < c->n_outputs; i++)
         if (is_stdout(c->outputs[i].dest))
             fmt = c->outputs[i].format;
+    for (size_t i = 0; !c->n_outputs && cfg && i < cfg->n_outputs; i++)
+        if (is_stdout(cfg->outputs[i].dest))
+            fmt = cfg->outputs[i].format;
     return fmt && strcmp(fmt, "text") == 0;
 }
 
@@ -160,7 +166,48 @@ static int check_trailing(const kg_cli *c)
     return 0;
 }
 
-int output_open(const kg_cli *c, kg_sinks *set, const char *archive_path,
+/* A config output as the command line would say it (pointing into o). */
+static cli_output from_config(const kg_config_output *o)
+{
+    cli_output out = {o->dest, o->format, {0}};
+    kg_http_opts *h = &out.http;
+    h->url = o->dest;
+    for (size_t i = 0; i < o->n_headers && i < KG_HTTP_MAX_HEADERS; i++)
+        h->headers[h->n_headers++] = o->headers[i];
+    h->token_file = o->token_file;
+    h->auth_scheme = o->auth_scheme;
+    h->ca_file = o->ca_file;
+    h->array = o->array;
+    h->batch = o->batch;
+    h->timeout = o->timeout;
+    h->drain = o->drain;
+    h->spool_path = o->spool;
+    h->spool_max = o->spool_max;
+    return out;
+}
+
+/* The config's outputs, used when the command line names no --output: a
+ * --format or --http-* option would then apply to nothing. */
+static int open_config(const kg_cli *c, const kg_config *cfg, kg_sinks *set, unsigned takes,
+                       bool flush_each)
+{
+    cli_output none;
+    memset(&none, 0, sizeof none);   /* padding too: compared whole */
+    none.http.drain = -1;
+    if (memcmp(&none, &c->next, sizeof none) != 0) {
+        cli_warn("--format and --http-* options apply to the --output options after them; "
+                 "without --output, the outputs of %s are used and set their own", cfg->file);
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->n_outputs; i++) {
+        cli_output o = from_config(&cfg->outputs[i]);
+        if (add_sink(set, &o, "config output", takes, flush_each) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int output_open(const kg_cli *c, const kg_config *cfg, kg_sinks *set, const char *archive_path,
                 bool drop_archived, bool flush_each)
 {
     unsigned takes = KG_SINK_FINDINGS;
@@ -177,6 +224,8 @@ int output_open(const kg_cli *c, kg_sinks *set, const char *archive_path,
     for (size_t i = 0; i < c->n_outputs; i++)
         if (add_sink(set, &c->outputs[i], "--output", takes, flush_each) < 0)
             return -1;
+    if (!c->n_outputs && cfg && cfg->n_outputs)
+        return open_config(c, cfg, set, takes, flush_each);
     dflt.dest = "-";
     if (!c->n_outputs && add_sink(set, &dflt, "--output", takes, flush_each) < 0)
         return -1;

@@ -11,11 +11,13 @@
 #include <stddef.h>
 #include "kguard/sink.h"
 #include "options.h"
+#include "kguard/config.h"
 #include "kguard/format.h"
 
 /* Add the archive (when archive_path is set and archived findings are not
- * dropped) and the outputs to set.  -1 after a message on stderr. */
-int output_open(const kg_cli *c, kg_sinks *set, const char *archive_path,
+ * dropped) and the outputs to set: every --output, else the config's
+ * `outputs` (cfg may be NULL), else stdout.  -1 after a message on stderr. */
+int output_open(const kg_cli *c, const kg_config *cfg, kg_sinks *set, const char *archive_path,
                 bool drop_archived, bool flush_each);
 
 /* Give s the line format called name (NULL or "guardduty": the finding as
@@ -26,7 +28,7 @@ int output_set_format(kg_sink *s, const char *name, bool colour, char *err, size
 /* The end-of-scan summary: is it asked for (--summary, or text on a
  * terminal's stdout), and a sink counting findings into sum (the set
  * takes the sink, not sum).  -1 when out of memory. */
-bool output_wants_summary(const kg_cli *c);
+bool output_wants_summary(const kg_cli *c, const kg_config *cfg);
 int output_add_summary(kg_sinks *set, kg_summary *sum);
 
 /* "guardduty, ..." for messages. */

@@ -219,7 +219,7 @@ int setup_open_sinks(const kg_cli *c, kg_setup *s, bool flush_each)
         return -1;
     }
     s->eo.sinks = s->sinks;
-    if (output_open(c, s->sinks, pick(c->archive_path, s->config ? s->config->archive_path
+    if (output_open(c, s->config, s->sinks, pick(c->archive_path, s->config ? s->config->archive_path
                                                                    : NULL, NULL),
                     s->drop_archived, flush_each) < 0 || open_nats_output(c, s) < 0)
         return -1;

@@ -21,6 +21,9 @@ typedef struct entry {
     kg_sink *s;
     sink_backlog *bl;
     double next_retry;           /* monotonic; 0: at the next chance */
+    unsigned long long delivered; /* lines its write took (sinks_counts) */
+    unsigned long long errors;   /* its failed callbacks */
+    unsigned long long lost;     /* its lines that could not even be kept */
 } entry;
 
 struct kg_sinks {
@@ -114,7 +117,7 @@ int sinks_add(kg_sinks *set, kg_sink *s)
         set->v = nv;
         set->cap = ncap;
     }
-    set->v[set->n++] = (entry){s, bl, 0};
+    set->v[set->n++] = (entry){s, bl, 0, 0, 0, 0};
     return 0;
 fail:
     backlog_free(bl);
@@ -140,14 +143,15 @@ void sinks_set_report(kg_sinks *set, kg_sink_report report, void *ud)
     set->ud = ud;
 }
 
-/* Count and report a failed callback; 1 when rc says it failed. */
-static int check(kg_sinks *set, const kg_sink *s, int rc, const char *what)
+/* Count and report a failed callback of e's sink; 1 when rc says it failed. */
+static int check(kg_sinks *set, entry *e, int rc, const char *what)
 {
     if (rc == 0)
         return 0;
     set->errors++;
+    e->errors++;
     if (set->report)
-        set->report(set->ud, s, what);
+        set->report(set->ud, e->s, what);
     return 1;
 }
 
@@ -202,8 +206,11 @@ static int put_line(kg_sink *s, const char *line, bool archived)
  * takes only archived lines). */
 static int put(void *ud, const char *line)
 {
-    kg_sink *s = ud;
-    return put_line(s, line, s->takes == KG_SINK_ARCHIVED);
+    entry *e = ud;
+    if (put_line(e->s, line, e->s->takes == KG_SINK_ARCHIVED) < 0)
+        return -1;
+    e->delivered++;
+    return 0;
 }
 
 /* Keep a line the sink could not take; a line that cannot be kept is lost
@@ -214,8 +221,9 @@ static void keep(kg_sinks *set, entry *e, const char *line)
     if (backlog_keep(e->bl, line, why, sizeof why) == 0)
         return;
     set->lost++;
+    e->lost++;
     sink_fail(e->s, "a finding line is lost: %s", why);
-    check(set, e->s, -1, "write");
+    check(set, e, -1, "write");
 }
 
 /* Write what waits for e, if due (or forced); note the recovery. */
@@ -226,7 +234,7 @@ static void retry(kg_sinks *set, entry *e, bool force)
     double now = mono();
     if (backlog_empty(e->bl) || (!force && now < e->next_retry))
         return;
-    n = backlog_drain(e->bl, put, e->s, &failed);
+    n = backlog_drain(e->bl, put, e, &failed);
     if (failed) {
         e->next_retry = now + RETRY_EVERY;
         return;
@@ -246,12 +254,14 @@ static int write_one(kg_sinks *set, entry *e, const char *line, bool archived)
         keep(set, e, line);        /* after the older ones, outage already reported */
         return 0;
     }
-    if (put_line(s, line, archived) == 0)
+    if (put_line(s, line, archived) == 0) {
+        e->delivered++;
         return 0;
+    }
     len = strlen(s->err);
     snprintf(s->err + len, sizeof s->err - len, "; keeping finding lines %s%s and retrying",
              s->spool ? "in memory, then in " : "in memory", s->spool ? s->spool : "");
-    check(set, s, -1, "write");
+    check(set, e, -1, "write");
     keep(set, e, line);
     e->next_retry = mono() + RETRY_EVERY;
     return 1;
@@ -282,7 +292,7 @@ int sinks_flush(kg_sinks *set)
     for (size_t i = 0; i < sinks_count(set); i++) {
         entry *e = &set->v[i];
         retry(set, e, false);
-        if (e->s->ops->flush && check(set, e->s, e->s->ops->flush(e->s), "flush")) {
+        if (e->s->ops->flush && check(set, e, e->s->ops->flush(e->s), "flush")) {
             set->flush_failures++;
             failed++;
         }
@@ -297,7 +307,7 @@ int sinks_reopen_one(kg_sinks *set, size_t i)
     if (!s)
         return 0;
     if (s->ops->reopen)
-        rc = check(set, s, s->ops->reopen(s), "reopen") ? -1 : 1;
+        rc = check(set, &set->v[i], s->ops->reopen(s), "reopen") ? -1 : 1;
     retry(set, &set->v[i], true);
     return rc;
 }
@@ -305,6 +315,24 @@ int sinks_reopen_one(kg_sinks *set, size_t i)
 unsigned long long sinks_errors(const kg_sinks *set)
 {
     return set ? set->errors : 0;
+}
+
+int sinks_counts(const kg_sinks *set, size_t i, kg_sink_counts *out)
+{
+    const entry *e = set && i < set->n ? &set->v[i] : NULL;
+    unsigned long long spooled, bytes, in_memory;
+    memset(out, 0, sizeof *out);
+    if (!e || (e->s->ops->counts && e->s->ops->counts(e->s, out) < 0))
+        return -1;
+    if (!e->s->ops->counts)
+        out->delivered = e->delivered;
+    backlog_counts(e->bl, &spooled, &bytes, &in_memory);
+    out->failed += e->lost;
+    out->spooled += spooled;
+    out->spool_bytes += bytes;
+    out->pending += in_memory;
+    out->errors = e->errors;
+    return 0;
 }
 
 unsigned long long sinks_waiting(const kg_sinks *set)
@@ -328,7 +356,7 @@ unsigned long long sinks_finish(kg_sinks *set)
         retry(set, e, true);
         /* a sink delivering elsewhere (HTTP): what it could neither deliver
          * nor spool counts as one unwritten */
-        if (e->s->ops->finish && check(set, e->s, e->s->ops->finish(e->s), "finish"))
+        if (e->s->ops->finish && check(set, e, e->s->ops->finish(e->s), "finish"))
             unwritten++;
         if (backlog_empty(e->bl))
             continue;
@@ -339,8 +367,9 @@ unsigned long long sinks_finish(kg_sinks *set)
                  "next writes to %s", waiting - lost, waiting - lost == 1 ? "" : "s",
                  backlog_spool(e->bl), e->s->name);
         if (lost) {
+            e->lost += lost;
             sink_fail(e->s, "%llu finding line%s lost: %s", lost, lost == 1 ? "" : "s", why);
-            check(set, e->s, -1, "write");
+            check(set, e, -1, "write");
         }
         unwritten += waiting;
     }

@@ -36,6 +36,7 @@ struct sink_backlog {
     int wfd;                     /* the spool file for appending; -1: not open */
     long long roff, size;        /* delivered prefix, file size */
     unsigned long long spool_lines, adopted;
+    unsigned long long spooled;  /* lines ever appended to the spool file */
 };
 
 int sink_put_line(int fd, const char *line, size_t len)
@@ -137,6 +138,14 @@ const char *backlog_spool(const sink_backlog *b)
     return b ? b->spool : NULL;
 }
 
+void backlog_counts(const sink_backlog *b, unsigned long long *spooled,
+                    unsigned long long *spool_bytes, unsigned long long *in_memory)
+{
+    *spooled = b ? b->spooled : 0;
+    *spool_bytes = b && b->spool_lines && b->size > b->roff ? (unsigned long long)(b->size - b->roff) : 0;
+    *in_memory = b ? b->mem_lines : 0;
+}
+
 static int spool_append(sink_backlog *b, const char *line, size_t len, char *err, size_t errlen)
 {
     if (!b->spool) {
@@ -159,6 +168,7 @@ static int spool_append(sink_backlog *b, const char *line, size_t len, char *err
     }
     b->size += (long long)len + 1;
     b->spool_lines++;
+    b->spooled++;
     return 0;
 }
 
@@ -312,6 +322,7 @@ unsigned long long backlog_save(sink_backlog *b, char *err, size_t errlen)
         lost = b->mem_lines;       /* the old spool file, if any, is left as it was */
     } else {
         b->spool_lines += b->mem_lines;
+        b->spooled += b->mem_lines;
     }
     free_memory(b);
     return lost;

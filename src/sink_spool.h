@@ -35,6 +35,10 @@ unsigned long long backlog_lines(const sink_backlog *b);
 /* Lines adopted from an earlier run's spool file at start. */
 unsigned long long backlog_adopted(const sink_backlog *b);
 const char *backlog_spool(const sink_backlog *b);
+/* Lines ever written to the spool file (adopted ones not counted), bytes
+ * waiting in it now, lines waiting in memory now. */
+void backlog_counts(const sink_backlog *b, unsigned long long *spooled,
+                    unsigned long long *spool_bytes, unsigned long long *in_memory);
 
 /* Keep one line (without its newline) after the ones already waiting.
  * 0 kept; -1 lost (memory and spool file full or failing), why in err. */

@@ -30,9 +30,10 @@
  * (gnutls_certificate_verify_peers, client-auth purpose) and answers 403 to
  * a client without a valid certificate.
  *
- * Counters (webhook_stats): accepted (200), unauthorized (401 and 403),
- * too_large (413 and dropped oversize bodies), busy (429), bad_request
- * (400, 404, 405).  Every refusal is also reported through opts->log with
+ * Counters (webhook_stats): every answer by path and status code (respond
+ * and reply_metrics count it, count_answer), and by what it means: accepted
+ * (200), unauthorized (401 and 403), too_large (413 and dropped oversize
+ * bodies), busy (429), bad_request (400, 404, 405, 415).  Every refusal is also reported through opts->log with
  * the peer's address (never the presented token), and so are
  * libmicrohttpd's own diagnostics.
  *
@@ -107,6 +108,7 @@ struct kg_webhook {
     const char *metrics_type;
     wg_guard *guard;        /* header and body deadlines */
     atomic_ullong accepted, unauthorized, too_large, busy, bad_request;
+    atomic_ullong answers[KG_WEBHOOK_PATHS][KG_WEBHOOK_CODES];   /* by path and status */
     atomic_ullong refused;  /* connections over a connection limit */
     atomic_ullong floods[2], cut_msgs;
 };
@@ -123,6 +125,9 @@ typedef struct req {
     char origin[sizeof ((kg_queue_item *)0)->origin];
     char cluster[sizeof ((kg_queue_item *)0)->cluster];
 } req;
+
+/* Where an answer went, for the counts by path (names in path_names). */
+typedef enum wh_path { WH_AUDIT, WH_HEALTH, WH_METRICS, WH_OTHER } wh_path;
 
 /* ---- small helpers --------------------------------------------------- */
 
@@ -261,12 +266,33 @@ static void peer_origin(struct MHD_Connection *c, char *out, size_t outlen)
 
 /* ---- responses ------------------------------------------------------- */
 
+/* The statuses counted apart (webhook.h); anything else is "other". */
+static const struct {
+    unsigned code;
+    const char *name;
+} answer_codes[KG_WEBHOOK_CODES] = {{200, "200"}, {400, "400"}, {401, "401"}, {403, "403"},
+                                    {404, "404"}, {405, "405"}, {413, "413"}, {415, "415"},
+                                    {429, "429"}, {500, "500"}, {503, "503"}, {0, "other"}};
+static const char *const path_names[KG_WEBHOOK_PATHS] = {PATH_AUDIT, PATH_HEALTH, PATH_METRICS,
+                                                         "other"};
+
+/* Count one answer: every response goes through here. */
+static void count_answer(kg_webhook *w, wh_path path, unsigned status)
+{
+    size_t i = 0;
+    while (i < KG_WEBHOOK_CODES - 1 && answer_codes[i].code != status)
+        i++;
+    atomic_fetch_add(&w->answers[path][i], 1);
+}
+
 /* Queue a response with a static body and up to one extra header. */
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *body,
-                               const char *ctype, const char *hname, const char *hval)
+static enum MHD_Result respond(kg_webhook *w, struct MHD_Connection *c, wh_path path,
+                               unsigned status, const char *body, const char *ctype,
+                               const char *hname, const char *hval)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
+    count_answer(w, path, status);
     resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
@@ -278,16 +304,18 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
     return ret;
 }
 
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *body)
+static enum MHD_Result reply_text(kg_webhook *w, struct MHD_Connection *c, wh_path path,
+                                  unsigned status, const char *body)
 {
-    return respond(c, status, body, "text/plain; charset=utf-8", NULL, NULL);
+    return respond(w, c, path, status, body, "text/plain; charset=utf-8", NULL, NULL);
 }
 
-static enum MHD_Result reply_bad(kg_webhook *w, struct MHD_Connection *c, unsigned status,
-                                 const char *body, const char *hname, const char *hval)
+static enum MHD_Result reply_bad(kg_webhook *w, struct MHD_Connection *c, wh_path path,
+                                 unsigned status, const char *body, const char *hname,
+                                 const char *hval)
 {
     atomic_fetch_add(&w->bad_request, 1);
-    return respond(c, status, body, "text/plain; charset=utf-8", hname, hval);
+    return respond(w, c, path, status, body, "text/plain; charset=utf-8", hname, hval);
 }
 
 static enum MHD_Result reply_unauthorized(kg_webhook *w, struct MHD_Connection *c,
@@ -297,8 +325,9 @@ static enum MHD_Result reply_unauthorized(kg_webhook *w, struct MHD_Connection *
     peer_origin(c, origin, sizeof origin);
     atomic_fetch_add(&w->unauthorized, 1);
     logf_(w, "%s: 401 on " PATH_AUDIT ": %s", origin, why);
-    return respond(c, MHD_HTTP_UNAUTHORIZED, "unauthorized\n", "text/plain; charset=utf-8",
-                   MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"kguard\"");
+    return respond(w, c, WH_AUDIT, MHD_HTTP_UNAUTHORIZED, "unauthorized\n",
+                   "text/plain; charset=utf-8", MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                   "Bearer realm=\"kguard\"");
 }
 
 static enum MHD_Result reply_too_large(kg_webhook *w, struct MHD_Connection *c, const char *how)
@@ -307,7 +336,7 @@ static enum MHD_Result reply_too_large(kg_webhook *w, struct MHD_Connection *c, 
     peer_origin(c, origin, sizeof origin);
     atomic_fetch_add(&w->too_large, 1);
     logf_(w, "%s: 413 on " PATH_AUDIT ": %s over the %zu-byte limit", origin, how, w->max_body);
-    return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+    return reply_text(w, c, WH_AUDIT, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
 }
 
 /* ---- checks made before reading a body ------------------------------- */
@@ -418,7 +447,7 @@ static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
         peer_origin(c, origin, sizeof origin);
         atomic_fetch_add(&w->unauthorized, 1);
         logf_(w, "%s: 403 on " PATH_AUDIT ": %s", origin, why);
-        return reply_text(c, MHD_HTTP_FORBIDDEN, "client certificate required\n");
+        return reply_text(w, c, WH_AUDIT, MHD_HTTP_FORBIDDEN, "client certificate required\n");
     }
     if (w->token && !token_ok(w, c, &why))
         return reply_unauthorized(w, c, why);
@@ -429,7 +458,7 @@ static enum MHD_Result begin_audit_post(kg_webhook *w, struct MHD_Connection *c,
         peer_origin(c, origin, sizeof origin);
         logf_(w, "%s: 415 on " PATH_AUDIT ": Content-Encoding %s", origin,
               MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING));
-        return reply_bad(w, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+        return reply_bad(w, c, WH_AUDIT, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
                          "unsupported Content-Encoding (gzip or identity)\n",
                          "Accept-Encoding", "gzip, identity");
     }
@@ -451,13 +480,14 @@ static enum MHD_Result reply_metrics(kg_webhook *w, struct MHD_Connection *c)
     struct MHD_Response *resp;
     enum MHD_Result ret;
     if (!body)
-        return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+        return reply_text(w, c, WH_METRICS, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
     resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, w->metrics_type);
+    count_answer(w, WH_METRICS, MHD_HTTP_OK);
     ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -492,23 +522,23 @@ static enum MHD_Result begin_request(kg_webhook *w, struct MHD_Connection *c, co
                strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     if (strcmp(url, PATH_HEALTH) == 0) {
         if (!get)
-            return reply_bad(w, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
+            return reply_bad(w, c, WH_HEALTH, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
                              MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-        return reply_text(c, MHD_HTTP_OK, "ok\n");
+        return reply_text(w, c, WH_HEALTH, MHD_HTTP_OK, "ok\n");
     }
     if (strcmp(url, PATH_METRICS) == 0 && w->metrics) {
         if (!get)
-            return reply_bad(w, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
-                             MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+            return reply_bad(w, c, WH_METRICS, MHD_HTTP_METHOD_NOT_ALLOWED,
+                             "method not allowed\n", MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
         return reply_metrics(w, c);
     }
     if ((cluster = audit_path_cluster(url)) != NULL) {
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-            return reply_bad(w, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
+            return reply_bad(w, c, WH_AUDIT, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
                              MHD_HTTP_HEADER_ALLOW, "POST");
         return begin_audit_post(w, c, cluster, con_cls);
     }
-    return reply_bad(w, c, MHD_HTTP_NOT_FOUND, "not found\n", NULL, NULL);
+    return reply_bad(w, c, WH_OTHER, MHD_HTTP_NOT_FOUND, "not found\n", NULL, NULL);
 }
 
 /* How much of a body is read in all before the connection is dropped
@@ -574,11 +604,11 @@ static bool decode_body(kg_webhook *w, struct MHD_Connection *c, req *r, enum MH
         *ret = reply_too_large(w, c, "decompressed body");
     } else if (strcmp(err, "out of memory") == 0) {
         logf_(w, "%s: 503 on " PATH_AUDIT ": out of memory", r->origin);
-        *ret = respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n",
+        *ret = respond(w, c, WH_AUDIT, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n",
                        "text/plain; charset=utf-8", MHD_HTTP_HEADER_RETRY_AFTER, "1");
     } else {
         logf_(w, "%s: 400 on " PATH_AUDIT ": %s", r->origin, err);
-        *ret = reply_bad(w, c, MHD_HTTP_BAD_REQUEST, "body does not decompress\n", NULL, NULL);
+        *ret = reply_bad(w, c, WH_AUDIT, MHD_HTTP_BAD_REQUEST, "body does not decompress\n", NULL, NULL);
     }
     return false;
 }
@@ -592,18 +622,18 @@ static enum MHD_Result finish_audit_post(kg_webhook *w, struct MHD_Connection *c
         return reply_too_large(w, c, "chunked body");
     if (r->no_memory) {
         logf_(w, "%s: 503 on " PATH_AUDIT ": out of memory", r->origin);
-        return respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n",
+        return respond(w, c, WH_AUDIT, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n",
                        "text/plain; charset=utf-8", MHD_HTTP_HEADER_RETRY_AFTER, "1");
     }
     if (r->len == 0) {
         logf_(w, "%s: 400 on " PATH_AUDIT ": empty body", r->origin);
-        return reply_bad(w, c, MHD_HTTP_BAD_REQUEST, "empty body\n", NULL, NULL);
+        return reply_bad(w, c, WH_AUDIT, MHD_HTTP_BAD_REQUEST, "empty body\n", NULL, NULL);
     }
     if (r->gzip && !decode_body(w, c, r, &ret))
         return ret;
     if (r->len == 0) {
         logf_(w, "%s: 400 on " PATH_AUDIT ": empty body once decompressed", r->origin);
-        return reply_bad(w, c, MHD_HTTP_BAD_REQUEST, "empty body\n", NULL, NULL);
+        return reply_bad(w, c, WH_AUDIT, MHD_HTTP_BAD_REQUEST, "empty body\n", NULL, NULL);
     }
     memset(&item, 0, sizeof item);
     item.data = r->buf;
@@ -613,13 +643,13 @@ static enum MHD_Result finish_audit_post(kg_webhook *w, struct MHD_Connection *c
     if (!queue_push(w->queue, &item)) {
         atomic_fetch_add(&w->busy, 1);
         logf_(w, "%s: 429 on " PATH_AUDIT ": queue full", r->origin);
-        return respond(c, MHD_HTTP_TOO_MANY_REQUESTS, "queue full, retry later\n",
+        return respond(w, c, WH_AUDIT, MHD_HTTP_TOO_MANY_REQUESTS, "queue full, retry later\n",
                        "text/plain; charset=utf-8", MHD_HTTP_HEADER_RETRY_AFTER, "1");
     }
     r->buf = NULL;           /* the queue owns it now */
     r->len = r->cap = 0;
     atomic_fetch_add(&w->accepted, 1);
-    return respond(c, MHD_HTTP_OK, "{}", "application/json", NULL, NULL);
+    return respond(w, c, WH_AUDIT, MHD_HTTP_OK, "{}", "application/json", NULL, NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -915,6 +945,19 @@ void webhook_stats(kg_webhook *w, kg_webhook_stats *out)
     out->bad_request = atomic_load(&w->bad_request);
     out->cut = wg_cut_count(w->guard);
     out->refused = atomic_load(&w->refused);
+    for (size_t p = 0; p < KG_WEBHOOK_PATHS; p++)
+        for (size_t i = 0; i < KG_WEBHOOK_CODES; i++)
+            out->answers[p][i] = atomic_load(&w->answers[p][i]);
+}
+
+const char *webhook_code_name(size_t i)
+{
+    return i < KG_WEBHOOK_CODES ? answer_codes[i].name : NULL;
+}
+
+const char *webhook_path_name(size_t p)
+{
+    return p < KG_WEBHOOK_PATHS ? path_names[p] : NULL;
 }
 
 void webhook_stop(kg_webhook *w)

@@ -277,4 +277,92 @@ subtest 'HTTP: a receiver that is down and no spool' => sub {
     like($r->{stderr}, qr{delivered=0 failed=10 spooled=0}, 'ten failed');
 };
 
+# ---- outputs in the config file -----------------------------------------------------------------
+
+subtest 'outputs in the config file: files, formats and an HTTP receiver; --output replaces them' => sub {
+    my $dir = "$DIR/cfg-outputs";
+    mkdir $dir;
+    my $s = start_receiver('200');
+    write_file("hec-token-cfg\n", 'cfg-outputs/hec.token');
+    my $cfg = write_file(<<"LUA", 'cfg-outputs/kguard.lua');
+-- outputs as a config file lists them (tests/outputs.t)
+return {
+  outputs = {
+    { dest = "findings.jsonl" },
+    { dest = "asff.jsonl", format = "asff" },
+    { dest = "$s->{url}", format = "guardduty",
+      headers = { "X-Kguard-Test: cfg" }, token_file = "hec.token", auth_scheme = "Splunk",
+      batch = 4, timeout = 5, drain = 20, spool = "hec.spool", spool_max = 1048576 },
+    { dest = "-", format = "text" },
+  },
+}
+LUA
+    my $r = run_kguard(args => [scan_args(), '--config', $cfg, $EXAMPLE], timeout => 60);
+    my $reqs = stop_receiver($s);
+    is($r->{exit}, 0, 'exit 0') or diag(describe_run($r));
+    ok(-f "$dir/findings.jsonl" && -f "$dir/asff.jsonl", 'file outputs relative to the config file\'s directory');
+    is_deeply([sort map { key_of($_) } grep { length } split /\n/, read_file("$dir/findings.jsonl")], \@EXPECTED,
+              'findings.jsonl: every finding line');
+    my @asff = map { json_decode($_) } grep { length } split /\n/, read_file("$dir/asff.jsonl");
+    is(scalar @asff, 10, 'asff.jsonl: 10 lines ...');
+    is(scalar(grep { ($_->{SchemaVersion} // '') eq '2018-10-08' } @asff), 10, '... in ASFF');
+    is_deeply([sort map { key_of($_) } delivered($reqs)], \@EXPECTED, 'the receiver: every finding line');
+    ok(!grep({ scalar(split /\n/, $_->{body}) > 4 } @$reqs), 'in batches of at most 4');
+    is($reqs->[0]{headers}{authorization}, 'Splunk hec-token-cfg', 'the token from token_file, Splunk scheme');
+    is($reqs->[0]{headers}{'x-kguard-test'}, 'cfg', 'the header asked for');
+    my @text = grep { length } split /\n/, $r->{stdout};
+    is(scalar @text, 10, 'stdout: 10 lines ...');
+    is(scalar(grep { /^\d{4}-\d\d-\d\dT\S+ (?:HIGH|MEDIUM|LOW) \S+:Kubernetes\// } @text), 10, '... in the text format');
+
+    unlink "$dir/findings.jsonl", "$dir/asff.jsonl";
+    $r = run_kguard(args => [scan_args(), '--config', $cfg, '--output', "$dir/cli.jsonl", $EXAMPLE]);
+    is($r->{exit}, 0, 'with --output: exit 0') or diag(describe_run($r));
+    is(scalar(grep { length } split /\n/, read_file("$dir/cli.jsonl")), 10, 'the --output gets the findings');
+    ok(!-e "$dir/findings.jsonl" && !-e "$dir/asff.jsonl" && $r->{stdout} eq '',
+       'the config\'s outputs are not opened: the command line replaces them');
+
+    $r = run_kguard(args => [scan_args(), '--config', $cfg, '--format', 'text', $EXAMPLE]);
+    is($r->{exit}, 1, '--format without --output while the config lists outputs: exit 1');
+    like($r->{stderr}, qr/without --output, the outputs of \Q$cfg\E are used and set their own/, '... and why');
+    ok(!-e "$dir/findings.jsonl", '... before anything is written');
+};
+
+subtest 'outputs in the config file: bad entries are FILE:LINE errors' => sub {
+    my $cfg = write_file(<<'LUA', 'bad-outputs.lua');
+-- wrong outputs (tests/outputs.t): every entry below line 2 is refused
+return {
+  outputs = {
+    { dest = "a.jsonl", format = "xml" },
+    { dest = "b.jsonl", batch = 10 },
+    { dest = "http://127.0.0.1:9/c", batch = 0 },
+    { dest = "http://127.0.0.1:9/d", headers = { "no colon here" } },
+    { dest = "http://127.0.0.1:9/e", format = "text", array = true },
+    { dest = "f.jsonl", colour = true },
+    { format = "asff" },
+    "stdout",
+  },
+}
+LUA
+    my $r = run_kguard(args => ['check', '--rules', 'rules.d', '--config', $cfg]);
+    is($r->{exit}, 1, 'check: exit 1');
+    my @want = (
+        qr/^kguard: \Q$cfg\E:4: outputs\[1\]\.format: unknown format 'xml' \(formats: guardduty, asff, ocsf, falco, text\)$/m,
+        qr/^kguard: \Q$cfg\E:5: outputs\[2\]\.batch is for an http\(s\) dest, not \S+b\.jsonl$/m,
+        qr/^kguard: \Q$cfg\E:6: outputs\[3\]\.batch must be a whole number from 1 to 1e\+06$/m,
+        qr/^kguard: \Q$cfg\E:7: outputs\[4\]\.headers\[1\] is not valid: no colon here$/m,
+        qr/^kguard: \Q$cfg\E:8: outputs\[5\]\.array sends JSON, and text lines are not$/m,
+        qr/^kguard: \Q$cfg\E:9: unknown outputs entry field 'colour'$/m,
+        qr/^kguard: \Q$cfg\E:\d+: outputs\[7\]\.dest must be a non-empty string$/m,
+        qr/^kguard: \Q$cfg\E:3: outputs\[8\] must be a table$/m,
+        qr/^kguard: 8 problems in \Q$cfg\E$/m,
+    );
+    like($r->{stderr}, $_, "reported: $_") for @want;
+    for my $bad ('outputs = {}', 'outputs = "-"') {
+        my $c = write_file("return { $bad }\n", 'bad-outputs-2.lua');
+        $r = run_kguard(args => ['check', '--rules', 'rules.d', '--config', $c]);
+        is($r->{exit}, 1, "$bad: exit 1");
+        like($r->{stderr}, qr/^kguard: \Q$c\E:1: outputs must be a list of 1 to 16 tables/m, '... and why');
+    }
+};
+
 done_testing();

@@ -47,6 +47,21 @@ typedef struct kg_limits {
 
 typedef struct kg_config kg_config;
 
+/* One entry of the config's `outputs` list: what --output with the
+ * --format and --http-* options before it says (output.c opens it).
+ * Files are resolved against the config file's directory. */
+typedef struct kg_config_output {
+    char *dest;                   /* "-" (stdout), a file, an http(s) URL */
+    char *format;                 /* NULL: the default */
+    /* an http(s) dest only (see kg_http_opts); 0 / NULL / -1 drain: the defaults */
+    char **headers;
+    size_t n_headers;
+    char *token_file, *auth_scheme, *ca_file, *spool;
+    bool array;
+    size_t batch, spool_max;
+    double timeout, drain;
+} kg_config_output;
+
 struct kg_config {
     char *file;
     /* what the command line can say too; NULL / unset when absent */
@@ -72,6 +87,8 @@ struct kg_config {
     kg_filter *filters;
     size_t n_filters;
     kg_limits limits;
+    kg_config_output *outputs;    /* used when the command line names no --output */
+    size_t n_outputs;
 };
 
 /* Load and check a config file.  Every problem goes to error (already

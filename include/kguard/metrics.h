@@ -66,12 +66,14 @@ typedef struct kg_std_metrics {
     kg_metric *findings_new, *findings_updated; /* {type, severity} */
     kg_metric *findings_archived;           /* {type} */
     kg_metric *rule_matches, *rule_errors, *rule_lua_seconds; /* {rule} */
-    kg_metric *rules_loaded, *rules_disabled; /* gauges */
+    kg_metric *rules_loaded;                /* gauge */
+    kg_metric *rules_disabled;              /* gauge {reason = rule | failures} */
     kg_metric *queue_depth, *queue_bytes;   /* gauges */
     kg_metric *queue_rejected;              /* counter: answered 429 */
-    kg_metric *webhook_requests;            /* {code} */
-    kg_metric *sink_deliveries, *sink_failures, *sink_spooled; /* {sink} */
-    kg_metric *sink_spool_bytes;            /* gauge {sink} */
+    kg_metric *webhook_requests;            /* {code, path} */
+    kg_metric *webhook_closed;              /* {reason = deadline | limit} */
+    kg_metric *sink_deliveries, *sink_failures, *sink_lost, *sink_spooled; /* {sink, kind} */
+    kg_metric *sink_spool_bytes, *sink_pending; /* gauges {sink, kind} */
     kg_metric *reloads;                     /* {result = ok | failed} */
     kg_metric *reload_last_success;         /* gauge, epoch seconds */
     kg_metric *list_entries;                /* gauge {list} */

@@ -63,10 +63,11 @@ typedef struct kg_sink_ops {
 
 typedef struct kg_sink_counts {
     unsigned long long delivered;   /* lines the destination accepted */
-    unsigned long long failed;      /* lines given up (reported) */
+    unsigned long long failed;      /* lines given up (reported): lost */
     unsigned long long spooled;     /* lines written to the on-disk spool */
     unsigned long long spool_bytes; /* bytes waiting in the spool now */
     unsigned long long pending;     /* lines waiting in memory now */
+    unsigned long long errors;      /* failed callbacks (sinks_counts only) */
 } kg_sink_counts;
 
 /* A line format other than the default: render turns the finding (the
@@ -86,6 +87,8 @@ struct kg_sink {
                              * the sink), NULL: in memory only */
     kg_sink_render render;  /* NULL: the default line as it is */
     const void *render_ud;
+    bool internal;          /* kguard's own bookkeeping (the end-of-scan
+                             * summary, metrics): no output, no metrics */
 };
 
 /* For implementations: set s->err and return -1. */
@@ -168,6 +171,12 @@ int sinks_flush(kg_sinks *set);
  * reopen, -1 failed (reported; the old destination stays).  Either way,
  * lines waiting for it are retried at once. */
 int sinks_reopen_one(kg_sinks *set, size_t i);
+/* Sink i's counts, for every kind of sink: what its own counts callback
+ * says (a sink that delivers elsewhere) or, without one, the lines its
+ * write took as delivered; plus what the set kept for it (lines lost,
+ * spooled, waiting in the spool file and in memory) and its failed
+ * callbacks (errors).  -1 when there is no sink i or its callback fails. */
+int sinks_counts(const kg_sinks *set, size_t i, kg_sink_counts *out);
 /* Failed callbacks so far. */
 unsigned long long sinks_errors(const kg_sinks *set);
 /* Lines waiting for a sink to recover, over all sinks. */

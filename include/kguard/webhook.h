@@ -45,9 +45,19 @@ kg_webhook *webhook_start(const kg_webhook_opts *opts, char *err, size_t errlen)
 /* The port actually bound (useful with port 0). */
 unsigned short webhook_port(const kg_webhook *w);
 
-/* Counters: requests accepted, rejected as unauthorized, too large, or for
- * a full queue. */
+/* Answers are counted by path (webhook_path_name: "/k8s-audit" with its
+ * /k8s-audit/CLUSTER forms, "/healthz", "/metrics", "other") and status
+ * code (webhook_code_name: 200, 400, 401, 403, 404, 405, 413, 415, 429,
+ * 500, 503, then "other" for any code not listed). */
+#define KG_WEBHOOK_PATHS 4
+#define KG_WEBHOOK_CODES 12
+const char *webhook_path_name(size_t path);
+const char *webhook_code_name(size_t code);
+
+/* Counters: every answer by path and code; requests accepted, rejected as
+ * unauthorized, too large, or for a full queue. */
 typedef struct kg_webhook_stats {
+    unsigned long long answers[KG_WEBHOOK_PATHS][KG_WEBHOOK_CODES];
     unsigned long long accepted, unauthorized, too_large, busy, bad_request;
     unsigned long long cut;    /* connections closed at the header or body deadline */
     unsigned long long refused;   /* connections over the per-address or total limit */

@@ -402,6 +402,8 @@ static void test_std(void)
         {"kguard_queue_rejected_total", "counter"}, {"kguard_webhook_requests_total", "counter"},
         {"kguard_sink_deliveries_total", "counter"}, {"kguard_sink_failures_total", "counter"},
         {"kguard_sink_spooled_total", "counter"}, {"kguard_sink_spool_bytes", "gauge"},
+        {"kguard_sink_lost_total", "counter"}, {"kguard_sink_pending_lines", "gauge"},
+        {"kguard_webhook_connections_closed_total", "counter"},
         {"kguard_reloads_total", "counter"}, {"kguard_reload_last_success_timestamp_seconds", "gauge"},
         {"kguard_list_entries", "gauge"}, {"kguard_state_entries", "gauge"},
         {"kguard_state_evictions_total", "counter"},
@@ -416,7 +418,9 @@ static void test_std(void)
     metrics_inc(m.events_read, 64, "file", "demo");
     metrics_inc(m.findings_new, 1, "Discovery:Kubernetes/TorIPCaller", "Medium");
     metrics_inc(m.rule_lua_seconds, 0.00125, "Discovery:Kubernetes/TorIPCaller");
-    metrics_inc(m.webhook_requests, 1, "429");
+    metrics_inc(m.webhook_requests, 1, "429", "/k8s-audit");
+    metrics_put(m.rules_disabled, 1, "failures");
+    metrics_inc(m.sink_lost, 2, "/var/log/kguard/findings.jsonl", "file");
     metrics_inc(m.reloads, 1, "ok");
     metrics_put(m.list_entries, 1200, "TorExitNodes");
     is_int(render_parse(r), 0, "the full set renders and parses");
@@ -432,6 +436,10 @@ static void test_std(void)
     is_int((long long)value_of(&E, "kguard_events_read_total", "cluster", "demo"), 64, "events read by cluster");
     ok(value_of(&E, "kguard_rule_lua_seconds_total", "rule", "Discovery:Kubernetes/TorIPCaller") == 0.00125,
        "seconds keep their fraction");
+    ok(value_of(&E, "kguard_webhook_requests_total", "path", "/k8s-audit") == 1,
+       "webhook requests by code and path");
+    ok(value_of(&E, "kguard_rules_disabled", "reason", "failures") == 1, "rules disabled by reason");
+    ok(value_of(&E, "kguard_sink_lost_total", "kind", "file") == 2, "sink lines lost by sink and kind");
     metrics_free(r);
 }
 

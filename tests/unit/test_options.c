@@ -57,6 +57,11 @@ static void parsing(void)
     ok(parse(&c, "run", "--follow", "/var/log/audit.log", "--from-start") == 0 &&
        c.n_follow == 1 && c.from_start, "run options for run");
     ok(parse(&c, "scan", "--follow", "/var/log/audit.log", NULL) < 0, "but not for scan");
+    ok(parse(&c, "scan", "--metrics-listen", "127.0.0.1:9464", NULL) == 0 &&
+       strcmp(c.metrics_listen, "127.0.0.1:9464") == 0, "--metrics-listen for scan");
+    ok(parse(&c, "run", "--metrics-listen", "9464", NULL) == 0, "... and run");
+    ok(parse(&c, "check", "--metrics-listen", "9464", NULL) < 0 &&
+       parse(&c, "test", "--metrics-listen", "9464", NULL) < 0, "but not for check or test");
     ok(parse(&c, "run", "--nats-url", "nats://127.0.0.1:4222", NULL) == 0 &&
        strcmp(c.nats_url, "nats://127.0.0.1:4222") == 0 && !c.nats_durable, "--nats-url for run");
     ok(parse(&c, "scan", "--nats-url", "nats://127.0.0.1:4222", NULL) < 0, "but not for scan");

@@ -214,9 +214,14 @@ static void test_outage(void)
     reported rep = {0};
     sinks_add(set, sink_new(&seq_ops, &q, "collector", KG_SINK_FINDINGS));
     sinks_set_report(set, on_report, &rep);
+    kg_sink_counts n;
     write_numbered(set, 0, 5, 10);
     is_int(rep.n, 1, "an outage is reported once");
     is_int((long)sinks_waiting(set), 5, "five lines wait");
+    is_int(sinks_counts(set, 0, &n), 0, "counts of a sink without a counts callback");
+    ok(n.delivered == 0 && n.pending == 5 && n.errors == 1 && n.failed == 0 && n.spooled == 0 &&
+       n.spool_bytes == 0, "in the outage: 0 delivered, 5 in memory, 1 failed write, none lost");
+    is_int(sinks_counts(set, 1, &n), -1, "no sink 1: -1");
     q.fail = false;
     write_numbered(set, 5, 6, 10);
     is_int(q.got, 0, "no retry before a second has passed: the new line waits behind the others");
@@ -227,6 +232,9 @@ static void test_outage(void)
     is_str(rep.last, "collector: writing again: 6 waiting finding lines written", "... with the count");
     write_numbered(set, 6, 7, 10);
     is_int(q.got, 7, "then lines go straight through");
+    sinks_counts(set, 0, &n);
+    ok(n.delivered == 7 && n.pending == 0 && n.errors == 1,
+       "after it: 7 delivered (the retried ones too), none waiting, still 1 failure");
     is_int(sinks_finish(set), 0, "nothing unwritten at the end");
     is_int(rep.n, 1, "no failure but the first");
     sinks_free(set);
@@ -256,6 +264,15 @@ static void test_spool(void)
     is_int(rep.n, 1, "one outage report for all the lines");
     is_int((long)sinks_waiting(set), n, "all wait");
     ok(access(spool, F_OK) == 0, "past 8 MiB in memory, the spool file was started");
+    {
+        kg_sink_counts k;
+        sinks_counts(set, 0, &k);
+        ok(k.spooled > 0 && k.spooled < (unsigned long long)n && k.pending + k.spooled == (unsigned long long)n,
+           "counts: %llu in memory + %llu spooled = every line", k.pending, k.spooled);
+        /* {"n":NNNN,"pad":"x...x"} and a newline: 1020 bytes */
+        ok(k.spool_bytes == k.spooled * 1020, "counts: the spool's bytes (%llu)", k.spool_bytes);
+        ok(k.delivered == 0 && k.failed == 0, "counts: nothing delivered, nothing lost");
+    }
     is_int((long)sinks_finish(set), n, "at the end they are all unwritten ...");
     ok(strstr(rep.last, "not written: kept in ") && strstr(rep.last, "findings.jsonl.spool, written first"),
        "... and kept (noted): %s", rep.last);

@@ -245,6 +245,27 @@ static void collect(void *ud, const char *msg)
 
 /* ---- plain HTTP ------------------------------------------------------ */
 
+/* The answers counted for path and code ("200", ..., "other"); -1 for a
+ * name webhook.h does not list. */
+static long long answers(const kg_webhook_stats *st, const char *path, const char *code)
+{
+    for (size_t p = 0; p < KG_WEBHOOK_PATHS; p++)
+        for (size_t i = 0; i < KG_WEBHOOK_CODES; i++)
+            if (!strcmp(webhook_path_name(p), path) && !strcmp(webhook_code_name(i), code))
+                return (long long)st->answers[p][i];
+    return -1;
+}
+
+/* Every answer counted, all paths and codes. */
+static unsigned long long answers_all(const kg_webhook_stats *st)
+{
+    unsigned long long n = 0;
+    for (size_t p = 0; p < KG_WEBHOOK_PATHS; p++)
+        for (size_t i = 0; i < KG_WEBHOOK_CODES; i++)
+            n += st->answers[p][i];
+    return n;
+}
+
 static void test_routes(void)
 {
     kg_queue *q = queue_new(16, 1 << 20);
@@ -327,6 +348,17 @@ static void test_routes(void)
     is_int(st.accepted, 10, "stats: 10 accepted");
     is_int(st.bad_request, 9, "stats: 9 bad requests (405 x4, 404 x4, 400)");
     is_int(st.unauthorized + st.too_large + st.busy, 0, "stats: nothing else");
+    is_int(answers(&st, "/k8s-audit", "200"), 10, "answers: 200 x10 on /k8s-audit");
+    is_int(answers(&st, "/k8s-audit", "405"), 3, "answers: 405 x3 on /k8s-audit");
+    is_int(answers(&st, "/k8s-audit", "400"), 1, "answers: 400 x1 on /k8s-audit");
+    is_int(answers(&st, "/healthz", "200"), 1, "answers: 200 x1 on /healthz");
+    is_int(answers(&st, "/healthz", "405"), 1, "answers: 405 x1 on /healthz");
+    is_int(answers(&st, "other", "404"), 4, "answers: 404 x4 on other paths");
+    is_int(answers_all(&st), 20, "answers: 20 in all, one per request");
+    is_int(answers(&st, "/k8s-audit", "302"), -1, "a code not in the table has no name of its own");
+    is_str(webhook_code_name(KG_WEBHOOK_CODES - 1), "other", "the last code is other");
+    ok(webhook_code_name(KG_WEBHOOK_CODES) == NULL && webhook_path_name(KG_WEBHOOK_PATHS) == NULL,
+       "names past the tables: NULL");
 cleanup:
     webhook_stop(w);
     queue_free(q);
@@ -379,6 +411,8 @@ static void test_limits(void)
     is_int(drain(q, NULL), 2, "both queued");
     webhook_stats(w, &st);
     is_int(st.too_large, 5, "stats: 5 too large");
+    is_int(answers(&st, "/k8s-audit", "413"), 4,
+           "answers: 413 x4 (the dropped connection got no answer)");
     is_int(st.accepted, 2, "stats: 2 accepted");
 cleanup:
     webhook_stop(w);
@@ -480,6 +514,8 @@ static void test_queue_full(void)
     webhook_stats(w, &st);
     is_int(st.busy, 2, "stats: 2 busy");
     is_int(st.accepted, 2, "stats: 2 accepted");
+    is_int(answers(&st, "/k8s-audit", "429"), 2, "answers: 429 x2");
+    is_int(answers(&st, "/k8s-audit", "200"), 2, "answers: 200 x2");
 cleanup:
     webhook_stop(w);
     queue_free(q);
@@ -631,6 +667,8 @@ static void test_tls(void)
         kg_webhook_stats st;
         webhook_stats(w, &st);
         is_int(st.unauthorized, 2, "stats: the two refusals count as unauthorized");
+        is_int(answers(&st, "/k8s-audit", "403"), 2, "answers: 403 x2 on /k8s-audit");
+        is_int(answers(&st, "/k8s-audit", "401"), 0, "answers: no 401 for a certificate refusal");
     }
     webhook_stop(w);
 
