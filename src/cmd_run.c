@@ -28,6 +28,7 @@
 #include "kguard/metrics.h"
 #include "kguard/follow.h"
 #include "kguard/input_nats.h"
+#include "kguard/state_export.h"
 #include "kguard/webhook.h"
 
 #define TICK_MS 250
@@ -40,6 +41,7 @@
 #define MAX_WATCH 64
 #define NATS_BATCH 64
 #define NATS_WAIT_MS 100          /* longest a fetch waits for a first message */
+#define NATS_LEASE 10.0           /* seconds, --nats-lease */
 
 typedef struct watch {
     int wd;
@@ -298,11 +300,42 @@ static int on_nats_commit(void *ud)
     return sinks_flush(r->sinks) == 0 && sinks_waiting(r->sinks) == 0 ? 0 : -1;
 }
 
+/* A consumer group moves a cluster's state between kguards (state_export.h). */
+static char *on_nats_save(void *ud, const char *cluster, size_t *len)
+{
+    run_ctx *r = ud;
+    return state_export_cluster(engine_state(r->eng), engine_agg(r->eng), cluster, len);
+}
+
+static int on_nats_load(void *ud, const char *cluster, const char *doc, size_t len, char *err,
+                        size_t errlen)
+{
+    run_ctx *r = ud;
+    return state_import_cluster(engine_state(r->eng), engine_agg(r->eng), cluster, doc, len,
+                                err, errlen);
+}
+
+static void on_nats_drop(void *ud, const char *cluster)
+{
+    run_ctx *r = ud;
+    state_drop_cluster(engine_state(r->eng), engine_agg(r->eng), cluster);
+}
+
+static kg_nats_in_cb nats_callbacks(run_ctx *r)
+{
+    return (kg_nats_in_cb){.judge = on_nats_msg, .commit = on_nats_commit, .ud = r,
+                           .save = on_nats_save, .load = on_nats_load, .drop = on_nats_drop};
+}
+
 static int open_nats(run_ctx *r)
 {
     const kg_cli *c = r->cli;
-    kg_nats_in_opts o = {c->nats_url, c->nats_creds, c->nats_subject ? c->nats_subject : "audit.>",
-                         c->nats_durable ? c->nats_durable : "kguard"};
+    kg_nats_in_opts o = {.url = c->nats_url, .creds = c->nats_creds,
+                         .subject = c->nats_subject ? c->nats_subject : "audit.>",
+                         .durable = c->nats_durable ? c->nats_durable : "kguard",
+                         .clusters = c->nats_clusters, .group = c->nats_group,
+                         .lease_s = c->nats_lease > 0 ? c->nats_lease : NATS_LEASE,
+                         .replicas = c->nats_replicas > 0 ? (int)c->nats_replicas : 1};
     char err[512];
     if (!(r->nats = input_nats_open(&o, err, sizeof err))) {
         cli_warn("cannot consume from NATS: %s", err);
@@ -314,7 +347,7 @@ static int open_nats(run_ctx *r)
 
 static void poll_nats(run_ctx *r)
 {
-    kg_nats_in_cb cb = {on_nats_msg, on_nats_commit, r};
+    kg_nats_in_cb cb = nats_callbacks(r);
     char err[512];
     if (input_nats_poll(r->nats, NATS_BATCH, NATS_WAIT_MS, &cb, err, sizeof err) < 0)
         fprintf(stderr, "kguard: nats: %s\n", err);
@@ -544,6 +577,10 @@ int cmd_run(const kg_cli *c)
         goto cleanup;
     loop(&r);
     shutdown_inputs(&r);
+    if (r.nats) {
+        kg_nats_in_cb cb = nats_callbacks(&r);
+        input_nats_stop(r.nats, &cb);   /* a group hands its clusters back */
+    }
     rc = engine_finish(r.eng) < 0 ? 1 : 0;
     if (c->stats)
         engine_rule_stats(r.eng);

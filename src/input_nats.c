@@ -17,6 +17,7 @@ struct kg_nats_in {
     natsConnection *nc;
     jsCtx *js;
     natsSubscription *sub;
+    kg_nats_group *group;   /* per-cluster consumers instead of sub */
 };
 
 static void nats_err(char *err, size_t errlen, const char *what, natsStatus s, jsErrCode jerr)
@@ -80,6 +81,22 @@ static int bind_consumer(kg_nats_in *n, const kg_nats_in_opts *o, char *err, siz
     return 0;
 }
 
+/* The subject must be PREFIX.> : each cluster is PREFIX.CLUSTER. */
+static int open_group(kg_nats_in *n, const kg_nats_in_opts *o, char *err, size_t errlen)
+{
+    size_t len = strlen(o->subject);
+    char prefix[256];
+    kg_nats_group_opts go = {prefix, o->durable, o->clusters, o->group, o->lease_s, o->replicas};
+    if (len < 3 || len >= sizeof prefix || strcmp(o->subject + len - 2, ".>") != 0) {
+        snprintf(err, errlen, "a consumer group needs a subject PREFIX.> (not %s)", o->subject);
+        return -1;
+    }
+    memcpy(prefix, o->subject, len - 2);
+    prefix[len - 2] = '\0';
+    n->group = nats_group_open(n->nc, &go, err, errlen);
+    return n->group ? 0 : -1;
+}
+
 kg_nats_in *input_nats_open(const kg_nats_in_opts *o, char *err, size_t errlen)
 {
     kg_nats_in *n = calloc(1, sizeof *n);
@@ -87,7 +104,8 @@ kg_nats_in *input_nats_open(const kg_nats_in_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (connect_to(n, o, err, errlen) < 0 || bind_consumer(n, o, err, errlen) < 0) {
+    if (connect_to(n, o, err, errlen) < 0 ||
+        (o->clusters || o->group ? open_group(n, o, err, errlen) : bind_consumer(n, o, err, errlen)) < 0) {
         input_nats_close(n);
         return NULL;
     }
@@ -154,8 +172,11 @@ int input_nats_poll(kg_nats_in *n, int max, int timeout_ms, const kg_nats_in_cb 
 {
     natsMsgList list = {0};
     jsErrCode jerr = 0;
-    natsStatus s = natsSubscription_Fetch(&list, n->sub, max, timeout_ms, &jerr);
+    natsStatus s;
     int rc;
+    if (n->group)
+        return nats_group_poll(n->group, max, timeout_ms, cb, err, errlen);
+    s = natsSubscription_Fetch(&list, n->sub, max, timeout_ms, &jerr);
     if (s == NATS_TIMEOUT)
         return 0;
     if (s != NATS_OK) {
@@ -170,10 +191,19 @@ int input_nats_poll(kg_nats_in *n, int max, int timeout_ms, const kg_nats_in_cb 
     return rc;
 }
 
+void input_nats_stop(kg_nats_in *n, const kg_nats_in_cb *cb)
+{
+    if (n && n->group) {
+        nats_group_close(n->group, cb);
+        n->group = NULL;
+    }
+}
+
 void input_nats_close(kg_nats_in *n)
 {
     if (!n)
         return;
+    nats_group_close(n->group, NULL);
     natsSubscription_Destroy(n->sub);   /* keeps the durable consumer */
     jsCtx_Destroy(n->js);
     natsConnection_Destroy(n->nc);
