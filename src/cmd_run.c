@@ -298,17 +298,15 @@ static int on_nats_commit(void *ud)
     return sinks_flush(r->sinks) == 0 && sinks_waiting(r->sinks) == 0 ? 0 : -1;
 }
 
-static int open_nats(run_ctx *r)
+static int open_nats(run_ctx *r, const kg_setup *s)
 {
-    const kg_cli *c = r->cli;
-    kg_nats_in_opts o = {c->nats_url, c->nats_creds, c->nats_subject ? c->nats_subject : "audit.>",
-                         c->nats_durable ? c->nats_durable : "kguard"};
+    kg_nats_in_opts o = {s->nats, s->nats_subject, s->nats_durable};
     char err[512];
     if (!(r->nats = input_nats_open(&o, err, sizeof err))) {
         cli_warn("cannot consume from NATS: %s", err);
         return -1;
     }
-    fprintf(stderr, "kguard: consuming %s from %s as %s\n", o.subject, o.url, o.durable);
+    fprintf(stderr, "kguard: consuming %s from %s as %s\n", o.subject, o.conn.url, o.durable);
     return 0;
 }
 
@@ -511,13 +509,13 @@ int cmd_run(const kg_cli *c)
 
     r.cli = c;
     r.sigfd = r.inofd = -1;
-    r.use_stdin = !c->n_follow && !c->listen && !c->nats_url;
     if (c->nargs) {
         cli_warn("run takes no file arguments: use --follow FILE");
         return 2;
     }
     if (open_signals(&r) < 0 || setup_load(c, &s) < 0 || setup_open_sinks(c, &s, true) < 0)
         goto cleanup;
+    r.use_stdin = !c->n_follow && !c->listen && !s.nats.url;
     rewatch(&r, &s);          /* before the engine takes the lists over */
     r.sinks = s.sinks;
     if ((c->listen || c->metrics_listen) && !(r.metrics = collect_new(KGUARD_VERSION, s.eo.id.cluster))) {
@@ -540,7 +538,7 @@ int cmd_run(const kg_cli *c)
     }
     collect_update(r.metrics, r.eng, r.sinks, r.queue, r.hook);
     rc = 1;
-    if (c->nats_url && open_nats(&r) < 0)
+    if (s.nats.url && !c->publish_to_nats && open_nats(&r, &s) < 0)
         goto cleanup;
     loop(&r);
     shutdown_inputs(&r);

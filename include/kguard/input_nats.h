@@ -11,12 +11,12 @@
 #define KGUARD_INPUT_NATS_H
 
 #include <stddef.h>
+#include "kguard/nats_conn.h"
 
 typedef struct kg_nats_in kg_nats_in;
 
 typedef struct kg_nats_in_opts {
-    const char *url;       /* nats://HOST:PORT[,...] */
-    const char *creds;     /* a .creds file, or NULL */
+    kg_nats_conn_opts conn;   /* server, credentials, TLS */
     const char *subject;   /* the consumer's filter, e.g. "audit.>" */
     const char *durable;   /* the durable consumer's name */
 } kg_nats_in_opts;
