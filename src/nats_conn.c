@@ -9,12 +9,20 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 
+/* libnats's text without the "(conn.c:733): " it starts with. */
+static const char *without_origin(const char *m)
+{
+    const char *end = m[0] == '(' ? strstr(m, "): ") : NULL;
+    return end && end[3] ? end + 3 : m;
+}
+
 void nats_conn_error(char *err, size_t errlen, const char *what, natsStatus s, jsErrCode jerr)
 {
     natsStatus ls = NATS_OK;
     const char *last = nats_GetLastError(&ls);
     if (ls != s || !last || !*last)
         last = natsStatus_GetText(s);   /* the last error is an older one */
+    last = without_origin(last);
     if (jerr)
         snprintf(err, errlen, "%s: %s (JetStream error %d)", what, last, (int)jerr);
     else

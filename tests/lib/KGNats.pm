@@ -1,0 +1,117 @@
+package KGNats;
+# A nats-server for a test and a minimal NATS client (core Perl modules only), for the tests of
+# kguard's NATS connection, publish mode and findings sink.  Load it after Test::More.
+#
+#   binary()                          the nats-server executable, or undef (skip the test)
+#   start(dir => D, store => S, conf => TEXT | undef) -> server { pid, port, log }
+#                                     on 127.0.0.1 with a port it picks; JetStream stored in S;
+#                                     conf: a config file's text (its listen/jetstream lines are
+#                                     added), else plain options
+#   stop($server)                     SIGTERM and wait
+#   client($port) -> client           a plain-TCP client (not for a TLS-only server)
+#   $c->request($subject, $payload)   -> decoded JSON reply
+#   $c->stream($name, @subjects)      create a file stream
+#   $c->publish($subject, $body)      JetStream publish -> the ack (decoded)
+#   $c->messages($stream)             -> ([subject, data], ...) of every stored message, in order
+use strict;
+use warnings;
+use IO::Socket::INET;
+use MIME::Base64 qw(decode_base64);
+use POSIX ();
+use KGTest qw(json_decode json_encode);
+use KGRun ();
+
+my %SERVERS;
+END { local $?; stop($_) for values %SERVERS }
+
+sub binary {
+    my ($b) = grep { -x } map { "$_/nats-server" } split(/:/, $ENV{PATH} // ''), '/usr/sbin', '/usr/bin';
+    return $b;
+}
+
+sub start {
+    my (%o) = @_;
+    my $log = "$o{dir}/server-" . (keys(%SERVERS) + 0) . '-' . time . '.log';
+    my @args = ('-js', '-a', '127.0.0.1', '-p', '-1', '-sd', $o{store});
+    if (defined $o{conf}) {
+        my $conf = "$log.conf";
+        open my $fh, '>', $conf or die "$conf: $!";
+        print {$fh} "listen: 127.0.0.1:-1\njetstream { store_dir: \"$o{store}\" }\n$o{conf}";
+        close $fh;
+        @args = ('-c', $conf);
+    }
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', $log or POSIX::_exit(127);
+        open STDERR, '>&', \*STDOUT or POSIX::_exit(127);
+        { no warnings 'exec'; exec binary(), @args }
+        POSIX::_exit(127);
+    }
+    my $s = { pid => $pid, log => $log };
+    $SERVERS{$pid} = $s;
+    KGRun::wait_until(10, sub { KGRun::slurp($log) =~ /client connections on 127\.0\.0\.1:(\d+)/ and $s->{port} = $1 });
+    KGRun::wait_until(10, sub { KGRun::slurp($log) =~ /Server is ready/ });
+    return $s;
+}
+
+sub stop {
+    my ($s) = @_;
+    return unless $s && $SERVERS{ $s->{pid} };
+    kill 'TERM', $s->{pid};
+    waitpid($s->{pid}, 0);
+    delete $SERVERS{ $s->{pid} };
+}
+
+sub client {
+    my ($port) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp', Timeout => 5)
+        or die "connect to nats-server: $!";
+    my $info = <$sock>;
+    die "not a NATS server: $info" unless $info =~ /^INFO /;
+    print {$sock} qq(CONNECT {"verbose":false,"pedantic":false,"name":"kguard-test"}\r\n);
+    return bless { sock => $sock, sid => 0, info => $info }, __PACKAGE__;
+}
+
+sub read_msg {
+    my ($c) = @_;
+    my $sock = $c->{sock};
+    while (defined(my $l = <$sock>)) {
+        if ($l =~ /^PING/) { print {$sock} "PONG\r\n"; next }
+        if ($l =~ /^MSG\s+\S+\s+\d+\s+(?:\S+\s+)?(\d+)\r\n/) {
+            read($sock, my $data, $1 + 2);
+            return substr($data, 0, $1);
+        }
+        die "nats: $l" if $l =~ /^-ERR/;
+    }
+    die 'nats: connection closed';
+}
+
+sub request {
+    my ($c, $subject, $payload) = @_;
+    my $sid = ++$c->{sid};
+    my $inbox = "_INBOX.kgtest.$sid";
+    utf8::encode($payload) if utf8::is_utf8($payload);   # the protocol counts bytes
+    print { $c->{sock} } "SUB $inbox $sid\r\nUNSUB $sid 1\r\nPUB $subject $inbox " . length($payload) . "\r\n$payload\r\n";
+    return json_decode($c->read_msg());
+}
+
+sub stream {
+    my ($c, $name, @subjects) = @_;
+    return $c->request("\$JS.API.STREAM.CREATE.$name",
+                       json_encode({ name => $name, subjects => [@subjects], storage => 'file' }));
+}
+
+sub publish { my ($c, $subject, $body) = @_; return $c->request($subject, $body) }
+
+sub messages {
+    my ($c, $stream) = @_;
+    my $n = $c->request("\$JS.API.STREAM.INFO.$stream", '')->{state}{last_seq} // 0;
+    my @m;
+    for my $seq (1 .. $n) {
+        my $m = $c->request("\$JS.API.STREAM.MSG.GET.$stream", json_encode({ seq => $seq }))->{message} or next;
+        push @m, [$m->{subject}, decode_base64($m->{data} // '')];
+    }
+    return @m;
+}
+
+1;
