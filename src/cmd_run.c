@@ -28,6 +28,7 @@
 #include "kguard/metrics.h"
 #include "kguard/follow.h"
 #include "kguard/input_nats.h"
+#include "kguard/nats_publish.h"
 #include "kguard/webhook.h"
 
 #define TICK_MS 250
@@ -40,6 +41,7 @@
 #define MAX_WATCH 64
 #define NATS_BATCH 64
 #define NATS_WAIT_MS 100          /* longest a fetch waits for a first message */
+#define PUBLISH_WAIT_MS 5000      /* --publish-to-nats: longest wait for JetStream's ack */
 
 typedef struct watch {
     int wd;
@@ -55,6 +57,7 @@ typedef struct run_ctx {
     kg_queue *queue;
     kg_webhook *hook;
     kg_nats_in *nats;
+    kg_nats_pub *pub;             /* --publish-to-nats */
     kg_collect *metrics;          /* with --listen or --metrics-listen */
     metrics_http *metrics_srv;    /* --metrics-listen */
     kg_sinks *sinks;
@@ -318,6 +321,29 @@ static void poll_nats(run_ctx *r)
         fprintf(stderr, "kguard: nats: %s\n", err);
 }
 
+static unsigned on_webhook_body(void *ud, const char *data, size_t len, const char *cluster,
+                                char *err, size_t errlen)
+{
+    return nats_publish_body(ud, data, len, cluster, err, errlen);
+}
+
+/* --publish-to-nats: webhook bodies to JetStream (audit.CLUSTER), not judged here. */
+static int open_publisher(run_ctx *r, const kg_setup *s)
+{
+    kg_nats_pub_opts o = {s->nats, "audit", s->eo.id.cluster, PUBLISH_WAIT_MS};
+    char err[512];
+    if (!r->cli->listen || !s->nats.url) {
+        cli_warn("--publish-to-nats needs --listen and --nats-url");
+        return -2;
+    }
+    if (!(r->pub = nats_publish_open(&o, err, sizeof err))) {
+        cli_warn("cannot publish to NATS: %s", err);
+        return -1;
+    }
+    fprintf(stderr, "kguard: webhook bodies go to JetStream audit.CLUSTER on %s\n", o.conn.url);
+    return 0;
+}
+
 static void webhook_log(void *ud, const char *msg)
 {
     (void)ud;
@@ -373,6 +399,10 @@ static int start_webhook(run_ctx *r)
     wo.header_timeout = r->cli->header_timeout;
     wo.queue = r->queue;
     wo.log = webhook_log;
+    if (r->pub) {
+        wo.deliver = on_webhook_body;
+        wo.deliver_ud = r->pub;
+    }
     if (r->metrics) {
         wo.metrics = collect_render;
         wo.metrics_ud = r->metrics;
@@ -531,7 +561,8 @@ int cmd_run(const kg_cli *c)
     }
     if (open_follows(&r) < 0)
         goto cleanup;
-    if ((c->listen && (rc = start_webhook(&r)) < 0) ||
+    if ((c->publish_to_nats && (rc = open_publisher(&r, &s)) < 0) ||
+        (c->listen && (rc = start_webhook(&r)) < 0) ||
         (c->metrics_listen && (rc = start_metrics(&r)) < 0)) {
         rc = rc == -2 ? 2 : 1;
         goto cleanup;
@@ -551,6 +582,7 @@ cleanup:
     if (r.hook)
         webhook_stop(r.hook);
     input_nats_close(r.nats);
+    nats_publish_close(r.pub);
     for (size_t i = 0; i < r.n_follow; i++)
         follow_close(r.follow[i]);
     queue_free(r.queue);

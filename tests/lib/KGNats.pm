@@ -3,8 +3,8 @@ package KGNats;
 # kguard's NATS connection, publish mode and findings sink.  Load it after Test::More.
 #
 #   binary()                          the nats-server executable, or undef (skip the test)
-#   start(dir => D, store => S, conf => TEXT | undef) -> server { pid, port, log }
-#                                     on 127.0.0.1 with a port it picks; JetStream stored in S;
+#   start(dir => D, store => S, conf => TEXT | undef, port => P | undef) -> server { pid, port, log }
+#                                     on 127.0.0.1 with port P or one it picks; JetStream in S;
 #                                     conf: a config file's text (its listen/jetstream lines are
 #                                     added), else plain options
 #   stop($server)                     SIGTERM and wait
@@ -32,11 +32,12 @@ sub binary {
 sub start {
     my (%o) = @_;
     my $log = "$o{dir}/server-" . (keys(%SERVERS) + 0) . '-' . time . '.log';
-    my @args = ('-js', '-a', '127.0.0.1', '-p', '-1', '-sd', $o{store});
+    my $port = $o{port} // -1;
+    my @args = ('-js', '-a', '127.0.0.1', '-p', $port, '-sd', $o{store});
     if (defined $o{conf}) {
         my $conf = "$log.conf";
         open my $fh, '>', $conf or die "$conf: $!";
-        print {$fh} "listen: 127.0.0.1:-1\njetstream { store_dir: \"$o{store}\" }\n$o{conf}";
+        print {$fh} "listen: 127.0.0.1:$port\njetstream { store_dir: \"$o{store}\" }\n$o{conf}";
         close $fh;
         @args = ('-c', $conf);
     }
