@@ -569,7 +569,7 @@ int cmd_run(const kg_cli *c)
     }
     collect_update(r.metrics, r.eng, r.sinks, r.queue, r.hook);
     rc = 1;
-    if (s.nats.url && !c->publish_to_nats && open_nats(&r, &s) < 0)
+    if (s.nats.url && !c->listen && !c->n_follow && open_nats(&r, &s) < 0)
         goto cleanup;
     loop(&r);
     shutdown_inputs(&r);

@@ -125,7 +125,7 @@ static int set_output(kg_cli *c, const kg_option *o, const char *arg, char *err,
         return -1;
     }
     if (!*arg) {
-        util_set_err(err, n, "--%s wants a file, - or an http(s) URL", o->name);
+        util_set_err(err, n, "--%s wants a file, -, an http(s) URL or nats:SUBJECT", o->name);
         return -1;
     }
     out = &c->outputs[c->n_outputs++];
@@ -218,8 +218,8 @@ const kg_option options_table[] = {
      OPT_RUN, set_size, F(max_body), 1024},
     {"metrics-listen", "[HOST:]PORT", "serve GET /metrics here (with --listen: on it)", NULL,
      OPT_RUN, set_str, F(metrics_listen), 0},
-    {"output", "DEST", "findings to a FILE (appended; reopened on SIGUSR1), - (stdout) or an "
-     "http(s) URL; repeatable", NULL, OPT_ALL, set_output, 0, 0},
+    {"output", "DEST", "findings to a FILE (appended; reopened on SIGUSR1), - (stdout), an "
+     "http(s) URL or nats:SUBJECT (kguard run); repeatable", NULL, OPT_ALL, set_output, 0, 0},
     {"format", "NAME", "line format of the --output options after it (default: guardduty)",
      NULL, OPT_ALL, set_str, F(next.format), 0},
     {"archive-format", "NAME", "line format of the --archive file", NULL,
@@ -262,6 +262,8 @@ const kg_option options_table[] = {
      OPT_RUN, set_str, F(nats_subject), 0},
     {"nats-durable", "NAME", "durable pull consumer's name (default: kguard)", "nats_durable",
      OPT_RUN, set_str, F(nats_durable), 0},
+    {"nats-spool", "FILE", "nats: --output: keep findings JetStream did not take in FILE", NULL,
+     OPT_RUN, set_str, F(next.http.spool_path), 0},
     {"nats-output", "SUBJ", "same as --output nats:SUBJ", NULL,
      OPT_RUN, set_str, F(nats_output), 0},
     {"publish-to-nats", NULL, "--listen: store webhook batches in JetStream (audit.CLUSTER), "

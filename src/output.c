@@ -3,6 +3,7 @@
  * format (the destination decides the sink: -, a file, an http(s) URL or
  * nats:SUBJECT), and the setters of the options that describe them (output.h).
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
@@ -113,10 +114,13 @@ bool output_wants_summary(const kg_cli *c)
 
 /* ---- opening ---------------------------------------------------------- */
 
-static kg_sink *open_nats(const char *dest, const kg_nats_conn_opts *nats, unsigned takes,
+/* nats:SUBJECT; lines JetStream did not take wait in memory, then in the
+ * --nats-spool file (the sink set's backlog, sink_spool.h). */
+static kg_sink *open_nats(const cli_output *o, const kg_nats_conn_opts *nats, unsigned takes,
                           char *err, size_t errlen)
 {
-    const char *subject = dest + strlen(NATS_PREFIX);
+    const char *subject = o->dest + strlen(NATS_PREFIX);
+    kg_sink *s;
     if (!*subject || strpbrk(subject, " \t\r\n*>")) {
         util_set_err(err, errlen, "nats: wants a subject without spaces or wildcards");
         return NULL;
@@ -125,7 +129,14 @@ static kg_sink *open_nats(const char *dest, const kg_nats_conn_opts *nats, unsig
         util_set_err(err, errlen, "a nats: output needs --nats-url (or nats_url in the config)");
         return NULL;
     }
-    return sink_nats_open(nats, subject, takes, err, errlen);
+    if (!(s = sink_nats_open(nats, subject, takes, err, errlen)))
+        return NULL;
+    if (o->http.spool_path && !(s->spool = strdup(o->http.spool_path))) {
+        util_set_err(err, errlen, "out of memory");
+        sink_free(s);
+        return NULL;
+    }
+    return s;
 }
 
 static kg_sink *open_dest(const cli_output *o, const kg_nats_conn_opts *nats, unsigned takes,
@@ -140,7 +151,7 @@ static kg_sink *open_dest(const cli_output *o, const kg_nats_conn_opts *nats, un
     if (is_url(o->dest))
         return sink_http_open(&o->http, takes, err, errlen);
     if (is_nats(o->dest))
-        return open_nats(o->dest, nats, takes, err, errlen);
+        return open_nats(o, nats, takes, err, errlen);
     return sink_file_open(o->dest, takes, err, errlen);
 }
 
