@@ -8,6 +8,7 @@
 #include "kguard/nats_conn.h"
 
 #define CONNECT_TIMEOUT_MS 5000
+#define NULL_TAIL ": (null)"        /* libnats's text for a missing OpenSSL reason */
 
 /* libnats's text without the "(conn.c:733): " it starts with. */
 static const char *without_origin(const char *m)
@@ -20,13 +21,17 @@ void nats_conn_error(char *err, size_t errlen, const char *what, natsStatus s, j
 {
     natsStatus ls = NATS_OK;
     const char *last = nats_GetLastError(&ls);
+    size_t n;
     if (ls != s || !last || !*last)
         last = natsStatus_GetText(s);   /* the last error is an older one */
     last = without_origin(last);
+    n = strlen(last);
+    if (n >= sizeof NULL_TAIL - 1 && strcmp(last + n - (sizeof NULL_TAIL - 1), NULL_TAIL) == 0)
+        n -= sizeof NULL_TAIL - 1;   /* OpenSSL had no reason to add */
     if (jerr)
-        snprintf(err, errlen, "%s: %s (JetStream error %d)", what, last, (int)jerr);
+        snprintf(err, errlen, "%s: %.*s (JetStream error %d)", what, (int)n, last, (int)jerr);
     else
-        snprintf(err, errlen, "%s: %s", what, last);
+        snprintf(err, errlen, "%s: %.*s", what, (int)n, last);
 }
 
 bool nats_conn_tls(const kg_nats_conn_opts *o)

@@ -27,7 +27,8 @@ $SIG{PIPE} = 'IGNORE';
 my $TOR = 'Discovery:Kubernetes/TorIPCaller';
 my $dir = tempdir('nats-pub-XXXXXX', DIR => tmpdir(), CLEANUP => 1);
 my $store = "$dir/store";
-my $srv = KGNats::start(dir => $dir, store => $store);
+my $CONF = "max_payload: 65536\n";   # small, so a body over it is cheap to send
+my $srv = KGNats::start(dir => $dir, store => $store, conf => $CONF);
 ok($srv->{port}, 'nats-server started') or BAIL_OUT(KGRun::slurp($srv->{log}));
 my $PORT = $srv->{port};
 my $URL = "nats://127.0.0.1:$PORT";
@@ -82,6 +83,12 @@ my $bad = post($pub->{port}, '/k8s-audit/prod.eu', event_list(tor_event()));
 is($bad->{status}, 400, 'a cluster name with a dot (no subject token): 400');
 like(KGRun::stderr_of($pub), qr/400 on \/k8s-audit: cluster name 'prod\.eu' cannot be a NATS subject token/, 'and why');
 
+my $big = event_list(map { tor_event() } 1 .. 200);
+cmp_ok(length $big, '>', 65536, 'a batch over the server\'s max_payload');
+is(post($pub->{port}, '/k8s-audit/alpha', $big)->{status}, 413, 'is answered 413 (it can never be stored)');
+like(KGRun::stderr_of($pub), qr/413 on \/k8s-audit: body of \d+ bytes over the NATS server's max_payload \(65536\)/, 'and why');
+is(scalar(() = $c->messages('AUDIT')), 2, 'nothing stored for either');
+
 # ---- 2. nats-server down: 503 within the bound, never 200 ----
 KGNats::stop($srv);
 my @down = (tor_event());
@@ -95,7 +102,7 @@ cmp_ok($took, '<', 8 * KGRun::slow(), sprintf('answered within the bound (%.1f s
 like(KGRun::stderr_of($pub), qr/503 on \/k8s-audit: /, 'the 503 is logged');
 
 # ---- 3. the server back (same port and store): the re-sent batch is stored ----
-$srv = KGNats::start(dir => $dir, store => $store, port => $PORT);
+$srv = KGNats::start(dir => $dir, store => $store, conf => $CONF, port => $PORT);
 ok($srv->{port} && $srv->{port} == $PORT, 'nats-server back on the same port') or diag(KGRun::slurp($srv->{log}));
 my $status = 0;
 KGRun::wait_until(20, sub { ($status = post($pub->{port}, '/k8s-audit/beta', $body_down)->{status}) == 200 }, poll => 0.5);
