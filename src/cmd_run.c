@@ -8,6 +8,8 @@
  * and SIGINT stop it gracefully: no new webhook bodies, everything queued
  * (bounded by --max-drain seconds of judging) or written so far is judged, pending updates are published, the state is
  * saved.  SIGHUP forces a reload; SIGUSR1 reopens --output (logrotate).
+ * With --publish-to-nats the webhook stores bodies in JetStream instead of
+ * queueing them (nats_publish.c); --nats-url alone consumes from JetStream.
  */
 #include <errno.h>
 #include <fcntl.h>
