@@ -519,6 +519,8 @@ my @ERRORS = (
     ['bad-list-path',     [qr/^kguard: \Q$FX\E\/errors\/lists\/tor-exit-addresses\.txt: No such file or directory \(named by tor_exits in \Q$FX\E\/errors\/bad-list-path\.lua\)$/m]],
     ['bad-max-failures',  [qr/^kguard: \Q$FX\E\/errors\/bad-max-failures\.lua:4: rule_max_failures must be a whole number from 0 to 1000000000$/m]],
     ['bad-trusted-entry', [qr/^kguard: \Q$FX\E\/errors\/bad-trusted-entry\.lua:5: trusted_ips\[2\] is not valid: ci-runner\.example\.com$/m]],
+    ['bad-nats',          [qr/^kguard: \Q$FX\E\/errors\/bad-nats\.lua:4: nats_url must be a non-empty string$/m,
+                           qr/^kguard: \Q$FX\E\/errors\/bad-nats\.lua:5: nats_ca must be a non-empty string$/m]],
 );
 my $events = write_file(event_line(verb => 'list', resource => 'pods', namespace => 'prod', ip => $IP{TOR}) . "\n");
 for my $e (@ERRORS) {

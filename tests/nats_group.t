@@ -32,10 +32,9 @@ my $LEASE    = 4;      # seconds
 # ---- a 3-node JetStream cluster ----
 my $dir = tempdir('natsgroup-XXXXXX', DIR => tmpdir(), CLEANUP => 1);
 my $nodes = KGNats::start_cluster(dir => $dir, nodes => 3);
-END { local $?; KGNats::stop_node($_, 'KILL') for @{ $nodes // [] } }
 is(scalar(grep { $_->{port} } @$nodes), 3, 'three nats-servers on loopback');
 my $URL = join ',', map { "nats://127.0.0.1:$_->{port}" } @$nodes;
-my $nc = KGNats->connect($nodes->[0]{port});
+my $nc = KGNats::client($nodes->[0]{port});
 my $r;
 KGRun::wait_until(30, sub {
     $r = $nc->request('$JS.API.STREAM.CREATE.AUDIT',
@@ -74,7 +73,7 @@ sub priv_event {
 my (%published, $events);   # messages per cluster; events in all
 sub send_list {
     my ($cluster, @ev) = @_;
-    $nc->publish("audit.$cluster", qq({"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[) . join(',', @ev) . ']}');
+    $nc->post("audit.$cluster", qq({"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[) . join(',', @ev) . ']}');
     $published{$cluster}++;
     $events += @ev;
 }

@@ -12,13 +12,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "kguard/nats_conn.h"
 #include "kguard/nats_group.h"
 
 typedef struct kg_nats_in kg_nats_in;
 
 typedef struct kg_nats_in_opts {
-    const char *url;       /* nats://HOST:PORT[,...] */
-    const char *creds;     /* a .creds file, or NULL */
+    kg_nats_conn_opts conn;   /* server, credentials, TLS */
     const char *subject;   /* the consumer's filter, e.g. "audit.>" */
     const char *durable;   /* the durable consumer's name */
     /* A consumer group (nats_group.h) when clusters is set or group is true:
