@@ -4,6 +4,7 @@
  * every NATS module reports with.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "kguard/nats_conn.h"
 
@@ -68,9 +69,30 @@ static natsStatus set_tls(natsOptions *opts, const kg_nats_conn_opts *o, const c
     return s;
 }
 
+#define MAX_SERVERS 16
+
+/* URL, or URL,URL,... (the servers of a NATS cluster): libnats 3.4.1 takes
+ * a list only through natsOptions_SetServers. */
+static natsStatus set_servers(natsOptions *opts, const char *url)
+{
+    char *copy, *save = NULL, *tok;
+    const char *list[MAX_SERVERS];
+    int n = 0;
+    natsStatus s;
+    if (!strchr(url, ','))
+        return natsOptions_SetURL(opts, url);
+    if (!(copy = strdup(url)))
+        return NATS_NO_MEMORY;
+    for (tok = strtok_r(copy, ", ", &save); tok && n < MAX_SERVERS; tok = strtok_r(NULL, ", ", &save))
+        list[n++] = tok;
+    s = n ? natsOptions_SetServers(opts, list, n) : NATS_INVALID_ARG;
+    free(copy);
+    return s;
+}
+
 static natsStatus set_options(natsOptions *opts, const kg_nats_conn_opts *o, const char **what)
 {
-    natsStatus s = natsOptions_SetURL(opts, o->url);
+    natsStatus s = set_servers(opts, o->url);
     if (s == NATS_OK)
         s = natsOptions_SetName(opts, o->name ? o->name : "kguard");
     if (s == NATS_OK)
