@@ -76,7 +76,7 @@ static void filter_findings(cJSON *findings, const char *cluster)
 char *state_export_cluster(const kg_state *st, const kg_agg *agg, const char *cluster,
                            size_t *len)
 {
-    char prefix[PREFIX_MAX], *text = NULL;
+    char prefix[PREFIX_MAX], *printed = NULL, *text = NULL;
     size_t plen = prefix_of(cluster, prefix);
     cJSON *doc = NULL, *tables = NULL, *findings = NULL;
 
@@ -94,8 +94,10 @@ char *state_export_cluster(const kg_state *st, const kg_agg *agg, const char *cl
     cJSON_AddItemToObject(doc, "tables", tables);
     cJSON_AddItemToObject(doc, "findings", findings);
     tables = findings = NULL;
-    if ((text = cJSON_PrintUnformatted(doc)) != NULL)
+    /* cJSON's allocator may be the arena's: hand back plain malloc'd text */
+    if ((printed = cJSON_PrintUnformatted(doc)) != NULL && (text = strdup(printed)) != NULL)
         *len = strlen(text);
+    cJSON_free(printed);
 cleanup:
     cJSON_Delete(tables);
     cJSON_Delete(findings);
