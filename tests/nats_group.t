@@ -34,11 +34,19 @@ my $dir = tempdir('natsgroup-XXXXXX', DIR => tmpdir(), CLEANUP => 1);
 my $nodes = KGNats::start_cluster(dir => $dir, nodes => 3);
 is(scalar(grep { $_->{port} } @$nodes), 3, 'three nats-servers on loopback');
 my $URL = join ',', map { "nats://127.0.0.1:$_->{port}" } @$nodes;
-my $nc = KGNats::client($nodes->[0]{port});
-my $r;
+my $nc;
+my $r = {};
+# until the cluster has elected its leaders a request may get no answer: a fresh client each time
 KGRun::wait_until(30, sub {
-    $r = $nc->request('$JS.API.STREAM.CREATE.AUDIT',
-                      json_encode({ name => 'AUDIT', subjects => ['audit.>'], storage => 'file', num_replicas => 3 }));
+    $r = eval {
+        local $SIG{ALRM} = sub { die "no answer\n" };
+        alarm 3;
+        $nc = KGNats::client($nodes->[0]{port});
+        my $x = $nc->request('$JS.API.STREAM.CREATE.AUDIT',
+                             json_encode({ name => 'AUDIT', subjects => ['audit.>'], storage => 'file', num_replicas => 3 }));
+        alarm 0;
+        $x;
+    } // { error => $@ };
     return !$r->{error};
 }, poll => 0.3);
 is($r->{config}{num_replicas}, 3, 'stream AUDIT on audit.>, 3 replicas') or diag(explain($r));
@@ -86,13 +94,29 @@ sub send_noise {
 }
 sub send_priv { my ($pod, $image) = @_; send_list($_, priv_event($pod, $image)) for @CLUSTERS }
 
-sub stored { return $nc->request('$JS.API.STREAM.INFO.AUDIT', '')->{state}{messages} // -1 }
+# a JetStream API request that gives up after 3 s (a node stopped, a leader being elected); the
+# client is replaced then, so a late answer is never taken for the next one's
+sub ask {
+    my ($subject, $payload) = @_;
+    my $x = eval {
+        local $SIG{ALRM} = sub { die "no answer\n" };
+        alarm 3;
+        my $y = $nc->request($subject, $payload);
+        alarm 0;
+        $y;
+    };
+    return $x if $x;
+    alarm 0;
+    $nc = KGNats::client($nodes->[0]{port});
+    return { error => $@ };
+}
+sub stored { return ask('$JS.API.STREAM.INFO.AUDIT', '')->{state}{messages} // -1 }
 sub msgs   { my $n = 0; $n += $_ for values %published; return $n }
-sub consumer { return $nc->request("\$JS.API.CONSUMER.INFO.AUDIT.kguard-$_[0]", '') }
+sub consumer { return ask("\$JS.API.CONSUMER.INFO.AUDIT.kguard-$_[0]", '') }
 # messages acknowledged, over every cluster's consumer (those that exist yet)
 sub acked {
     my $n = 0;
-    for my $c (@CLUSTERS) { my $i = consumer($c); $n += $i->{error} ? 0 : $i->{ack_floor}{stream_seq} ? $i->{delivered}{consumer_seq} - $i->{num_ack_pending} - $i->{num_redelivered} * 0 : 0 }
+    for my $c (@CLUSTERS) { my $i = consumer($c); $n += $i->{error} ? 0 : $i->{ack_floor}{consumer_seq} // 0 }
     return $n;
 }
 sub all_acked { return !grep { my $i = consumer($_); $i->{error} || $i->{num_pending} || $i->{num_ack_pending} } @CLUSTERS }
