@@ -158,6 +158,7 @@ my %moved = %{ owned_by($k[$victim]) };
 ok(KGRun::wait_until(60, sub { acked() > $before_b + (msgs() - $before_b) / 4 }, poll => 0.1),
    'phase B under way');
 kill 'KILL', $k[$victim]{pid};
+my $killed_at = time;
 my $dead = KGRun::finish($k[$victim]);
 is($dead->{signal}, 9, 'kguard 1 killed mid-stream (SIGKILL), owning ' . join(' ', sort keys %moved));
 KGNats::stop_node($nodes->[2]);
@@ -165,7 +166,8 @@ pass('NATS node n3 stopped mid-stream');
 KGRun::wait_until(30, sub { stored() == msgs() }, poll => 0.2);
 
 ok(KGRun::wait_until(60, sub { my $n = 0; $n += keys %{ owned_by($_) } for @k[1, 2]; $n == 20 }, poll => 0.2),
-   'the two survivors took over all 20 clusters') or diag(map { KGRun::stderr_of($_) } @k[1, 2]);
+   sprintf('the two survivors took over all 20 clusters (%.1f s after the kill)', time - $killed_at))
+    or diag(map { KGRun::stderr_of($_) } @k[1, 2]);
 @shares = map { scalar keys %{ owned_by($_) } } @k[1, 2];
 is_deeply([ sort @shares ], [10, 10], 'ten each');
 for my $c (sort keys %moved) {
