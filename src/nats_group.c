@@ -232,16 +232,16 @@ static void purge_chunks(kg_nats_group *g, const char *name, unsigned long long 
 static int checkpoint(kg_nats_group *g, gcluster *c, const kg_nats_cb *cb)
 {
     size_t len = 0, hlen;
-    char *doc = cb->save ? cb->save(cb->ud, c->name, &len) : NULL, head[96], key[NAME_MAX_ + 4];
-    char *val = NULL;
-    unsigned long long n = len > CHUNK ? (len + CHUNK - 1) / CHUNK : 0, gen = c->state_rev;
+    char *doc, head[96], key[NAME_MAX_ + 4], *val = NULL;
+    unsigned long long n, gen = c->state_rev;
     natsStatus s;
     int rc = -1;
 
-    if (!g->states)
-        return 0;
-    if (!doc)
+    if (!g->states || !cb->save)
+        return 0;   /* static clusters: no state travels */
+    if (!(doc = cb->save(cb->ud, c->name, &len)))
         return -1;
+    n = len > CHUNK ? (len + CHUNK - 1) / CHUNK : 0;
     hlen = (size_t)snprintf(head, sizeof head, "kguard-cstate %llu %llu\n", n, gen);
     if (!(val = malloc(hlen + (n ? 0 : len)))) {
         free(doc);
@@ -483,12 +483,17 @@ static void count_members(kg_nats_group *g)
 {
     kvKeysList keys = {0};
     size_t n = 0;
+    bool self = false;
     if (kvStore_Keys(&keys, g->owners, NULL) != NATS_OK)
         return;
-    for (int i = 0; i < keys.Count; i++)
+    for (int i = 0; i < keys.Count; i++) {
         n += strncmp(keys.Keys[i], "member.", 7) == 0;
+        self = self || strcmp(keys.Keys[i] + (strncmp(keys.Keys[i], "member.", 7) ? 0 : 7),
+                              g->instance) == 0;
+    }
     kvKeysList_Destroy(&keys);
-    g->members = n ? n : 1;
+    if (self)   /* else the listing missed keys (a node away): keep the last count */
+        g->members = n;
 }
 
 static size_t owned(const kg_nats_group *g)
