@@ -56,7 +56,7 @@ for my $n (@ARGV ? @ARGV : (1, 2, 3)) {
     KGRun::wait_until(300, sub {
         if (!$claimed) {
             my %own;
-            for my $k (@k) { $own{$1} = 1 while KGRun::stderr_of($k) =~ /cluster (\S+): claimed/g }
+            for my $k (@k) { my $t = KGRun::stderr_of($k); $own{$1} = 1 while $t =~ /cluster (\S+): claimed/g }
             $claimed = time if keys %own == @CLUSTERS;
         }
         return $done->();

@@ -647,6 +647,14 @@ int nats_group_poll(kg_nats_group *g, int max, int timeout_ms, const kg_nats_cb 
         gcluster *c = &g->cl[(g->rr + k) % g->ncl];
         if (c->st == CL_OWNED && (!g->owners || mono() < c->lease_until))
             got += fetch(g, c, max, cb);
+        /* judged messages wait at most about COMMIT_EVERY (and never an ack wait);
+         * leases are renewed on time even when a round of fetches is long */
+        if (g->total_pending && mono() - g->oldest_pending >= COMMIT_EVERY)
+            commit_all(g, cb);
+        if (mono() >= g->next_cycle) {
+            commit_all(g, cb);
+            cycle(g, cb);
+        }
     }
     g->rr++;
     if (!got || g->total_pending >= PENDING_MAX || mono() - g->oldest_pending >= COMMIT_EVERY)
