@@ -9,12 +9,14 @@
 #include "jnum.h"
 
 #define EVICT_SAMPLES 8
+#define AGG_SCOPE_MAX 255
 
 typedef struct agg_entry {
     kg_occurrence occ;
     long long published_ms;   /* last time a line of it was published */
     char *pending;            /* latest line not yet published */
     bool archived;            /* ... and whether it was suppressed */
+    char *scope;              /* the cluster it was found in, or NULL */
 } agg_entry;
 
 struct kg_agg {
@@ -24,13 +26,16 @@ struct kg_agg {
     kg_emit_fn emit;
     void *ud;
     unsigned long long evictions;
+    char scope[AGG_SCOPE_MAX + 1];   /* the cluster new entries are found in */
 };
 
 static void entry_free(void *p)
 {
     agg_entry *e = p;
-    if (e)
+    if (e) {
         free(e->pending);
+        free(e->scope);
+    }
     free(e);
 }
 
@@ -94,6 +99,11 @@ int agg_record(kg_agg *a, const char *id, long long event_ms, long long now_ms,
             return -1;
         }
         h->ptr = e;
+        if (a->scope[0] && !(e->scope = strdup(a->scope))) {
+            hmap_remove(&a->map, h);
+            free(e);
+            return -1;
+        }
         e->occ.first_seen_ms = e->occ.last_seen_ms = event_ms;
         e->occ.created_ms = now_ms;
     }
@@ -125,6 +135,36 @@ void agg_publish(kg_agg *a, const char *id, char *line, bool archived,
     e->archived = archived;
     if (e->occ.count == 1 || now_ms - e->published_ms >= a->interval_ms)
         publish(a, e, now_ms);
+}
+
+void agg_set_scope(kg_agg *a, const char *scope)
+{
+    size_t n = scope ? strlen(scope) : 0;
+    if (n > AGG_SCOPE_MAX)
+        n = AGG_SCOPE_MAX;
+    memcpy(a->scope, scope ? scope : "", n);
+    a->scope[n] = '\0';
+}
+
+static bool in_scope(const agg_entry *e, const char *scope)
+{
+    return e->scope ? strcmp(e->scope, scope) == 0 : !*scope;
+}
+
+size_t agg_drop_scope(kg_agg *a, const char *scope)
+{
+    size_t n = 0, i = 0;
+    while (i < a->map.cap) {
+        hmap_entry *h = &a->map.slots[i];
+        if (!h->key || !in_scope(h->ptr, scope)) {
+            i++;
+            continue;
+        }
+        entry_free(h->ptr);
+        hmap_remove(&a->map, h);   /* shifts a later entry into slot i */
+        n++;
+    }
+    return n;
 }
 
 void agg_set_interval(kg_agg *a, long long interval_ms)
@@ -167,6 +207,8 @@ cJSON *agg_to_json(const kg_agg *a)
         cJSON_AddNumberToObject(o, "created_ms", (double)e->occ.created_ms);
         cJSON_AddNumberToObject(o, "updated_ms", (double)e->occ.updated_ms);
         cJSON_AddNumberToObject(o, "published_ms", (double)e->published_ms);
+        if (e->scope)
+            cJSON_AddStringToObject(o, "cluster", e->scope);
         if (e->pending) {
             cJSON_AddStringToObject(o, "pending", e->pending);
             cJSON_AddBoolToObject(o, "archived", e->archived);
@@ -203,12 +245,14 @@ int agg_from_json(kg_agg *a, const cJSON *j, char *err, size_t errlen)
     cJSON_ArrayForEach(o, j) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
         const cJSON *pending = cJSON_GetObjectItemCaseSensitive(o, "pending");
+        const cJSON *scope = cJSON_GetObjectItemCaseSensitive(o, "cluster");
         long long count, fs, ls, cr, up, pub;
         agg_entry *e;
         hmap_entry *h;
         bool created;
         if (!cJSON_IsString(id) || strlen(id->valuestring) != 32 || !all_numbers(o) ||
-            (pending && !cJSON_IsString(pending))) {
+            (pending && !cJSON_IsString(pending)) ||
+            (scope && (!cJSON_IsString(scope) || strlen(scope->valuestring) > AGG_SCOPE_MAX))) {
             snprintf(err, errlen, "a finding entry is malformed");
             return -1;
         }
@@ -232,7 +276,8 @@ int agg_from_json(kg_agg *a, const cJSON *j, char *err, size_t errlen)
         e->occ = (kg_occurrence){(unsigned long long)count, fs, ls, cr, up};
         e->published_ms = pub;
         e->archived = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "archived"));
-        if (pending && !(e->pending = strdup(pending->valuestring))) {
+        if ((pending && !(e->pending = strdup(pending->valuestring))) ||
+            (scope && *scope->valuestring && !(e->scope = strdup(scope->valuestring)))) {
             snprintf(err, errlen, "out of memory");
             return -1;
         }

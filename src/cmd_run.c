@@ -8,6 +8,8 @@
  * and SIGINT stop it gracefully: no new webhook bodies, everything queued
  * (bounded by --max-drain seconds of judging) or written so far is judged, pending updates are published, the state is
  * saved.  SIGHUP forces a reload; SIGUSR1 reopens --output (logrotate).
+ * With --publish-to-nats the webhook stores bodies in JetStream instead of
+ * queueing them (nats_publish.c); --nats-url alone consumes from JetStream.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,8 @@
 #include "kguard/metrics.h"
 #include "kguard/follow.h"
 #include "kguard/input_nats.h"
+#include "kguard/state_export.h"
+#include "kguard/nats_publish.h"
 #include "kguard/webhook.h"
 
 #define TICK_MS 250
@@ -40,6 +44,8 @@
 #define MAX_WATCH 64
 #define NATS_BATCH 64
 #define NATS_WAIT_MS 100          /* longest a fetch waits for a first message */
+#define NATS_LEASE 10.0           /* seconds, --nats-lease */
+#define PUBLISH_WAIT_MS 5000      /* --publish-to-nats: longest wait for JetStream's ack */
 
 typedef struct watch {
     int wd;
@@ -65,6 +71,7 @@ struct run_ctx {
     kg_queue *queue;
     kg_webhook *hook;
     kg_nats_in *nats;
+    kg_nats_pub *pub;             /* --publish-to-nats */
     kg_collect *metrics;          /* with --listen or --metrics-listen */
     metrics_http *metrics_srv;    /* --metrics-listen */
     kg_sinks *sinks;
@@ -309,26 +316,79 @@ static int on_nats_commit(void *ud)
     return sinks_flush(r->sinks) == 0 && sinks_waiting(r->sinks) == 0 ? 0 : -1;
 }
 
-static int open_nats(run_ctx *r)
+/* A consumer group moves a cluster's state between kguards (state_export.h). */
+static char *on_nats_save(void *ud, const char *cluster, size_t *len)
+{
+    run_ctx *r = ud;
+    return state_export_cluster(engine_state(r->eng), engine_agg(r->eng), cluster, len);
+}
+
+static int on_nats_load(void *ud, const char *cluster, const char *doc, size_t len, char *err,
+                        size_t errlen)
+{
+    run_ctx *r = ud;
+    return state_import_cluster(engine_state(r->eng), engine_agg(r->eng), cluster, doc, len,
+                                err, errlen);
+}
+
+static void on_nats_drop(void *ud, const char *cluster)
+{
+    run_ctx *r = ud;
+    state_drop_cluster(engine_state(r->eng), engine_agg(r->eng), cluster);
+}
+
+static kg_nats_in_cb nats_callbacks(run_ctx *r)
+{
+    return (kg_nats_in_cb){.judge = on_nats_msg, .commit = on_nats_commit, .ud = r,
+                           .save = on_nats_save, .load = on_nats_load, .drop = on_nats_drop};
+}
+
+static int open_nats(run_ctx *r, const kg_setup *s)
 {
     const kg_cli *c = r->cli;
-    kg_nats_in_opts o = {c->nats_url, c->nats_creds, c->nats_subject ? c->nats_subject : "audit.>",
-                         c->nats_durable ? c->nats_durable : "kguard"};
+    kg_nats_in_opts o = {.conn = s->nats, .subject = s->nats_subject,
+                         .durable = s->nats_durable,
+                         .clusters = c->nats_clusters, .group = c->nats_group,
+                         .lease_s = c->nats_lease > 0 ? c->nats_lease : NATS_LEASE,
+                         .replicas = c->nats_replicas > 0 ? (int)c->nats_replicas : 1};
     char err[512];
     if (!(r->nats = input_nats_open(&o, err, sizeof err))) {
         cli_warn("cannot consume from NATS: %s", err);
         return -1;
     }
-    fprintf(stderr, "kguard: consuming %s from %s as %s\n", o.subject, o.url, o.durable);
+    fprintf(stderr, "kguard: consuming %s from %s as %s\n", o.subject, o.conn.url, o.durable);
     return 0;
 }
 
 static void poll_nats(run_ctx *r)
 {
-    kg_nats_in_cb cb = {on_nats_msg, on_nats_commit, r};
+    kg_nats_in_cb cb = nats_callbacks(r);
     char err[512];
     if (input_nats_poll(r->nats, NATS_BATCH, NATS_WAIT_MS, &cb, err, sizeof err) < 0)
         fprintf(stderr, "kguard: nats: %s\n", err);
+}
+
+static unsigned on_webhook_body(void *ud, const char *data, size_t len, const char *cluster,
+                                char *err, size_t errlen)
+{
+    return nats_publish_body(ud, data, len, cluster, err, errlen);
+}
+
+/* --publish-to-nats: webhook bodies to JetStream (audit.CLUSTER), not judged here. */
+static int open_publisher(run_ctx *r, const kg_setup *s)
+{
+    kg_nats_pub_opts o = {s->nats, "audit", s->eo.id.cluster, PUBLISH_WAIT_MS};
+    char err[512];
+    if (!r->cli->listen || !s->nats.url) {
+        cli_warn("--publish-to-nats needs --listen and --nats-url");
+        return -2;
+    }
+    if (!(r->pub = nats_publish_open(&o, err, sizeof err))) {
+        cli_warn("cannot publish to NATS: %s", err);
+        return -1;
+    }
+    fprintf(stderr, "kguard: webhook bodies go to JetStream audit.CLUSTER on %s\n", o.conn.url);
+    return 0;
 }
 
 static void webhook_log(void *ud, const char *msg)
@@ -386,6 +446,10 @@ static int start_webhook(run_ctx *r)
     wo.header_timeout = r->cli->header_timeout;
     wo.queue = r->queue;
     wo.log = webhook_log;
+    if (r->pub) {
+        wo.deliver = on_webhook_body;
+        wo.deliver_ud = r->pub;
+    }
     if (r->metrics) {
         wo.metrics = collect_render;
         wo.metrics_ud = r->metrics;
@@ -520,13 +584,13 @@ int cmd_run(const kg_cli *c)
 
     r.cli = c;
     r.sigfd = r.inofd = -1;
-    r.use_stdin = !c->n_follow && !c->listen && !c->nats_url;
     if (c->nargs) {
         cli_warn("run takes no file arguments: use --follow FILE");
         return 2;
     }
     if (open_signals(&r) < 0 || setup_load(c, &s) < 0 || setup_open_sinks(c, &s, true) < 0)
         goto cleanup;
+    r.use_stdin = !c->n_follow && !c->listen && !s.nats.url;
     rewatch(&r, &s);          /* before the engine takes the lists over */
     r.sinks = s.sinks;
     if ((c->listen || c->metrics_listen) &&
@@ -544,17 +608,22 @@ int cmd_run(const kg_cli *c)
     }
     if (open_follows(&r) < 0)
         goto cleanup;
-    if ((c->listen && (rc = start_webhook(&r)) < 0) ||
+    if ((c->publish_to_nats && (rc = open_publisher(&r, &s)) < 0) ||
+        (c->listen && (rc = start_webhook(&r)) < 0) ||
         (c->metrics_listen && (rc = cmd_metrics_listen(c->metrics_listen, r.metrics, &r.metrics_srv)) < 0)) {
         rc = rc == -2 ? 2 : 1;
         goto cleanup;
     }
     collect_update(r.metrics, r.eng, r.sinks, r.queue, r.hook);
     rc = 1;
-    if (c->nats_url && open_nats(&r) < 0)
+    if (s.nats.url && !c->listen && !c->n_follow && open_nats(&r, &s) < 0)
         goto cleanup;
     loop(&r);
     shutdown_inputs(&r);
+    if (r.nats) {
+        kg_nats_in_cb cb = nats_callbacks(&r);
+        input_nats_stop(r.nats, &cb);   /* a group hands its clusters back */
+    }
     rc = engine_finish(r.eng) < 0 ? 1 : 0;
     if (c->stats)
         engine_rule_stats(r.eng);
@@ -564,6 +633,7 @@ cleanup:
     if (r.hook)
         webhook_stop(r.hook);
     input_nats_close(r.nats);
+    nats_publish_close(r.pub);
     for (size_t i = 0; i < r.n_follow; i++)
         follow_close(r.follow[i]);
     queue_free(r.queue);

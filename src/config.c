@@ -405,6 +405,13 @@ static const struct config_key {
     {"suppress", read_suppress, NO_FIELD},
     {"limits", read_limits, FIELD(limits)},
     {"outputs", read_outputs, NO_FIELD},
+    {"nats_url", read_string, FIELD(nats_url)},
+    {"nats_creds", read_path, FIELD(nats_creds)},
+    {"nats_ca", read_path, FIELD(nats_ca)},
+    {"nats_cert", read_path, FIELD(nats_cert)},
+    {"nats_key", read_path, FIELD(nats_key)},
+    {"nats_subject", read_string, FIELD(nats_subject)},
+    {"nats_durable", read_string, FIELD(nats_durable)},
 };
 #define N_KEYS (sizeof config_keys / sizeof config_keys[0])
 
@@ -497,6 +504,13 @@ void config_free(kg_config *c)
     free(c->tor_exits);
     free(c->malicious_ips);
     free(c->trusted_ips);
+    free(c->nats_url);
+    free(c->nats_creds);
+    free(c->nats_ca);
+    free(c->nats_cert);
+    free(c->nats_key);
+    free(c->nats_subject);
+    free(c->nats_durable);
     for (size_t i = 0; i < c->n_threat_lists; i++) {
         free(c->threat_lists[i].name);
         free(c->threat_lists[i].path);

@@ -297,6 +297,7 @@ static void set_cluster(kg_engine *e, kg_event *ev, const kg_input_meta *meta)
     ev->cluster = meta_cluster(e, meta);
     ev->origin = o && o->cloud[0] ? o : NULL;
     state_set_scope(e->state, ev->cluster);
+    agg_set_scope(e->agg, ev->cluster);
     state_clock_event(e->state, ev->time_ms);
 }
 
@@ -582,6 +583,11 @@ const kg_lists *engine_lists(const kg_engine *e)
 kg_state *engine_state(const kg_engine *e)
 {
     return e->state;
+}
+
+kg_agg *engine_agg(const kg_engine *e)
+{
+    return e->agg;
 }
 
 void engine_agg_counts(const kg_engine *e, size_t *size, unsigned long long *evictions)

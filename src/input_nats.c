@@ -1,8 +1,8 @@
 /*
  * input_nats: the JetStream input of `kguard run` (include/kguard/input_nats.h).
- * Owns the libnats connection, the JetStream context and the durable pull
- * subscription; fetches batches, hands each message to the caller and
- * acknowledges the batch only after the caller committed it.
+ * Owns the durable pull subscription (on a connection nats_conn.c opens);
+ * fetches batches, hands each message to the caller and acknowledges the
+ * batch only after the caller committed it.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <nats/nats.h>
 #include "kguard/input_nats.h"
+#include "kguard/nats_conn.h"
 
 #define CLUSTER_MAX 128
 
@@ -17,67 +18,40 @@ struct kg_nats_in {
     natsConnection *nc;
     jsCtx *js;
     natsSubscription *sub;
+    kg_nats_group *group;   /* per-cluster consumers instead of sub */
 };
-
-static void nats_err(char *err, size_t errlen, const char *what, natsStatus s, jsErrCode jerr)
-{
-    natsStatus ls = NATS_OK;
-    const char *last = nats_GetLastError(&ls);
-    if (ls != s)
-        last = NULL;   /* an older error */
-    if (jerr)
-        snprintf(err, errlen, "%s: %s (JetStream error %d)", what,
-                 last && *last ? last : natsStatus_GetText(s), (int)jerr);
-    else
-        snprintf(err, errlen, "%s: %s", what, last && *last ? last : natsStatus_GetText(s));
-}
-
-static int connect_to(kg_nats_in *n, const kg_nats_in_opts *o, char *err, size_t errlen)
-{
-    natsOptions *opts = NULL;
-    natsStatus s = natsOptions_Create(&opts);
-    int rc = -1;
-    if (s == NATS_OK)
-        s = natsOptions_SetURL(opts, o->url);
-    if (s == NATS_OK)
-        s = natsOptions_SetName(opts, "kguard");
-    if (s == NATS_OK)
-        s = natsOptions_SetMaxReconnect(opts, -1);   /* forever */
-    if (s == NATS_OK && o->creds)
-        s = natsOptions_SetUserCredentialsFromFiles(opts, o->creds, NULL);
-    if (s != NATS_OK) {
-        nats_err(err, errlen, "bad NATS options", s, 0);
-        goto cleanup;
-    }
-    if ((s = natsConnection_Connect(&n->nc, opts)) != NATS_OK) {
-        nats_err(err, errlen, o->url, s, 0);
-        goto cleanup;
-    }
-    rc = 0;
-cleanup:
-    natsOptions_Destroy(opts);
-    return rc;
-}
 
 static int bind_consumer(kg_nats_in *n, const kg_nats_in_opts *o, char *err, size_t errlen)
 {
     jsErrCode jerr = 0;
     jsSubOptions so;
-    natsStatus s = natsConnection_JetStream(&n->js, n->nc, NULL);
-    if (s != NATS_OK) {
-        nats_err(err, errlen, "JetStream", s, 0);
-        return -1;
-    }
+    natsStatus s;
     jsSubOptions_Init(&so);
     so.Config.AckPolicy = js_AckExplicit;
     s = js_PullSubscribe(&n->sub, n->js, o->subject, o->durable, NULL, &so, &jerr);
     if (s != NATS_OK) {
         char what[256];
         snprintf(what, sizeof what, "pull consumer %s on %s", o->durable, o->subject);
-        nats_err(err, errlen, what, s, jerr);
+        nats_conn_error(err, errlen, what, s, jerr);
         return -1;
     }
     return 0;
+}
+
+/* The subject must be PREFIX.> : each cluster is PREFIX.CLUSTER. */
+static int open_group(kg_nats_in *n, const kg_nats_in_opts *o, char *err, size_t errlen)
+{
+    size_t len = strlen(o->subject);
+    char prefix[256];
+    kg_nats_group_opts go = {prefix, o->durable, o->clusters, o->group, o->lease_s, o->replicas};
+    if (len < 3 || len >= sizeof prefix || strcmp(o->subject + len - 2, ".>") != 0) {
+        snprintf(err, errlen, "a consumer group needs a subject PREFIX.> (not %s)", o->subject);
+        return -1;
+    }
+    memcpy(prefix, o->subject, len - 2);
+    prefix[len - 2] = '\0';
+    n->group = nats_group_open(n->nc, &go, err, errlen);
+    return n->group ? 0 : -1;
 }
 
 kg_nats_in *input_nats_open(const kg_nats_in_opts *o, char *err, size_t errlen)
@@ -87,7 +61,8 @@ kg_nats_in *input_nats_open(const kg_nats_in_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (connect_to(n, o, err, errlen) < 0 || bind_consumer(n, o, err, errlen) < 0) {
+    if (nats_conn_open(&o->conn, &n->nc, &n->js, err, errlen) < 0 ||
+        (o->clusters || o->group ? open_group(n, o, err, errlen) : bind_consumer(n, o, err, errlen)) < 0) {
         input_nats_close(n);
         return NULL;
     }
@@ -143,7 +118,7 @@ static int settle(kg_nats_in *n, natsMsgList *list, bool ok, char *err, size_t e
     if (s == NATS_OK)
         s = natsConnection_FlushTimeout(n->nc, 5000);
     if (s != NATS_OK) {
-        nats_err(err, errlen, ok ? "acknowledging" : "giving back", s, 0);
+        nats_conn_error(err, errlen, ok ? "acknowledging" : "giving back", s, 0);
         return -1;
     }
     return 0;
@@ -154,12 +129,15 @@ int input_nats_poll(kg_nats_in *n, int max, int timeout_ms, const kg_nats_in_cb 
 {
     natsMsgList list = {0};
     jsErrCode jerr = 0;
-    natsStatus s = natsSubscription_Fetch(&list, n->sub, max, timeout_ms, &jerr);
+    natsStatus s;
     int rc;
+    if (n->group)
+        return nats_group_poll(n->group, max, timeout_ms, cb, err, errlen);
+    s = natsSubscription_Fetch(&list, n->sub, max, timeout_ms, &jerr);
     if (s == NATS_TIMEOUT)
         return 0;
     if (s != NATS_OK) {
-        nats_err(err, errlen, "fetch", s, jerr);
+        nats_conn_error(err, errlen, "fetch", s, jerr);
         natsMsgList_Destroy(&list);
         return -1;
     }
@@ -170,12 +148,20 @@ int input_nats_poll(kg_nats_in *n, int max, int timeout_ms, const kg_nats_in_cb 
     return rc;
 }
 
+void input_nats_stop(kg_nats_in *n, const kg_nats_in_cb *cb)
+{
+    if (n && n->group) {
+        nats_group_close(n->group, cb);
+        n->group = NULL;
+    }
+}
+
 void input_nats_close(kg_nats_in *n)
 {
     if (!n)
         return;
+    nats_group_close(n->group, NULL);
     natsSubscription_Destroy(n->sub);   /* keeps the durable consumer */
-    jsCtx_Destroy(n->js);
-    natsConnection_Destroy(n->nc);
+    nats_conn_close(n->nc, n->js);
     free(n);
 }

@@ -169,7 +169,7 @@ static int set_output(kg_cli *c, const kg_option *o, const char *arg, char *err,
         return -1;
     }
     if (!*arg) {
-        util_set_err(err, n, "--%s wants a file, - or an http(s) URL", o->name);
+        util_set_err(err, n, "--%s wants a file, -, an http(s) URL or nats:SUBJECT", o->name);
         return -1;
     }
     out = &c->outputs[c->n_outputs++];
@@ -268,8 +268,8 @@ const kg_option options_table[] = {
      OPT_RUN, set_size, F(max_body), 1024},
     {"metrics-listen", "[HOST:]PORT", "serve GET /metrics here (run with --listen: on it)",
      NULL, OPT_SCAN_RUN, set_str, F(metrics_listen), 0},
-    {"output", "DEST", "findings to a FILE (appended; reopened on SIGUSR1), - (stdout) or an "
-     "http(s) URL; repeatable", "outputs", OPT_ALL, set_output, 0, 0},
+    {"output", "DEST", "findings to a FILE (appended; reopened on SIGUSR1), - (stdout), an "
+     "http(s) URL or nats:SUBJECT (kguard run); repeatable", "outputs", OPT_ALL, set_output, 0, 0},
     {"format", "NAME", "line format of the --output options after it (default: guardduty)",
      NULL, OPT_ALL, set_str, F(next.format), 0},
     {"archive-format", "NAME", "line format of the --archive file", NULL,
@@ -298,16 +298,34 @@ const kg_option options_table[] = {
      NULL, OPT_RUN, set_seconds, F(header_timeout), 0},
     {"max-drain", "S", "webhook queue bound: seconds of judging it may hold (default: 30)",
      NULL, OPT_RUN, set_seconds, F(max_drain), 0},
-    {"nats-url", "URL", "consume audit records from JetStream (nats://HOST:PORT)", NULL,
-     OPT_RUN, set_str, F(nats_url), 0},
-    {"nats-creds", "FILE", "NATS credentials file (JWT and NKey seed)", NULL,
+    {"nats-url", "URL", "consume audit records from JetStream (nats:// or tls://HOST:PORT)",
+     "nats_url", OPT_RUN, set_str, F(nats_url), 0},
+    {"nats-creds", "FILE", "NATS credentials file (JWT and NKey seed)", "nats_creds",
      OPT_RUN, set_str, F(nats_creds), 0},
-    {"nats-subject", "SUBJ", "subjects the consumer takes (default: audit.>)", NULL,
+    {"nats-ca", "FILE", "NATS over TLS: trust this CA (TLS is always verified)", "nats_ca",
+     OPT_RUN, set_str, F(nats_ca), 0},
+    {"nats-cert", "FILE", "NATS over TLS: client certificate (and --nats-key)", "nats_cert",
+     OPT_RUN, set_str, F(nats_cert), 0},
+    {"nats-key", "FILE", "the NATS client certificate's private key", "nats_key",
+     OPT_RUN, set_str, F(nats_key), 0},
+    {"nats-subject", "SUBJ", "subjects the consumer takes (default: audit.>)", "nats_subject",
      OPT_RUN, set_str, F(nats_subject), 0},
-    {"nats-durable", "NAME", "durable pull consumer's name (default: kguard)", NULL,
+    {"nats-durable", "NAME", "durable pull consumer's name (default: kguard)", "nats_durable",
      OPT_RUN, set_str, F(nats_durable), 0},
-    {"nats-output", "SUBJ", "findings also to this JetStream subject (with --nats-url)", NULL,
+    {"nats-clusters", "LIST", "consume these clusters (a,b,c), each through DURABLE-CLUSTER", NULL,
+     OPT_RUN, set_str, F(nats_clusters), 0},
+    {"nats-group", NULL, "share the clusters with other kguards through KV leases", NULL,
+     OPT_RUN, set_flag, F(nats_group), 0},
+    {"nats-lease", "S", "--nats-group: lease time-to-live in seconds (default: 10)", NULL,
+     OPT_RUN, set_seconds, F(nats_lease), 0},
+    {"nats-replicas", "N", "--nats-group: replicas of the KV buckets (default: 1)", NULL,
+     OPT_RUN, set_count, F(nats_replicas), 5},
+    {"nats-spool", "FILE", "nats: --output: keep findings JetStream did not take in FILE", NULL,
+     OPT_RUN, set_str, F(next.http.spool_path), 0},
+    {"nats-output", "SUBJ", "same as --output nats:SUBJ", NULL,
      OPT_RUN, set_str, F(nats_output), 0},
+    {"publish-to-nats", NULL, "--listen: store webhook batches in JetStream (audit.CLUSTER), "
+     "answer 200 once stored; no judging here", NULL, OPT_RUN, set_flag, F(publish_to_nats), 0},
     {"help", NULL, "this text", NULL, OPT_HELP, NULL, 0, 0},
 };
 

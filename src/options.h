@@ -70,7 +70,13 @@ typedef struct kg_cli {
     double header_timeout;     /* seconds; 0: the default */
     double max_drain;          /* seconds of judging the webhook queue holds; 0: default */
     const char *nats_url, *nats_creds, *nats_subject, *nats_durable;   /* JetStream input */
+    const char *nats_ca, *nats_cert, *nats_key;   /* NATS TLS */
     const char *nats_output;   /* findings to this JetStream subject */
+    const char *nats_clusters; /* a consumer group's clusters (nats_group.h) */
+    bool nats_group;           /* ... claimed through KV leases */
+    double nats_lease;         /* seconds; 0: the default */
+    long nats_replicas;        /* 0: the default */
+    bool publish_to_nats;      /* --listen: webhook batches to JetStream, not judged */
     /* what is left: input files (scan) or fixture paths (test) */
     char **args;
     int nargs;

@@ -1,7 +1,9 @@
 /*
  * output: opening the sinks the command line asks for, each in its line
- * format, and the setters of the options that describe them (output.h).
+ * format (the destination decides the sink: -, a file, an http(s) URL or
+ * nats:SUBJECT), and the setters of the options that describe them (output.h).
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
@@ -9,10 +11,19 @@
 #include "util.h"
 #include "version.h"
 #include "kguard/format.h"
+#include "kguard/sink_nats.h"
+
+#define NATS_PREFIX "nats:"
 
 static bool is_url(const char *d)
 {
     return strncmp(d, "http://", 7) == 0 || strncmp(d, "https://", 8) == 0;
+}
+
+/* nats:SUBJECT: a JetStream subject on the --nats-url server. */
+static bool is_nats(const char *d)
+{
+    return strncmp(d, NATS_PREFIX, strlen(NATS_PREFIX)) == 0;
 }
 
 static bool is_stdout(const char *d)
@@ -109,7 +120,33 @@ bool output_wants_summary(const kg_cli *c, const kg_config *cfg)
 
 /* ---- opening ---------------------------------------------------------- */
 
-static kg_sink *open_dest(const cli_output *o, unsigned takes, char *err, size_t errlen)
+/* nats:SUBJECT; lines JetStream did not take wait in memory, then in the
+ * --nats-spool file (the sink set's backlog, sink_spool.h). */
+static kg_sink *open_nats(const cli_output *o, const kg_nats_conn_opts *nats, unsigned takes,
+                          char *err, size_t errlen)
+{
+    const char *subject = o->dest + strlen(NATS_PREFIX);
+    kg_sink *s;
+    if (!*subject || strpbrk(subject, " \t\r\n*>")) {
+        util_set_err(err, errlen, "nats: wants a subject without spaces or wildcards");
+        return NULL;
+    }
+    if (!nats || !nats->url) {
+        util_set_err(err, errlen, "a nats: output needs --nats-url (or nats_url in the config)");
+        return NULL;
+    }
+    if (!(s = sink_nats_open(nats, subject, takes, err, errlen)))
+        return NULL;
+    if (o->http.spool_path && !(s->spool = strdup(o->http.spool_path))) {
+        util_set_err(err, errlen, "out of memory");
+        sink_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static kg_sink *open_dest(const cli_output *o, const kg_nats_conn_opts *nats, unsigned takes,
+                          char *err, size_t errlen)
 {
     kg_sink *s;
     if (is_stdout(o->dest)) {
@@ -119,12 +156,14 @@ static kg_sink *open_dest(const cli_output *o, unsigned takes, char *err, size_t
     }
     if (is_url(o->dest))
         return sink_http_open(&o->http, takes, err, errlen);
+    if (is_nats(o->dest))
+        return open_nats(o, nats, takes, err, errlen);
     return sink_file_open(o->dest, takes, err, errlen);
 }
 
 /* One sink, in its format, into the set (which takes it over). */
-static int add_sink(kg_sinks *set, const cli_output *o, const char *what, unsigned takes,
-                    bool flush_each)
+static int add_sink(kg_sinks *set, const cli_output *o, const kg_nats_conn_opts *nats,
+                    const char *what, unsigned takes, bool flush_each)
 {
     char err[512] = "out of memory";
     bool colour = is_stdout(o->dest) && isatty(STDOUT_FILENO);
@@ -133,7 +172,7 @@ static int add_sink(kg_sinks *set, const cli_output *o, const char *what, unsign
         cli_warn("%s %s: --http-array sends JSON, and text lines are not", what, o->dest);
         return -1;
     }
-    if (!(s = open_dest(o, takes, err, sizeof err))) {
+    if (!(s = open_dest(o, nats, takes, err, sizeof err))) {
         cli_warn("cannot open %s %s: %s", what, is_stdout(o->dest) ? "stdout" : o->dest, err);
         return -1;
     }
@@ -188,8 +227,8 @@ static cli_output from_config(const kg_config_output *o)
 
 /* The config's outputs, used when the command line names no --output: a
  * --format or --http-* option would then apply to nothing. */
-static int open_config(const kg_cli *c, const kg_config *cfg, kg_sinks *set, unsigned takes,
-                       bool flush_each)
+static int open_config(const kg_cli *c, const kg_config *cfg, kg_sinks *set,
+                       const kg_nats_conn_opts *nats, unsigned takes, bool flush_each)
 {
     cli_output none;
     memset(&none, 0, sizeof none);   /* padding too: compared whole */
@@ -201,14 +240,27 @@ static int open_config(const kg_cli *c, const kg_config *cfg, kg_sinks *set, uns
     }
     for (size_t i = 0; i < cfg->n_outputs; i++) {
         cli_output o = from_config(&cfg->outputs[i]);
-        if (add_sink(set, &o, "config output", takes, flush_each) < 0)
+        if (add_sink(set, &o, nats, "config output", takes, flush_each) < 0)
             return -1;
     }
     return 0;
 }
 
-int output_open(const kg_cli *c, const kg_config *cfg, kg_sinks *set, const char *archive_path,
-                bool drop_archived, bool flush_each)
+/* --nats-output SUBJ: an alias of --output nats:SUBJ (in the default format). */
+static int add_nats_alias(kg_sinks *set, const kg_cli *c, const kg_nats_conn_opts *nats,
+                          unsigned takes, bool flush_each)
+{
+    char dest[512];
+    cli_output o = {dest, NULL, {0}};
+    if (!c->nats_output)
+        return 0;
+    snprintf(dest, sizeof dest, NATS_PREFIX "%s", c->nats_output);
+    return add_sink(set, &o, nats, "--nats-output", takes, flush_each);
+}
+
+int output_open(const kg_cli *c, const kg_config *cfg, kg_sinks *set,
+                const kg_nats_conn_opts *nats, const char *archive_path, bool drop_archived,
+                bool flush_each)
 {
     unsigned takes = KG_SINK_FINDINGS;
     cli_output dflt = c->next;
@@ -216,18 +268,23 @@ int output_open(const kg_cli *c, const kg_config *cfg, kg_sinks *set, const char
         return -1;
     if (archive_path && !drop_archived) {
         cli_output a = {archive_path, c->archive_format, {0}};
-        if (add_sink(set, &a, "the archive", KG_SINK_ARCHIVED, flush_each) < 0)
+        if (add_sink(set, &a, nats, "the archive", KG_SINK_ARCHIVED, flush_each) < 0)
             return -1;
     }
     if (!drop_archived && !archive_path)
         takes |= KG_SINK_ARCHIVED;
     for (size_t i = 0; i < c->n_outputs; i++)
-        if (add_sink(set, &c->outputs[i], "--output", takes, flush_each) < 0)
+        if (add_sink(set, &c->outputs[i], nats, "--output", takes, flush_each) < 0)
             return -1;
-    if (!c->n_outputs && cfg && cfg->n_outputs)
-        return open_config(c, cfg, set, takes, flush_each);
-    dflt.dest = "-";
-    if (!c->n_outputs && add_sink(set, &dflt, "--output", takes, flush_each) < 0)
+    if (!c->n_outputs && cfg && cfg->n_outputs) {
+        if (open_config(c, cfg, set, nats, takes, flush_each) < 0)
+            return -1;
+    } else {
+        dflt.dest = "-";
+        if (!c->n_outputs && add_sink(set, &dflt, nats, "--output", takes, flush_each) < 0)
+            return -1;
+    }
+    if (add_nats_alias(set, c, nats, takes, flush_each) < 0)
         return -1;
     return 0;
 }

@@ -13,7 +13,6 @@
 #include "cli.h"
 #include "output.h"
 #include "setup.h"
-#include "kguard/sink_nats.h"
 
 #ifndef KGUARD_DATADIR
 #define KGUARD_DATADIR "/usr/local/share/kguard"
@@ -192,24 +191,19 @@ done:
     return rc;
 }
 
-/* --nats-output SUBJECT (with --nats-url): the findings --output takes,
- * published to JetStream. */
-static int open_nats_output(const kg_cli *c, kg_setup *s)
+/* The NATS settings: the command line's, else the config's (file names in
+ * the config are already relative to its directory). */
+static void setup_nats(const kg_cli *c, kg_setup *s)
 {
-    char err[512];
-    kg_sink *sink;
-    if (!c->nats_output)
-        return 0;
-    if (!c->nats_url) {
-        cli_warn("--nats-output needs --nats-url");
-        return -1;
-    }
-    if (!(sink = sink_nats_open(c->nats_url, c->nats_creds, c->nats_output,
-                                KG_SINK_FINDINGS, err, sizeof err))) {
-        cli_warn("cannot open --nats-output %s: %s", c->nats_output, err);
-        return -1;
-    }
-    return sinks_add(s->sinks, sink);
+    const kg_config *cfg = s->config;
+    kg_nats_conn_opts *n = &s->nats;
+    n->url = pick(c->nats_url, cfg ? cfg->nats_url : NULL, NULL);
+    n->creds = pick(c->nats_creds, cfg ? cfg->nats_creds : NULL, NULL);
+    n->ca = pick(c->nats_ca, cfg ? cfg->nats_ca : NULL, NULL);
+    n->cert = pick(c->nats_cert, cfg ? cfg->nats_cert : NULL, NULL);
+    n->key = pick(c->nats_key, cfg ? cfg->nats_key : NULL, NULL);
+    s->nats_subject = pick(c->nats_subject, cfg ? cfg->nats_subject : NULL, "audit.>");
+    s->nats_durable = pick(c->nats_durable, cfg ? cfg->nats_durable : NULL, "kguard");
 }
 
 int setup_open_sinks(const kg_cli *c, kg_setup *s, bool flush_each)
@@ -219,9 +213,9 @@ int setup_open_sinks(const kg_cli *c, kg_setup *s, bool flush_each)
         return -1;
     }
     s->eo.sinks = s->sinks;
-    if (output_open(c, s->config, s->sinks, pick(c->archive_path, s->config ? s->config->archive_path
-                                                                   : NULL, NULL),
-                    s->drop_archived, flush_each) < 0 || open_nats_output(c, s) < 0)
+    if (output_open(c, s->config, s->sinks, &s->nats,
+                    pick(c->archive_path, s->config ? s->config->archive_path : NULL, NULL),
+                    s->drop_archived, flush_each) < 0)
         return -1;
     return 0;
 }
@@ -265,6 +259,7 @@ int setup_load(const kg_cli *c, kg_setup *s)
     s->eo.diag = stderr;
     s->eo.no_prescan = c->no_prescan;
     s->drop_archived = c->drop_archived || (!c->archive_path && cfg && cfg->archive_drop);
+    setup_nats(c, s);
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "kguard/config.h"
 #include "kguard/engine.h"
 #include "kguard/lists.h"
+#include "kguard/nats_conn.h"
 #include "kguard/sink.h"
 #include "options.h"
 
@@ -23,6 +24,8 @@ typedef struct kg_setup {
     kg_engine_opts eo;         /* rules, lualib, identity, state, sinks */
     kg_sinks *sinks;           /* setup_open_sinks: outputs and archive, or NULL */
     bool drop_archived;        /* suppressed findings are dropped (asked for) */
+    kg_nats_conn_opts nats;    /* NATS server, credentials, TLS (url NULL: none) */
+    const char *nats_subject, *nats_durable;   /* the JetStream consumer */
     int problems;              /* config problems and bad list lines */
     char rules_buf[PATH_MAX + 32], lualib_buf[PATH_MAX + 32];
 } kg_setup;

@@ -1,7 +1,7 @@
 /*
  * state_int: what the state's files (state.c, state_series.c) share — the
- * state struct and the series hooks for freeing and persistence.  Nothing
- * else includes it.
+ * state struct and the series hooks for freeing and persistence.  Nothing outside
+ * the state module (state*.c) includes it.
  */
 #ifndef KGUARD_STATE_INT_H
 #define KGUARD_STATE_INT_H
@@ -28,5 +28,9 @@ void series_free_all(kg_state *st);
 void series_to_json(const kg_state *st, cJSON *arr);
 /* One persisted series object (it has a "kind"). */
 int series_from_json(kg_state *st, const cJSON *o, char *err, size_t errlen);
+
+/* Forget every series key starting with prefix (a cluster's "<cluster>\x1f")
+ * and the baselines' learning start of scope (state_export.c). */
+void series_drop_scope(kg_state *st, const char *prefix, size_t plen, const char *scope);
 
 #endif

@@ -495,6 +495,34 @@ void series_to_json(const kg_state *st, cJSON *arr)
     }
 }
 
+/* Remove from m the entries whose key starts with prefix (and free their
+ * ptr with free_ptr); backward-shift deletion may move a later entry into
+ * the slot just emptied, so that slot is looked at again. */
+static void drop_prefixed(hmap *m, const char *prefix, size_t plen, bool exact,
+                          void (*free_ptr)(void *))
+{
+    size_t i = 0;
+    while (i < m->cap) {
+        hmap_entry *e = &m->slots[i];
+        if (!e->key || e->klen < plen || memcmp(e->key, prefix, plen) != 0 ||
+            (exact && e->klen != plen)) {
+            i++;
+            continue;
+        }
+        if (free_ptr)
+            free_ptr(e->ptr);
+        hmap_remove(m, e);
+    }
+}
+
+void series_drop_scope(kg_state *st, const char *prefix, size_t plen, const char *scope)
+{
+    for (size_t i = 0; i < st->n_series; i++) {
+        drop_prefixed(&st->series[i]->keys, prefix, plen, false, skey_free);
+        drop_prefixed(&st->series[i]->starts, scope, strlen(scope), true, NULL);
+    }
+}
+
 /* A non-negative whole number of o, or -1 (missing, not finite, out of range). */
 static long long num(const cJSON *o, const char *k)
 {

@@ -8,7 +8,9 @@
  * copy; a full (or closed) queue gets 429 with Retry-After, so the API server
  * retries the batch and nothing answered 2xx is ever lost.  GET /healthz
  * answers "ok" without any credentials.  Other methods on /k8s-audit get
- * 405, other paths 404, an empty body 400.
+ * 405, other paths 404, an empty body 400.  With a deliver callback
+ * (--publish-to-nats) a body goes to it instead of the queue and is
+ * answered with the status it gives (deliver_body).
  *
  * Content-Encoding: gzip (also x-gzip) bodies are decompressed
  * (kguard/gunzip.h) before they are queued, capped at max_body decompressed (413);
@@ -106,6 +108,8 @@ struct kg_webhook {
     char *(*metrics)(void *ud);
     void *metrics_ud;
     const char *metrics_type;
+    kg_webhook_deliver deliver;   /* --publish-to-nats: instead of the queue */
+    void *deliver_ud;
     wg_guard *guard;        /* header and body deadlines */
     atomic_ullong accepted, unauthorized, too_large, busy, bad_request;
     atomic_ullong answers[KG_WEBHOOK_PATHS][KG_WEBHOOK_CODES];   /* by path and status */
@@ -613,6 +617,27 @@ static bool decode_body(kg_webhook *w, struct MHD_Connection *c, req *r, enum MH
     return false;
 }
 
+/* --publish-to-nats: the body handed to deliver, answered by the status it
+ * gives (200 only once stored). */
+static enum MHD_Result deliver_body(kg_webhook *w, struct MHD_Connection *c, req *r)
+{
+    char err[512] = "";
+    unsigned st = w->deliver(w->deliver_ud, r->buf, r->len, r->cluster, err, sizeof err);
+    if (st == MHD_HTTP_OK) {
+        atomic_fetch_add(&w->accepted, 1);
+        return respond(w, c, WH_AUDIT, MHD_HTTP_OK, "{}", "application/json", NULL, NULL);
+    }
+    logf_(w, "%s: %u on " PATH_AUDIT ": %s", r->origin, st, err);
+    if (st == MHD_HTTP_SERVICE_UNAVAILABLE) {
+        atomic_fetch_add(&w->busy, 1);
+        return respond(w, c, WH_AUDIT, st, "not stored, retry later\n", "text/plain; charset=utf-8",
+                       MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    }
+    return reply_bad(w, c, WH_AUDIT, st, st == MHD_HTTP_CONTENT_TOO_LARGE ? "request body too large\n"
+                                                                 : "cannot store this body\n",
+                     NULL, NULL);
+}
+
 /* The whole body is in: decompress it, queue it and answer. */
 static enum MHD_Result finish_audit_post(kg_webhook *w, struct MHD_Connection *c, req *r)
 {
@@ -635,6 +660,8 @@ static enum MHD_Result finish_audit_post(kg_webhook *w, struct MHD_Connection *c
         logf_(w, "%s: 400 on " PATH_AUDIT ": empty body once decompressed", r->origin);
         return reply_bad(w, c, WH_AUDIT, MHD_HTTP_BAD_REQUEST, "empty body\n", NULL, NULL);
     }
+    if (w->deliver)
+        return deliver_body(w, c, r);
     memset(&item, 0, sizeof item);
     item.data = r->buf;
     item.len = r->len;
@@ -880,6 +907,8 @@ kg_webhook *webhook_start(const kg_webhook_opts *opts, char *err, size_t errlen)
     w->queue = opts->queue;
     w->max_body = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
     w->log = opts->log;
+    w->deliver = opts->deliver;
+    w->deliver_ud = opts->deliver_ud;
     w->ud = opts->ud;
     w->metrics = opts->metrics;
     w->metrics_ud = opts->metrics_ud;

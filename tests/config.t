@@ -521,6 +521,8 @@ my @ERRORS = (
     ['bad-trusted-entry', [qr/^kguard: \Q$FX\E\/errors\/bad-trusted-entry\.lua:5: trusted_ips\[2\] is not valid: ci-runner\.example\.com$/m]],
     ['bad-output',        [qr/^kguard: \Q$FX\E\/errors\/bad-output\.lua:5: outputs\[1\]\.format: unknown format 'csv'/m,
                            qr/^kguard: \Q$FX\E\/errors\/bad-output\.lua:6: outputs\[2\]\.timeout must be a number from 0\.001 to 86400$/m]],
+    ['bad-nats',          [qr/^kguard: \Q$FX\E\/errors\/bad-nats\.lua:4: nats_url must be a non-empty string$/m,
+                           qr/^kguard: \Q$FX\E\/errors\/bad-nats\.lua:5: nats_ca must be a non-empty string$/m]],
 );
 my $events = write_file(event_line(verb => 'list', resource => 'pods', namespace => 'prod', ip => $IP{TOR}) . "\n");
 for my $e (@ERRORS) {

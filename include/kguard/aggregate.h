@@ -43,6 +43,14 @@ int agg_record(kg_agg *a, const char *id, long long event_ms, long long now_ms,
 void agg_publish(kg_agg *a, const char *id, char *line, bool archived,
                  long long now_ms);
 
+/* The cluster the next new entries are found in (NULL or "": the default
+ * one); each entry keeps it, and the state file saves it as "cluster". */
+void agg_set_scope(kg_agg *a, const char *scope);
+
+/* Forget every entry found in scope ("" : the default cluster), pending
+ * updates included (a cluster handed to another kguard).  Returns how many. */
+size_t agg_drop_scope(kg_agg *a, const char *scope);
+
 /* Change the publishing interval (a config reload). */
 void agg_set_interval(kg_agg *a, long long interval_ms);
 

@@ -80,6 +80,9 @@ struct kg_config {
     bool literal_lists;           /* keep special-purpose ranges in threat lists */
     double publish_interval;      /* seconds; < 0 when unset */
     long rule_max_failures;       /* < 0 when unset */
+    /* NATS (kguard run): server, credentials and TLS files, consumer */
+    char *nats_url, *nats_creds, *nats_ca, *nats_cert, *nats_key;
+    char *nats_subject, *nats_durable;
     /* tuning */
     kg_sev_table severity;        /* global settings */
     kg_team *teams;

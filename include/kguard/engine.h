@@ -99,6 +99,8 @@ void engine_set_source(kg_engine *e, const char *source);
 const kg_ruleset *engine_rules(const kg_engine *e);
 const kg_lists *engine_lists(const kg_engine *e);
 kg_state *engine_state(const kg_engine *e);
+/* The finding aggregation (a cluster's share travels with it: state_export.h). */
+kg_agg *engine_agg(const kg_engine *e);
 void engine_agg_counts(const kg_engine *e, size_t *size, unsigned long long *evictions);
 
 /* Number of rules in the current generation. */

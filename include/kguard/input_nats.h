@@ -10,26 +10,28 @@
 #ifndef KGUARD_INPUT_NATS_H
 #define KGUARD_INPUT_NATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include "kguard/nats_conn.h"
+#include "kguard/nats_group.h"
 
 typedef struct kg_nats_in kg_nats_in;
 
 typedef struct kg_nats_in_opts {
-    const char *url;       /* nats://HOST:PORT[,...] */
-    const char *creds;     /* a .creds file, or NULL */
+    kg_nats_conn_opts conn;   /* server, credentials, TLS */
     const char *subject;   /* the consumer's filter, e.g. "audit.>" */
     const char *durable;   /* the durable consumer's name */
+    /* A consumer group (nats_group.h) when clusters is set or group is true:
+     * one durable consumer per cluster (DURABLE-CLUSTER on PREFIX.CLUSTER,
+     * the subject being PREFIX.>). */
+    const char *clusters;  /* "a,b,c": these clusters (all of them without group) */
+    bool group;            /* claim clusters through KV leases */
+    double lease_s;        /* lease time-to-live, seconds */
+    int replicas;          /* of the group's KV buckets */
 } kg_nats_in_opts;
 
-typedef struct kg_nats_in_cb {
-    /* One message: its body, the cluster its subject names ("" for none)
-     * and a name for diagnostics ("nats:SUBJECT#SEQ"). */
-    void (*judge)(void *ud, const char *data, size_t len, const char *cluster,
-                  const char *origin);
-    /* After a batch: 0 when every finding reached every sink. */
-    int (*commit)(void *ud);
-    void *ud;
-} kg_nats_in_cb;
+/* What a fetched message goes to (nats_group.h, which the group shares). */
+typedef kg_nats_cb kg_nats_in_cb;
 
 /* Connect and bind the durable pull consumer (created when absent).
  * NULL with a message in err when the server or the stream is not there. */
@@ -44,6 +46,10 @@ int input_nats_poll(kg_nats_in *n, int max, int timeout_ms, const kg_nats_in_cb 
 /* Cluster named by a subject: its last token when it has two or more tokens
  * of the characters a cluster name may hold; "" otherwise. */
 void input_nats_cluster(const char *subject, char *out, size_t outlen);
+
+/* Before closing, when stopping gracefully: a consumer group commits what
+ * it judged and hands its clusters back (state saved, leases deleted). */
+void input_nats_stop(kg_nats_in *n, const kg_nats_in_cb *cb);
 
 void input_nats_close(kg_nats_in *n);
 

@@ -7,11 +7,12 @@
 #define KGUARD_SINK_NATS_H
 
 #include <stddef.h>
+#include "kguard/nats_conn.h"
 #include "kguard/sink.h"
 
-/* Connect to url (with the .creds file creds, or NULL) and publish to
- * subject.  NULL with a message in err when the server cannot be reached. */
-kg_sink *sink_nats_open(const char *url, const char *creds, const char *subject,
-                        unsigned takes, char *err, size_t errlen);
+/* Connect with conn (nats_conn.h) and publish to subject.  NULL with a
+ * message in err when the server cannot be reached. */
+kg_sink *sink_nats_open(const kg_nats_conn_opts *conn, const char *subject, unsigned takes,
+                        char *err, size_t errlen);
 
 #endif

@@ -19,6 +19,13 @@
 
 typedef struct kg_webhook kg_webhook;
 
+/* Where a body goes instead of the queue (--publish-to-nats): the HTTP
+ * status to answer, 200 only once the body is stored; otherwise the reason
+ * in err (logged).  503 is answered with Retry-After.  Called from HTTP
+ * threads, with the cluster the path names ("" for none). */
+typedef unsigned (*kg_webhook_deliver)(void *ud, const char *data, size_t len,
+                                       const char *cluster, char *err, size_t errlen);
+
 typedef struct kg_webhook_opts {
     const char *host;          /* default "127.0.0.1" */
     unsigned short port;
@@ -36,6 +43,8 @@ typedef struct kg_webhook_opts {
     char *(*metrics)(void *ud);
     void *metrics_ud;
     const char *metrics_type;
+    kg_webhook_deliver deliver;   /* NULL: bodies go to the queue */
+    void *deliver_ud;
 } kg_webhook_opts;
 
 /* Start listening.  NULL with a message in err (bad address, port in use,

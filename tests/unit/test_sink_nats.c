@@ -10,8 +10,8 @@
 int main(void)
 {
     char err[512] = "";
-    kg_sink *s = sink_nats_open("nats://127.0.0.1:1", NULL, "findings.kguard", KG_SINK_FINDINGS,
-                                err, sizeof err);
+    kg_nats_conn_opts conn = {.url = "nats://127.0.0.1:1"};
+    kg_sink *s = sink_nats_open(&conn, "findings.kguard", KG_SINK_FINDINGS, err, sizeof err);
     ok(s == NULL, "no server on the port: no sink");
     ok(strstr(err, "nats://127.0.0.1:1") != NULL, "the message names the server: %s", err);
     sink_free(s);
