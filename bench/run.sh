@@ -23,6 +23,8 @@
 #   BENCH_FRESH_EVENTS=10000000 (0 skips)  BENCH_LOOKUP_IPS=1000000
 #   KGUARD=./kguard  BENCH_LIB=build/plain/libkguard.a  BENCH_OUT=build/bench
 #   BENCH_NO_MAKE=1 (skip `make`; make bench sets it)
+#   BENCH_CACHE=0 skips bench/cache.sh (the list cache; BENCH_CACHE_CALLGRIND=1
+#   adds its instruction count)
 #   CC, BENCH_CFLAGS (tools; default -O2 -g), BENCH_LDLIBS (libkguard's libs)
 #   BENCH_KGUARD_CFLAGS (only shown in the report: how kguard was built)
 set -euo pipefail
@@ -334,4 +336,5 @@ printf '  %-52s %-8s %s\n' "RSS flat over long runs" "$( [ "$FLAT_E" = met ] && 
        "${LONG}x replay: $FLAT_E; fresh stream: $FLAT_F (peak within 10% of 1x; < 5% growth over the second half)"
 printf '  %-52s %-8s %s\n' "+100 declarative rules cost <= 20%" "$(ok "$D_COST_SS <= 20")" "$D_COST_SS% steady state ($D_COST_E2E% end-to-end)"
 } | tee "$OUT/results.txt"
+[ "${BENCH_CACHE:-1}" = 0 ] || bench/cache.sh | tee -a "$OUT/results.txt"   # lever 2 (issue 15)
 say "results in $OUT/results.txt; raw outputs in $OUT/*.err, $OUT/c.out, RSS samples in $OUT/e.rss and $OUT/f.rss"

@@ -388,6 +388,7 @@ static const struct config_key {
     {"rules", read_path, FIELD(rules_dir)},
     {"lualib", read_path, FIELD(lualib_dir)},
     {"state", read_path, FIELD(state_path)},
+    {"cache_dir", read_path, FIELD(cache_dir)},
     {"archive", archive, NO_FIELD},
     {"publish_interval", publish_interval, NO_FIELD},
     {"literal_lists", read_bool, FIELD(literal_lists)},
@@ -510,6 +511,7 @@ void config_free(kg_config *c)
     free(c->rules_dir);
     free(c->lualib_dir);
     free(c->state_path);
+    free(c->cache_dir);
     free(c->archive_path);
     severity_table_free(&c->severity);
     for (size_t i = 0; i < c->n_teams; i++) {

@@ -8,7 +8,7 @@
 #define PROXIES_KEY "kguard.freeze.proxies"   /* proxy -> true (weak keys) */
 #define CACHE_KEY "kguard.freeze.cache"       /* real -> proxy (ephemeron) */
 
-static void weak_table(lua_State *L, const char *key)
+void freeze_weak_table(lua_State *L, const char *key)
 {
     lua_newtable(L);
     lua_newtable(L);
@@ -20,21 +20,24 @@ static void weak_table(lua_State *L, const char *key)
 
 void freeze_open(lua_State *L)
 {
-    weak_table(L, PROXIES_KEY);
-    weak_table(L, CACHE_KEY);
+    freeze_weak_table(L, PROXIES_KEY);
+    freeze_weak_table(L, CACHE_KEY);
 }
 
-int freeze_is_proxy(lua_State *L, int idx)
+int freeze_in_table(lua_State *L, const char *key, int idx)
 {
     int is;
-    if (!lua_istable(L, idx))
-        return 0;
     idx = lua_absindex(L, idx);
-    lua_getfield(L, LUA_REGISTRYINDEX, PROXIES_KEY);
+    lua_getfield(L, LUA_REGISTRYINDEX, key);
     lua_pushvalue(L, idx);
     is = lua_rawget(L, -2) != LUA_TNIL;
     lua_pop(L, 2);
     return is;
+}
+
+int freeze_is_proxy(lua_State *L, int idx)
+{
+    return lua_istable(L, idx) && freeze_in_table(L, PROXIES_KEY, idx);
 }
 
 /* __newindex: upvalue 1 is the table's name.  Level 1 is the Lua code that

@@ -21,6 +21,12 @@ void freeze_open(lua_State *L);
  * proxies freeze nested tables on access. */
 void freeze_push(lua_State *L, int idx, const char *name, int deep);
 
+/* A new table with weak keys, stored in the registry under key (the
+ * proxies' bookkeeping; sandbox_lpeg.c keeps its pattern sets so). */
+void freeze_weak_table(lua_State *L, const char *key);
+/* Whether the value at idx is a key of the registry table under key. */
+int freeze_in_table(lua_State *L, const char *key, int idx);
+
 /* Whether the value at idx is a proxy (rawset refuses those). */
 int freeze_is_proxy(lua_State *L, int idx);
 

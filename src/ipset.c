@@ -94,6 +94,10 @@ struct kg_ipset {
     size_t npending, cappending;
     v4table v4;
     v6table v6;
+    /* Tables read in place from an image (ipset_from_image): their ranges
+     * are not ours to free; release(release_ud) gives them back. */
+    void (*release)(void *ud);
+    void *release_ud;
 };
 
 /* Outcome of parsing or adding one entry. */
@@ -339,6 +343,20 @@ static void v6table_free(v6table *t)
     memset(t, 0, sizeof *t);
 }
 
+/* Free the tables of the last finalize (or give back an image's). */
+static void drop_tables(kg_ipset *set)
+{
+    if (set->release) {
+        set->v4.r = NULL;
+        set->v6.r = NULL;
+        set->release(set->release_ud);
+        set->release = NULL;
+        set->release_ud = NULL;
+    }
+    v4table_free(&set->v4);
+    v6table_free(&set->v6);
+}
+
 kg_ipset *ipset_new(const char *name)
 {
     kg_ipset *set = calloc(1, sizeof *set);
@@ -356,8 +374,7 @@ void ipset_free(kg_ipset *set)
 {
     if (!set)
         return;
-    v4table_free(&set->v4);
-    v6table_free(&set->v6);
+    drop_tables(set);
     free(set->pending);
     free(set->name);
     free(set);
@@ -857,40 +874,198 @@ static int v6table_build_index(v6table *t)
 
 /* ---- finalize -------------------------------------------------------- */
 
+static int v4range_cmp(const void *a, const void *b)
+{
+    const v4range *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sort and merge IPv4 ranges in place (overlapping or adjacent); new length. */
+static size_t merge_v4(v4range *r, size_t n)
+{
+    size_t out = 0;
+    qsort(r, n, sizeof *r, v4range_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (out > 0) {
+            v4range *last = &r[out - 1];
+            if (last->end == UINT32_MAX || r[i].start <= last->end + 1) {
+                if (last->end < r[i].end)
+                    last->end = r[i].end;
+                continue;
+            }
+        }
+        r[out++] = r[i];
+    }
+    return out;
+}
+
+/*
+ * Move the pending ranges that lie wholly inside the IPv4 area (nearly
+ * every entry of a real list) into an array of 8-byte IPv4 ranges, keep
+ * the others at the front of pending and give back the room they took:
+ * sorting and merging then need a quarter of the memory.  On failure
+ * nothing has moved.
+ */
+static int take_v4(kg_ipset *set, v4table *out)
+{
+    size_t n = 0, w = 0;
+    range *p = set->pending;
+    for (size_t i = 0; i < set->npending; i++)
+        n += !below_v4(p[i].start) && !above_v4(p[i].end);
+    if (n == 0)
+        return 0;
+    if (!(out->r = malloc(n * sizeof *out->r)))
+        return -1;
+    for (size_t i = 0; i < set->npending; i++) {
+        if (!below_v4(p[i].start) && !above_v4(p[i].end))
+            out->r[out->n++] = (v4range){ (uint32_t)p[i].start.lo, (uint32_t)p[i].end.lo };
+        else
+            p[w++] = p[i];
+    }
+    set->npending = w;
+    if ((p = realloc(set->pending, (w ? w : 1) * sizeof *p)) != NULL) {
+        set->pending = p;
+        set->cappending = w ? w : 1;
+    }
+    return 0;
+}
+
+/* Add the IPv4 parts split off ranges that cross the area's edges. */
+static int v4_join(v4table *a, v4table *b)
+{
+    v4range *r;
+    if (b->n == 0)
+        return 0;
+    if (!(r = realloc(a->r, (a->n + b->n) * sizeof *r)))
+        return -1;
+    memcpy(r + a->n, b->r, b->n * sizeof *r);
+    a->r = r;
+    a->n += b->n;
+    return 0;
+}
+
+/* Merge the IPv4 ranges and fit the array to them. */
+static void v4_settle(v4table *t)
+{
+    v4range *r;
+    if (t->n == 0)
+        return;
+    t->n = merge_v4(t->r, t->n);
+    if ((r = realloc(t->r, t->n * sizeof *r)) != NULL)
+        t->r = r;
+}
+
 int ipset_finalize(kg_ipset *set)
 {
-    v4table v4 = { 0 };
+    v4table v4 = { 0 }, cross4 = { 0 };
     v6table v6 = { 0 };
     int rc = -1;
+    /* Nothing added since the last finalize: the tables are final. */
+    if (set->npending == 0) {
+        free(set->pending);
+        set->pending = NULL;
+        set->cappending = 0;
+        return 0;
+    }
     /* The index counts ranges in uint32_t. */
     if (set->npending > UINT32_MAX ||
         set->v4.n + set->v6.n > UINT32_MAX - set->npending)
         goto cleanup;
-    if (pending_append_tables(set) != 0)
+    if (pending_append_tables(set) != 0 || take_v4(set, &v4) != 0)
         goto cleanup;
+    /* From here on failing loses the entries added since the last
+     * finalize; the tables of the last finalize stay. */
     if (!ranges_sorted(set->pending, set->npending))
         qsort(set->pending, set->npending, sizeof *set->pending, range_cmp);
-    /* From here on pending holds everything: failing later loses nothing. */
     set->npending = merge_ranges(set->pending, set->npending);
-    if (split_ranges(set->pending, set->npending, &v4, &v6) != 0 ||
-        v4table_build_index(&v4) != 0 || v6table_build_index(&v6) != 0)
+    if (split_ranges(set->pending, set->npending, &cross4, &v6) != 0 ||
+        v4_join(&v4, &cross4) != 0)
+        goto cleanup;
+    v4_settle(&v4);
+    if (v4table_build_index(&v4) != 0 || v6table_build_index(&v6) != 0)
         goto cleanup;
 
-    v4table_free(&set->v4);
-    v6table_free(&set->v6);
+    drop_tables(set);
     set->v4 = v4;
     set->v6 = v6;
     memset(&v4, 0, sizeof v4);
     memset(&v6, 0, sizeof v6);
-    free(set->pending);
-    set->pending = NULL;
-    set->npending = set->cappending = 0;
     rc = 0;
 
 cleanup:
+    free(set->pending);
+    set->pending = NULL;
+    set->npending = set->cappending = 0;
     v4table_free(&v4);
+    v4table_free(&cross4);
     v6table_free(&v6);
     return rc;
+}
+
+/* ---- images (the list cache) ----------------------------------------- */
+
+void ipset_image(const kg_ipset *set, kg_ipset_image *img)
+{
+    img->v4 = set->v4.r;
+    img->n4 = set->v4.n;
+    img->v6 = set->v6.r;
+    img->n6 = set->v6.n;
+}
+
+/* Sorted and disjoint: what a lookup relies on. */
+static bool v4_ranges_valid(const v4range *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i].start > r[i].end || (i > 0 && r[i].start <= r[i - 1].end))
+            return false;
+    return true;
+}
+
+/* ... and outside the IPv4 area. */
+static bool v6_ranges_valid(const range *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (u128_lt(r[i].end, r[i].start) || overlaps_v4(&r[i]) ||
+            (i > 0 && u128_le(r[i].start, r[i - 1].end)))
+            return false;
+    return true;
+}
+
+kg_ipset *ipset_from_image(const char *name, size_t count, const kg_ipset_image *img,
+                           void (*release)(void *ud), void *ud, char *err, size_t errlen)
+{
+    kg_ipset *set = NULL;
+    if (img->n4 > UINT32_MAX || img->n6 > UINT32_MAX || (img->n4 && !img->v4) ||
+        (img->n6 && !img->v6) || ((uintptr_t)img->v4 | (uintptr_t)img->v6) % 8) {
+        util_set_err(err, errlen, "bad table sizes");
+        return NULL;
+    }
+    if (!v4_ranges_valid(img->v4, img->n4) || !v6_ranges_valid(img->v6, img->n6)) {
+        util_set_err(err, errlen, "ranges not sorted and disjoint");
+        return NULL;
+    }
+    if (!(set = ipset_new(name)))
+        goto nomem;
+    set->count = count;
+    set->v4.r = (v4range *)img->v4;
+    set->v4.n = img->n4;
+    set->v6.r = (range *)img->v6;
+    set->v6.n = img->n6;
+    set->release = release;
+    set->release_ud = ud;
+    if (v4table_build_index(&set->v4) != 0 || v6table_build_index(&set->v6) != 0)
+        goto nomem;
+    return set;
+
+nomem:
+    if (set) {
+        set->v4.r = NULL;
+        set->v6.r = NULL;
+        set->release = NULL;   /* the caller keeps the image on failure */
+        ipset_free(set);
+    }
+    util_set_err(err, errlen, "out of memory");
+    return NULL;
 }
 
 /* ---- lookup ---------------------------------------------------------- */

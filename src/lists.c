@@ -1,13 +1,17 @@
 /*
  * lists: loading and naming the engine's IP lists, and leaving the
- * special-purpose ranges out of threat lists (see lists.h).
+ * special-purpose ranges out of threat lists (see lists.h); taking them
+ * from, and writing them to, the list cache (listcache.h).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "kguard/ipspecial.h"
 #include "kguard/lists.h"
+#include "listcache.h"
+#include "util.h"
 
 static const char *const kind_names[KG_LIST_KINDS] = {"tor", "malicious", "custom"};
 
@@ -35,10 +39,11 @@ bool lists_trusted(const kg_lists *ls, const kg_ip *ip)
     return false;
 }
 
+/* Add l (its set finalized) to ls. */
 static int push_list(kg_lists *ls, kg_list *l, char *err, size_t errlen)
 {
     kg_list *nv;
-    if (ipset_finalize(l->set) < 0 || !(nv = realloc(ls->v, (ls->n + 1) * sizeof *nv))) {
+    if (!(nv = realloc(ls->v, (ls->n + 1) * sizeof *nv))) {
         snprintf(err, errlen, "out of memory loading list %s", l->name);
         return -1;
     }
@@ -58,7 +63,7 @@ int lists_add_entries(kg_lists *ls, kg_list_kind kind, const char *name,
                       char *const *entries, size_t n, kg_ipset_warn_fn warn,
                       void *ud, char *err, size_t errlen)
 {
-    kg_list l = {ipset_new(name), kind, strdup(name), strdup("(config)"), n, {0, 0}, true};
+    kg_list l = {ipset_new(name), kind, strdup(name), strdup("(config)"), n, {0, 0}, true, NULL};
     char msg[256];
     if (!l.set || !l.name || !l.path) {
         snprintf(err, errlen, "out of memory");
@@ -68,6 +73,11 @@ int lists_add_entries(kg_lists *ls, kg_list_kind kind, const char *name,
     for (size_t i = 0; i < n; i++)
         if (ipset_add(l.set, entries[i], msg, sizeof msg) < 0 && warn)
             warn(ud, name, (long)i + 1, msg);
+    if (ipset_finalize(l.set) < 0) {
+        snprintf(err, errlen, "out of memory loading list %s", name);
+        drop_list(&l);
+        return -1;
+    }
     if (push_list(ls, &l, err, errlen) < 0) {
         drop_list(&l);
         return -1;
@@ -86,20 +96,22 @@ void lists_free(kg_lists *ls)
 
 /* ---- loading many lists at once ---------------------------------------- */
 
-typedef struct warning {
-    long line;
-    char *msg;
-} warning;
-
 typedef struct job {
     const kg_list_spec *spec;
     const kg_ipset *special;   /* NULL: keep every entry */
+    const char *cache_dir;     /* NULL: no cache */
+    uint64_t recipe;
     kg_ipset *set;
     size_t entries;
     kg_ipset_cut cut;
-    warning *warnings;
+    listcache_note *warnings;
     size_t n_warnings;
     int failed;
+    const char *cache;         /* kg_list.cache */
+    bool keyed;                /* key and cpath are set */
+    listcache_key key;
+    char cpath[4096];
+    char cache_why[600];       /* a cache file ignored or not written: why */
     char err[512];
 } job;
 
@@ -112,7 +124,7 @@ typedef struct pool {
 static void keep_warning(void *ud, const char *path, long line, const char *msg)
 {
     job *j = ud;
-    warning *nv = realloc(j->warnings, (j->n_warnings + 1) * sizeof *nv);
+    listcache_note *nv = realloc(j->warnings, (j->n_warnings + 1) * sizeof *nv);
     (void)path;
     if (!nv)
         return;
@@ -122,7 +134,54 @@ static void keep_warning(void *ud, const char *path, long line, const char *msg)
         j->n_warnings++;
 }
 
-static void run_job(job *j)
+/* The list from its cache file, when there is one matching the list file. */
+static bool from_cache(job *j)
+{
+    listcache_meta meta;
+    char why[256];
+    if (listcache_key_of(j->spec->path, j->recipe, &j->key) != 0 ||
+        !listcache_path(j->cache_dir, j->spec->path, j->recipe, j->cpath, sizeof j->cpath))
+        return false;
+    j->keyed = true;
+    j->set = listcache_load(j->cpath, j->spec->name, &j->key, &meta, why, sizeof why);
+    if (!j->set) {
+        if (why[0])
+            util_set_err(j->cache_why, sizeof j->cache_why, "list cache %s (list %s): ignored: %s; "
+                     "rebuilt from %s", j->cpath, j->spec->name, why, j->spec->path);
+        return false;
+    }
+    j->entries = meta.entries;
+    j->cut = meta.cut;
+    j->warnings = meta.notes;
+    j->n_warnings = meta.n_notes;
+    j->cache = "hit";
+    return true;
+}
+
+/* Write the cache file of a list just read, unless the list file changed
+ * while it was read (its cache would then name the wrong content). */
+static void to_cache(job *j)
+{
+    listcache_meta meta = {j->entries, j->cut, j->warnings, j->n_warnings};
+    struct stat sb;
+    char why[512];
+    j->cache = "unwritten";
+    if (stat(j->spec->path, &sb) != 0 || (uint64_t)sb.st_size != j->key.size ||
+        (int64_t)sb.st_mtim.tv_sec != j->key.mtime_s ||
+        (int64_t)sb.st_mtim.tv_nsec != j->key.mtime_ns) {
+        util_set_err(j->cache_why, sizeof j->cache_why, "list cache: %s changed while it was read: "
+                 "not cached", j->spec->path);
+        return;
+    }
+    if (listcache_save(j->cpath, &j->key, j->set, &meta, why, sizeof why) != 0) {
+        util_set_err(j->cache_why, sizeof j->cache_why, "list cache: %s (lists load from their "
+                 "files)", why);
+        return;
+    }
+    j->cache = "built";
+}
+
+static void from_file(job *j)
 {
     j->set = ipset_new(j->spec->name);
     if (!j->set) {
@@ -140,6 +199,15 @@ static void run_job(job *j)
         snprintf(j->err, sizeof j->err, "out of memory loading %s", j->spec->path);
         j->failed = 1;
     }
+}
+
+static void run_job(job *j)
+{
+    if (j->cache_dir && from_cache(j))
+        return;
+    from_file(j);
+    if (!j->failed && j->keyed)
+        to_cache(j);
 }
 
 static void *worker(void *arg)
@@ -170,12 +238,28 @@ static void run_pool(pool *p, int threads)
         pthread_join(tid[t], NULL);
 }
 
+/* The cache's lines on diag: every cache file ignored, the first failure
+ * to write one. */
+static void report_cache(const job *jobs, size_t n, const kg_list_cache *cache)
+{
+    bool write_failed = false;
+    for (size_t i = 0; cache && cache->diag && i < n; i++) {
+        const job *j = &jobs[i];
+        bool unwritten = j->cache && strcmp(j->cache, "unwritten") == 0;
+        if (!j->cache_why[0] || (unwritten && write_failed))
+            continue;
+        write_failed |= unwritten;
+        fprintf(cache->diag, "kguard: %s\n", j->cache_why);
+    }
+}
+
 int lists_load_all(kg_lists *ls, const kg_list_spec *specs, size_t n, int threads,
-                   kg_ipset_warn_fn warn, void *ud, size_t *failed, char *err,
-                   size_t errlen)
+                   const kg_list_cache *cache, kg_ipset_warn_fn warn, void *ud,
+                   size_t *failed, char *err, size_t errlen)
 {
     pool p = {calloc(n ? n : 1, sizeof(job)), n, 0, PTHREAD_MUTEX_INITIALIZER};
     kg_ipset *special = ipspecial_set();
+    uint64_t recipe[2] = {0, 0};
     int rc = 0;
 
     if (!p.jobs || !special) {
@@ -185,16 +269,23 @@ int lists_load_all(kg_lists *ls, const kg_list_spec *specs, size_t n, int thread
         ipset_free(special);
         return -1;
     }
+    if (cache && cache->dir) {
+        recipe[0] = listcache_recipe(NULL);
+        recipe[1] = listcache_recipe(special);
+    }
     for (size_t i = 0; i < n; i++) {
         p.jobs[i].spec = &specs[i];
+        p.jobs[i].cache_dir = cache ? cache->dir : NULL;
         if (specs[i].kind != KG_LIST_TRUSTED && !specs[i].literal)
             p.jobs[i].special = special;
+        p.jobs[i].recipe = recipe[p.jobs[i].special != NULL];
     }
     run_pool(&p, threads);
+    report_cache(p.jobs, n, cache);
     for (size_t i = 0; i < n; i++) {
         job *j = &p.jobs[i];
         kg_list l = {j->set, specs[i].kind, strdup(specs[i].name), strdup(specs[i].path),
-                     j->entries, j->cut, specs[i].literal};
+                     j->entries, j->cut, specs[i].literal, j->cache};
         for (size_t w = 0; warn && w < j->n_warnings; w++)
             warn(ud, specs[i].path, j->warnings[w].line, j->warnings[w].msg);
         for (size_t w = 0; w < j->n_warnings; w++)
@@ -277,7 +368,8 @@ void lists_stats(const kg_lists *ls, FILE *diag)
     for (size_t i = 0; ls && i < ls->n; i++) {
         const kg_list *l = &ls->v[i];
         fprintf(diag, "kguard: stats: list %s entries=%zu special_dropped=%zu "
-                "special_clipped=%zu literal=%s\n", l->name, l->entries, l->special.dropped,
-                l->special.clipped, l->literal || l->kind == KG_LIST_TRUSTED ? "yes" : "no");
+                "special_clipped=%zu literal=%s%s%s\n", l->name, l->entries, l->special.dropped,
+                l->special.clipped, l->literal || l->kind == KG_LIST_TRUSTED ? "yes" : "no",
+                l->cache ? " cache=" : "", l->cache ? l->cache : "");
     }
 }

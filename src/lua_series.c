@@ -6,6 +6,7 @@
 #include <string.h>
 #include <lauxlib.h>
 #include "lua_series.h"
+#include "lua_table.h"
 
 #define WINDOW_MT "kguard.window"
 #define BASELINE_MT "kguard.baseline"
@@ -25,15 +26,21 @@ static handle *check(lua_State *L, const char *mt)
     return luaL_checkudata(L, 1, mt);
 }
 
-/* The key at idx, scoped to the event's cluster (in buf). */
-static const char *check_key(lua_State *L, const handle *h, int idx, char *buf, size_t *len)
-{
+/* What every keyed method starts from: s:method(key, ...) on a series of
+ * metatable mt, the key scoped to the event's cluster (in buf), the clock. */
+typedef struct keyed {
+    handle *h;
     const char *k;
-    luaL_argexpected(L, lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER,
-                     idx, "string key");
-    k = lua_tolstring(L, idx, len);
-    luaL_argcheck(L, *len <= KG_STATE_MAX_KEY, idx, "key longer than 4096 bytes");
-    return state_key(h->st, k, len, buf);
+    size_t n;
+    long long now;
+} keyed;
+
+static keyed keyed_call(lua_State *L, const char *mt, char *buf)
+{
+    keyed c = {check(L, mt), NULL, 0, 0};
+    c.k = lua_table_check_key(L, c.h->st, 2, buf, &c.n);
+    c.now = state_now(c.h->st);
+    return c;
 }
 
 static const char *check_value(lua_State *L, int idx, size_t *len)
@@ -51,6 +58,15 @@ static int oom(lua_State *L)
     return luaL_error(L, "out of memory in a state series");
 }
 
+/* An error for a failed series_add/series_observe. */
+static int failed(lua_State *L, int rc)
+{
+    if (rc == KG_TABLE_REFUSED)
+        return luaL_error(L, "the state tables are full (key or value refused; "
+                          "config limits.state_total_mib, limits.state_table_mib)");
+    return oom(L);
+}
+
 /* values(key): a table of value -> time (ms) */
 typedef struct push_ud {
     lua_State *L;
@@ -65,14 +81,13 @@ static void push_one(void *ud, const char *v, size_t vlen, long long first, long
     lua_rawset(p->L, -3);
 }
 
-static int push_values(lua_State *L, handle *h, bool first)
+static int push_values(lua_State *L, const char *mt, bool first)
 {
     char buf[KG_STATE_KEYBUF];
-    size_t n;
-    const char *k = check_key(L, h, 2, buf, &n);
+    keyed c = keyed_call(L, mt, buf);
     push_ud p = {L, first};
     lua_newtable(L);
-    series_values(h->s, k, n, state_now(h->st), push_one, &p);
+    series_values(c.h->s, c.k, c.n, c.now, push_one, &p);
     return 1;
 }
 
@@ -81,14 +96,14 @@ static int push_values(lua_State *L, handle *h, bool first)
 /* w:add(key [, value]) -> count, distinct */
 static int w_add(lua_State *L)
 {
-    handle *h = check(L, WINDOW_MT);
     char buf[KG_STATE_KEYBUF];
-    size_t n, vlen = 0, distinct;
-    const char *k = check_key(L, h, 2, buf, &n);
+    keyed c = keyed_call(L, WINDOW_MT, buf);
+    size_t vlen = 0, distinct;
     const char *v = lua_isnoneornil(L, 3) ? NULL : check_value(L, 3, &vlen);
     unsigned long count;
-    if (series_add(h->s, k, n, v, vlen, state_now(h->st), &count, &distinct) < 0)
-        return oom(L);
+    int rc = series_add(c.h->s, c.k, c.n, v, vlen, c.now, &count, &distinct);
+    if (rc < 0)
+        return failed(L, rc);
     lua_pushinteger(L, (lua_Integer)count);
     lua_pushinteger(L, (lua_Integer)distinct);
     return 2;
@@ -96,28 +111,24 @@ static int w_add(lua_State *L)
 
 static int w_count(lua_State *L)
 {
-    handle *h = check(L, WINDOW_MT);
     char buf[KG_STATE_KEYBUF];
-    size_t n;
-    const char *k = check_key(L, h, 2, buf, &n);
-    lua_pushinteger(L, (lua_Integer)series_count(h->s, k, n, state_now(h->st)));
+    keyed c = keyed_call(L, WINDOW_MT, buf);
+    lua_pushinteger(L, (lua_Integer)series_count(c.h->s, c.k, c.n, c.now));
     return 1;
 }
 
 static int w_distinct(lua_State *L)
 {
-    handle *h = check(L, WINDOW_MT);
     char buf[KG_STATE_KEYBUF];
-    size_t n;
-    const char *k = check_key(L, h, 2, buf, &n);
-    lua_pushinteger(L, (lua_Integer)series_distinct(h->s, k, n, state_now(h->st)));
+    keyed c = keyed_call(L, WINDOW_MT, buf);
+    lua_pushinteger(L, (lua_Integer)series_distinct(c.h->s, c.k, c.n, c.now));
     return 1;
 }
 
 /* w:values(key) -> {value = last seen ms} */
 static int w_values(lua_State *L)
 {
-    return push_values(L, check(L, WINDOW_MT), false);
+    return push_values(L, WINDOW_MT, false);
 }
 
 /* ---- baselines -------------------------------------------------------- */
@@ -131,15 +142,15 @@ static bool learning(handle *h, long long now, long long *started)
 /* b:observe(key, value) -> new, learning */
 static int b_observe(lua_State *L)
 {
-    handle *h = check(L, BASELINE_MT);
     char buf[KG_STATE_KEYBUF];
-    size_t n, vlen;
-    const char *k = check_key(L, h, 2, buf, &n);
+    keyed c = keyed_call(L, BASELINE_MT, buf);
+    size_t vlen;
     const char *v = check_value(L, 3, &vlen);
-    long long now = state_now(h->st), started;
-    bool is_learning = learning(h, now, &started), was_new;
-    if (started < 0 || series_observe(h->s, k, n, v, vlen, now, &was_new) < 0)
-        return oom(L);
+    long long started;
+    bool is_learning = learning(c.h, c.now, &started), was_new;
+    int rc = started < 0 ? -1 : series_observe(c.h->s, c.k, c.n, v, vlen, c.now, &was_new);
+    if (rc < 0)
+        return failed(L, rc);
     lua_pushboolean(L, was_new);
     lua_pushboolean(L, is_learning);
     return 2;
@@ -148,12 +159,11 @@ static int b_observe(lua_State *L)
 /* b:seen(key, value) -> boolean, recording nothing */
 static int b_seen(lua_State *L)
 {
-    handle *h = check(L, BASELINE_MT);
     char buf[KG_STATE_KEYBUF];
-    size_t n, vlen;
-    const char *k = check_key(L, h, 2, buf, &n);
+    keyed c = keyed_call(L, BASELINE_MT, buf);
+    size_t vlen;
     const char *v = check_value(L, 3, &vlen);
-    lua_pushboolean(L, series_seen(h->s, k, n, v, vlen));
+    lua_pushboolean(L, series_seen(c.h->s, c.k, c.n, v, vlen));
     return 1;
 }
 
@@ -180,7 +190,7 @@ static int b_age(lua_State *L)
 /* b:values(key) -> {value = first seen ms} */
 static int b_values(lua_State *L)
 {
-    return push_values(L, check(L, BASELINE_MT), true);
+    return push_values(L, BASELINE_MT, true);
 }
 
 /* ---- opening ---------------------------------------------------------- */
@@ -237,7 +247,8 @@ static int open_series(lua_State *L, kg_state *st, kg_series_kind kind, const ch
     o.max_values = opt_cap(L, 2, "max_values", MAX_VALUES);
     ud = lua_newuserdatauv(L, sizeof *ud, 0);
     if (!(ud->s = state_series(st, name, kind, &o)))
-        return oom(L);
+        return luaL_error(L, "cannot open state series '%s': the state tables are full or out "
+                          "of memory", name);
     ud->st = st;
     luaL_setmetatable(L, mt);
     return 1;

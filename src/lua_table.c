@@ -29,16 +29,31 @@ static handle *check_handle(lua_State *L)
     return luaL_checkudata(L, 1, TABLE_MT);
 }
 
-/* Keys are strings; numbers are converted.  In a cluster's scope the key is
- * "<cluster>\x1f<key>", built in buf. */
-static const char *check_key(lua_State *L, const handle *h, char *buf, size_t *len)
+const char *lua_table_check_key(lua_State *L, kg_state *st, int idx, char *buf, size_t *len)
 {
     const char *k;
-    luaL_argexpected(L, lua_type(L, 2) == LUA_TSTRING || lua_type(L, 2) == LUA_TNUMBER,
-                     2, "string key");
-    k = lua_tolstring(L, 2, len);
-    luaL_argcheck(L, *len <= MAX_KEY, 2, "key longer than 4096 bytes");
-    return state_key(h->st, k, len, buf);
+    luaL_argexpected(L, lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER,
+                     idx, "string key");
+    k = lua_tolstring(L, idx, len);
+    luaL_argcheck(L, *len <= MAX_KEY, idx, "key longer than 4096 bytes");
+    return state_key(st, k, len, buf);
+}
+
+/* What every keyed method starts from: t:method(key, ...) with the key
+ * scoped to the event's cluster (in buf) and the engine clock. */
+typedef struct keyed {
+    kg_table *t;
+    const char *k;
+    size_t n;
+    long long now;
+} keyed;
+
+static keyed keyed_call(lua_State *L, char *buf)
+{
+    handle *h = check_handle(L);
+    keyed c = {h->t, NULL, 0, state_now(h->st)};
+    c.k = lua_table_check_key(L, h->st, 2, buf, &c.n);
+    return c;
 }
 
 /* rc < 0 from table_add/set/incr: refused at the caps, or out of memory. */
@@ -51,23 +66,17 @@ static int failed(lua_State *L, int rc)
 
 static int t_has(lua_State *L)
 {
-    handle *h = check_handle(L);
-    kg_table *t = h->t;
     char buf[KEYBUF];
-    size_t n;
-    const char *k = check_key(L, h, buf, &n);
-    lua_pushboolean(L, table_has(t, k, n, state_now(h->st)));
+    keyed c = keyed_call(L, buf);
+    lua_pushboolean(L, table_has(c.t, c.k, c.n, c.now));
     return 1;
 }
 
 static int t_add(lua_State *L)
 {
-    handle *h = check_handle(L);
-    kg_table *t = h->t;
     char buf[KEYBUF];
-    size_t n;
-    const char *k = check_key(L, h, buf, &n);
-    int rc = table_add(t, k, n, state_now(h->st));
+    keyed c = keyed_call(L, buf);
+    int rc = table_add(c.t, c.k, c.n, c.now);
     if (rc < 0)
         return failed(L, rc);
     lua_pushboolean(L, rc);
@@ -76,13 +85,10 @@ static int t_add(lua_State *L)
 
 static int t_get(lua_State *L)
 {
-    handle *h = check_handle(L);
-    kg_table *t = h->t;
     char buf[KEYBUF];
-    size_t n;
-    const char *k = check_key(L, h, buf, &n);
+    keyed c = keyed_call(L, buf);
     double v;
-    if (table_get(t, k, n, state_now(h->st), &v))
+    if (table_get(c.t, c.k, c.n, c.now, &v))
         push_value(L, v);
     else
         lua_pushnil(L);
@@ -91,12 +97,9 @@ static int t_get(lua_State *L)
 
 static int t_set(lua_State *L)
 {
-    handle *h = check_handle(L);
-    kg_table *t = h->t;
     char buf[KEYBUF];
-    size_t n;
-    const char *k = check_key(L, h, buf, &n);
-    int rc = table_set(t, k, n, luaL_checknumber(L, 3), state_now(h->st));
+    keyed c = keyed_call(L, buf);
+    int rc = table_set(c.t, c.k, c.n, luaL_checknumber(L, 3), c.now);
     if (rc < 0)
         return failed(L, rc);
     return 0;
@@ -104,13 +107,10 @@ static int t_set(lua_State *L)
 
 static int t_incr(lua_State *L)
 {
-    handle *h = check_handle(L);
-    kg_table *t = h->t;
     char buf[KEYBUF];
-    size_t n;
-    const char *k = check_key(L, h, buf, &n);
+    keyed c = keyed_call(L, buf);
     double v;
-    int rc = table_incr(t, k, n, luaL_optnumber(L, 3, 1), state_now(h->st), &v);
+    int rc = table_incr(c.t, c.k, c.n, luaL_optnumber(L, 3, 1), c.now, &v);
     if (rc < 0)
         return failed(L, rc);
     push_value(L, v);
@@ -119,12 +119,9 @@ static int t_incr(lua_State *L)
 
 static int t_remove(lua_State *L)
 {
-    handle *h = check_handle(L);
-    kg_table *t = h->t;
     char buf[KEYBUF];
-    size_t n;
-    const char *k = check_key(L, h, buf, &n);
-    lua_pushboolean(L, table_remove(t, k, n));
+    keyed c = keyed_call(L, buf);
+    lua_pushboolean(L, table_remove(c.t, c.k, c.n));
     return 1;
 }
 

@@ -18,4 +18,10 @@ void lua_table_register(lua_State *L);
  * pushes the handle of st's table name (created on first use). */
 int lua_table_open(lua_State *L, kg_state *st);
 
+/* The key argument at idx of a state method (tables, windows, baselines): a
+ * string, or a number converted, of at most KG_STATE_MAX_KEY bytes, scoped
+ * to st's cluster (built in buf, of KG_STATE_KEYBUF bytes); *len is its
+ * length.  Raises an argument error otherwise. */
+const char *lua_table_check_key(lua_State *L, kg_state *st, int idx, char *buf, size_t *len);
+
 #endif

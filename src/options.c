@@ -226,6 +226,8 @@ const kg_option options_table[] = {
      OPT_ALL, set_str, F(region), 0},
     {"state", "FILE", "keep baselines and finding aggregation across runs", "state",
      OPT_ALL, set_str, F(state_path), 0},
+    {"cache-dir", "DIR", "keep loaded IP lists here for a fast start (default: kguard-cache "
+     "beside the --state file, else none)", "cache_dir", OPT_ALL, set_str, F(cache_dir), 0},
     {"publish-interval", "S", "seconds between updates of one finding (default: 300)",
      "publish_interval", OPT_ALL, set_seconds, F(publish_interval), 0},
     {"archive", "FILE", "where suppressed findings go (default: with the others)", "archive",

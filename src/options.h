@@ -43,6 +43,7 @@ typedef struct cli_source {
 typedef struct kg_cli {
     const char *cmd;
     const char *rules_dir, *lualib_dir, *config_path, *state_path;
+    const char *cache_dir;     /* --cache-dir */
     const char *archive_path, *archive_format;
     cli_output outputs[CLI_MAX_OUTPUTS];
     size_t n_outputs;

@@ -4,18 +4,14 @@
  * a C function, so each function that loops in C is either replaced
  * (string.rep; the pattern functions in sandbox_pattern.c) or wrapped so that it
  * charges its work to the call's instruction budget before it starts
- * (sandbox_charge).  LPeg matching charges its worst case up front and
- * every grammar rule call as it happens.  The tables are filled in place,
- * before the libraries are frozen.
+ * (sandbox_charge); LPeg is sandbox_lpeg.c's.  The tables are filled in
+ * place, before the libraries are frozen.
  */
 #include <string.h>
 #include <lauxlib.h>
 #include "sandbox.h"
 #include "sandbox_int.h"
 
-#define LPEG_PATTERN_MT "lpeg-pattern"
-#define LPEG_NODE_BYTES 8     /* an LPeg 1.0 tree node */
-#define LPEG_CALL_COST 4      /* instructions charged per grammar rule call */
 #define MAX_CHARGE (1L << 40) /* more than any budget */
 
 /* ---- string.rep ------------------------------------------------------- */
@@ -169,83 +165,6 @@ static void wrap_charged(lua_State *L, const charge_entry *c)
     lua_pop(L, 1);
 }
 
-/* ---- LPeg ------------------------------------------------------------- */
-
-/* A match-time capture run at every grammar rule call: charges the call,
- * and so stops a grammar that backtracks exponentially. */
-static int lpeg_tick(lua_State *L)
-{
-    sandbox_charge(L, LPEG_CALL_COST);
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-/* lpeg.V(name) for rules: the call, preceded by a tick. */
-static int lpeg_v(lua_State *L)
-{
-    lua_settop(L, 1);
-    lua_pushvalue(L, lua_upvalueindex(2));         /* the ticking pattern */
-    lua_pushvalue(L, lua_upvalueindex(1));         /* the real V */
-    lua_pushvalue(L, 1);
-    lua_call(L, 1, 1);
-    lua_arith(L, LUA_OPMUL);
-    return 1;
-}
-
-/* lpeg.match(p, subject, ...) and p:match(subject, ...): without calls, an
- * LPeg pattern visits each node at most once per subject position, so
- * nodes x (length + 1) bounds the work; charged before matching. */
-static int lpeg_match(lua_State *L)
-{
-    size_t len = 0, nodes;
-    int top = lua_gettop(L);
-    if (!lua_isuserdata(L, 1)) {                   /* a string, table...: as lpeg.P */
-        lua_pushvalue(L, lua_upvalueindex(2));
-        lua_pushvalue(L, 1);
-        lua_call(L, 1, 1);
-        lua_replace(L, 1);
-    }
-    nodes = lua_rawlen(L, 1) / LPEG_NODE_BYTES + 1;
-    if (lua_type(L, 2) == LUA_TSTRING)
-        lua_tolstring(L, 2, &len);
-    sandbox_charge(L, (long)((nodes * (len + 1)) >> 5 > (size_t)MAX_CHARGE
-                             ? MAX_CHARGE : (nodes * (len + 1)) >> 5));
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, top, LUA_MULTRET);
-    return lua_gettop(L);
-}
-
-static int lpeg_refused(lua_State *L)
-{
-    return luaL_error(L, "lpeg.setmaxstack is not available to rules (it is process-wide)");
-}
-
-static void wrap_lpeg(lua_State *L)
-{
-    lua_getglobal(L, "lpeg");
-    if (!lua_istable(L, -1)) {
-        lua_pop(L, 1);
-        return;
-    }
-    lua_getfield(L, -1, "V");                        /* the real V */
-    lua_getfield(L, -2, "Cmt");
-    lua_getfield(L, -3, "P");
-    lua_pushboolean(L, 1);
-    lua_call(L, 1, 1);                               /* P(true) */
-    lua_pushcfunction(L, lpeg_tick);
-    lua_call(L, 2, 1);                               /* Cmt(P(true), tick) */
-    lua_pushcclosure(L, lpeg_v, 2);
-    lua_setfield(L, -2, "V");
-    lua_getfield(L, -1, "match");
-    lua_getfield(L, -2, "P");
-    lua_pushcclosure(L, lpeg_match, 2);
-    lua_setfield(L, -2, "match");
-    lua_pushcfunction(L, lpeg_refused);
-    lua_setfield(L, -2, "setmaxstack");
-    lua_pop(L, 1);
-}
-
 void sandbox_limits_open(lua_State *L)
 {
     lua_getglobal(L, "string");
@@ -255,5 +174,5 @@ void sandbox_limits_open(lua_State *L)
     lua_pop(L, 1);
     for (const charge_entry *c = charges; c->lib; c++)
         wrap_charged(L, c);
-    wrap_lpeg(L);
+    sandbox_lpeg_open(L);
 }

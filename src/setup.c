@@ -95,7 +95,27 @@ typedef struct list_plan {
     const char *config_key[CLI_MAX_LISTS + 8];
     char names[CLI_MAX_LISTS][256];
     size_t n;
+    char cache_dir[4096];
 } list_plan;
+
+/* The list cache's directory: --cache-dir, else the config's cache_dir,
+ * else kguard-cache in the state file's directory; no cache without any
+ * of them. */
+static const char *list_cache_dir(const kg_cli *c, const kg_config *cfg, list_plan *p)
+{
+    const char *dir = pick(c->cache_dir, cfg ? cfg->cache_dir : NULL, NULL);
+    const char *state = pick(c->state_path, cfg ? cfg->state_path : NULL, NULL);
+    const char *slash = state ? strrchr(state, '/') : NULL;
+    int n;
+    if (dir || !state || !*state)
+        return dir && *dir ? dir : NULL;   /* --cache-dir '': no cache */
+    if (slash)
+        n = snprintf(p->cache_dir, sizeof p->cache_dir, "%.*s/kguard-cache",
+                     (int)(slash - state), state);
+    else
+        n = snprintf(p->cache_dir, sizeof p->cache_dir, "kguard-cache");
+    return n > 0 && (size_t)n < sizeof p->cache_dir ? p->cache_dir : NULL;
+}
 
 static void plan(list_plan *p, kg_list_kind kind, const char *name, const char *path,
                  const char *config_key)
@@ -125,6 +145,7 @@ static int load_lists(const kg_cli *c, kg_setup *s)
     char err[512];
     size_t failed = 0, nc = 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    kg_list_cache cache = {NULL, stderr};
     int rc = -1;
 
     if (!p) {
@@ -147,8 +168,9 @@ static int load_lists(const kg_cli *c, kg_setup *s)
     }
     for (size_t i = 0; i < p->n; i++)
         p->specs[i].literal = c->literal_lists || (cfg && cfg->literal_lists);
-    if (lists_load_all(&s->lists, p->specs, p->n, cpus > 1 ? (int)cpus : 1, warn_list_line, s,
-                       &failed, err, sizeof err) < 0) {
+    cache.dir = list_cache_dir(c, cfg, p);
+    if (lists_load_all(&s->lists, p->specs, p->n, cpus > 1 ? (int)cpus : 1, &cache,
+                       warn_list_line, s, &failed, err, sizeof err) < 0) {
         if (failed < p->n && p->config_key[failed])
             cli_warn("%s (named by %s in %s)", err, p->config_key[failed], cfg->file);
         else

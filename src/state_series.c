@@ -8,6 +8,10 @@
  * they are evicted.  Bounds: max_keys keys per series (the least recently
  * written of a few sampled keys goes), max_values values per key (the least
  * recently seen goes); every eviction is counted in the state's evictions.
+ * Their bytes count in the state's total and each series against the
+ * per-table byte cap, as a table's do: a full series gives up its own
+ * least recently written keys (then a key's oldest values), and with none
+ * left the new key or value is refused (KG_TABLE_REFUSED, counted).
  */
 #include <stdio.h>
 #include <limits.h>
@@ -19,6 +23,12 @@
 #define SERIES_BUCKETS 60
 #define EVICT_SAMPLES 8
 #define DEFAULT_MAX_VALUES 64u
+/* What the byte caps count: a key (its hash slots, copy and skey), a
+ * value's copy, a slot of a key's value array, a series itself. */
+#define KEY_COST(klen) ((klen) + 1 + 16 + 2 * sizeof(hmap_entry) + sizeof(skey) + 16)
+#define VALUE_COST(vlen) ((vlen) + 1 + 16)
+#define SLOT_COST sizeof(sval)
+#define SERIES_COST(name) (strlen(name) + 1 + 16 + sizeof(kg_series) + sizeof(kg_series *))
 
 typedef struct sval {
     char *v;
@@ -40,6 +50,7 @@ struct kg_series {
     hmap keys;      /* key -> skey (ptr) */
     hmap starts;    /* baseline: scope -> learning start (stamp) */
     kg_state *owner;
+    size_t bytes;   /* counted against the caps, as a table's */
 };
 
 static const char *const kind_names[] = {"window", "baseline"};
@@ -53,6 +64,55 @@ static void skey_free(void *p)
         free(k->vals[i].v);
     free(k->vals);
     free(k);
+}
+
+static void charge(kg_series *s, size_t n)
+{
+    s->bytes += n;
+    s->owner->bytes += n;
+}
+
+static void refund(kg_series *s, size_t n)
+{
+    s->bytes -= n;
+    s->owner->bytes -= n;
+}
+
+/* Whether n more bytes pass the series' cap or the total. */
+static bool over(const kg_series *s, size_t n)
+{
+    const kg_state *st = s->owner;
+    return s->bytes + n > st->limits.table_max_bytes || st->bytes + n > st->limits.total_max_bytes;
+}
+
+static void drop_value(kg_series *s, skey *k, size_t i)
+{
+    refund(s, VALUE_COST(k->vals[i].vlen));
+    free(k->vals[i].v);
+    k->vals[i] = k->vals[--k->n];
+}
+
+static void drop_key(kg_series *s, hmap_entry *e)
+{
+    skey *k = e->ptr;
+    refund(s, KEY_COST(e->klen) + (k ? k->cap * SLOT_COST : 0));
+    for (size_t i = 0; k && i < k->n; i++)
+        refund(s, VALUE_COST(k->vals[i].vlen));
+    skey_free(k);
+    e->ptr = NULL;
+    hmap_remove(&s->keys, e);
+}
+
+/* Evict the least recently written of a few sampled keys other than keep;
+ * false when there is none. */
+static bool evict_key(kg_series *s, const skey *keep)
+{
+    hmap_entry *old = hmap_oldest_sample(&s->keys, EVICT_SAMPLES);
+    if (!old || old->ptr == keep)
+        return false;
+    drop_key(s, old);
+    s->owner->evictions++;
+    return true;
 }
 
 static void series_free(kg_series *s)
@@ -91,6 +151,10 @@ kg_series *state_series(kg_state *st, const char *name, kg_series_kind kind,
         if (st->series[i]->kind == kind && strcmp(st->series[i]->name, name) == 0)
             s = st->series[i];
     if (!s) {
+        if (st->bytes + SERIES_COST(name) > st->limits.total_max_bytes) {
+            st->refusals++;
+            return NULL;
+        }
         if (!(s = calloc(1, sizeof *s)) || !(s->name = strdup(name)) ||
             !(nv = realloc(st->series, (st->n_series + 1) * sizeof *nv))) {
             if (s)
@@ -102,6 +166,7 @@ kg_series *state_series(kg_state *st, const char *name, kg_series_kind kind,
         st->series[st->n_series++] = s;
         s->kind = kind;
         s->owner = st;
+        charge(s, SERIES_COST(name));
     }
     set_opts(s, o);
     return s;
@@ -125,16 +190,18 @@ static long long bucket_width(const kg_series *s)
 }
 
 /* Drop the values a window no longer covers at now. */
-static void expire_values(const kg_series *s, skey *k, long long now)
+static void expire_values(kg_series *s, skey *k, long long now)
 {
     size_t j = 0;
     if (s->kind != KG_SERIES_WINDOW)
         return;
     for (size_t i = 0; i < k->n; i++) {
-        if (now - k->vals[i].last >= s->o.span_ms)
+        if (now - k->vals[i].last >= s->o.span_ms) {
+            refund(s, VALUE_COST(k->vals[i].vlen));
             free(k->vals[i].v);
-        else
+        } else {
             k->vals[j++] = k->vals[i];
+        }
     }
     k->n = j;
 }
@@ -148,19 +215,22 @@ static skey *find_key(kg_series *s, const char *key, size_t klen, long long now)
     return k;
 }
 
-static skey *upsert_key(kg_series *s, const char *key, size_t klen, long long now)
+/* Find or create key; NULL when out of memory or (*refused) when the caps
+ * leave no room for it even after evicting this series' other keys. */
+static skey *upsert_key(kg_series *s, const char *key, size_t klen, long long now,
+                        bool *refused)
 {
     hmap_entry *e = hmap_find(&s->keys, key, klen);
     bool created;
+    *refused = false;
     if (!e) {
-        while (s->keys.n >= s->o.max_keys) {
-            hmap_entry *old = hmap_oldest_sample(&s->keys, EVICT_SAMPLES);
-            if (!old)
+        while (s->keys.n >= s->o.max_keys || over(s, KEY_COST(klen)))
+            if (!evict_key(s, NULL))
                 break;
-            skey_free(old->ptr);
-            old->ptr = NULL;
-            hmap_remove(&s->keys, old);
-            s->owner->evictions++;
+        if (s->keys.n >= s->o.max_keys || over(s, KEY_COST(klen))) {
+            s->owner->refusals++;
+            *refused = true;
+            return NULL;
         }
         if (!(e = hmap_insert(&s->keys, key, klen, &created)))
             return NULL;
@@ -168,6 +238,7 @@ static skey *upsert_key(kg_series *s, const char *key, size_t klen, long long no
             hmap_remove(&s->keys, e);
             return NULL;
         }
+        charge(s, KEY_COST(klen));
     }
     e->stamp = now;
     expire_values(s, e->ptr, now);
@@ -182,22 +253,46 @@ static sval *find_value(skey *k, const char *v, size_t vlen)
     return NULL;
 }
 
-/* Record value at now: found or added (the least recently seen value goes
- * when the key is full).  *was_new says which.  NULL when out of memory. */
+/* Evict the key's least recently seen value; false when it has none. */
+static bool evict_value(kg_series *s, skey *k)
+{
+    size_t old = 0;
+    if (!k->n)
+        return false;
+    for (size_t i = 1; i < k->n; i++)
+        if (k->vals[i].last < k->vals[old].last)
+            old = i;
+    drop_value(s, k, old);
+    s->owner->evictions++;
+    return true;
+}
+
+/* Room for a new value of vlen bytes in k: the key's oldest value goes when
+ * it is full; past the byte caps other keys go, then k's own old values. */
+static bool make_room(kg_series *s, skey *k, size_t vlen)
+{
+    size_t grow = k->n == k->cap ? (k->cap ? k->cap : 4) * SLOT_COST : 0;
+    if (k->n >= s->o.max_values)
+        evict_value(s, k);
+    while (over(s, VALUE_COST(vlen) + grow))
+        if (!evict_key(s, k) && !evict_value(s, k))
+            break;
+    return !over(s, VALUE_COST(vlen) + grow);
+}
+
+/* Record value at now: found or added.  *was_new says which.  NULL when
+ * out of memory or (*refused) past the caps. */
 static sval *touch_value(kg_series *s, skey *k, const char *v, size_t vlen,
-                         long long now, bool *was_new)
+                         long long now, bool *was_new, bool *refused)
 {
     sval *x = find_value(k, v, vlen);
     *was_new = x == NULL;
+    *refused = false;
     if (!x) {
-        if (k->n >= s->o.max_values && k->n > 0) {
-            size_t old = 0;
-            for (size_t i = 1; i < k->n; i++)
-                if (k->vals[i].last < k->vals[old].last)
-                    old = i;
-            free(k->vals[old].v);
-            k->vals[old] = k->vals[--k->n];
-            s->owner->evictions++;
+        if (!make_room(s, k, vlen)) {
+            s->owner->refusals++;
+            *refused = true;
+            return NULL;
         }
         if (k->n == k->cap) {
             size_t cap = k->cap ? 2 * k->cap : 4;
@@ -205,6 +300,7 @@ static sval *touch_value(kg_series *s, skey *k, const char *v, size_t vlen,
             if (!nv)
                 return NULL;
             k->vals = nv;
+            charge(s, (cap - k->cap) * SLOT_COST);
             k->cap = cap;
         }
         x = &k->vals[k->n];
@@ -215,6 +311,7 @@ static sval *touch_value(kg_series *s, skey *k, const char *v, size_t vlen,
         x->vlen = vlen;
         x->first = x->last = now;
         k->n++;
+        charge(s, VALUE_COST(vlen));
     }
     if (now > x->last)
         x->last = now;
@@ -252,14 +349,14 @@ static unsigned long sum_buckets(const kg_series *s, const skey *k, long long no
 int series_add(kg_series *s, const char *key, size_t klen, const char *value,
                size_t vlen, long long now, unsigned long *count, size_t *distinct)
 {
-    skey *k = upsert_key(s, key, klen, now);
-    bool was_new;
+    bool was_new, refused;
+    skey *k = upsert_key(s, key, klen, now, &refused);
     if (!k)
-        return -1;
+        return refused ? KG_TABLE_REFUSED : -1;
     advance(s, k, now);
     k->buckets[k->head % SERIES_BUCKETS]++;
-    if (value && !touch_value(s, k, value, vlen, now, &was_new))
-        return -1;
+    if (value && !touch_value(s, k, value, vlen, now, &was_new, &refused))
+        return refused ? KG_TABLE_REFUSED : -1;
     *count = sum_buckets(s, k, now);
     *distinct = k->n;
     return 0;
@@ -293,9 +390,10 @@ size_t series_values(kg_series *s, const char *key, size_t klen, long long now,
 int series_observe(kg_series *s, const char *key, size_t klen, const char *value,
                    size_t vlen, long long now, bool *was_new)
 {
-    skey *k = upsert_key(s, key, klen, now);
-    if (!k || !touch_value(s, k, value, vlen, now, was_new))
-        return -1;
+    bool refused;
+    skey *k = upsert_key(s, key, klen, now, &refused);
+    if (!k || !touch_value(s, k, value, vlen, now, was_new, &refused))
+        return refused ? KG_TABLE_REFUSED : -1;
     return 0;
 }
 
@@ -309,11 +407,14 @@ bool series_seen(kg_series *s, const char *key, size_t klen, const char *value,
 long long series_started(kg_series *s, const char *scope, long long now)
 {
     bool created;
-    hmap_entry *e = hmap_insert(&s->starts, scope, strlen(scope), &created);
+    size_t len = strlen(scope);
+    hmap_entry *e = hmap_insert(&s->starts, scope, len, &created);
     if (!e)
         return -1;
-    if (created)
+    if (created) {              /* one per cluster: counted, never refused */
         e->stamp = now;
+        charge(s, KEY_COST(len));
+    }
     return e->stamp;
 }
 
@@ -414,12 +515,13 @@ static int load_key(kg_series *s, const cJSON *row)
                 *b = cJSON_GetArrayItem(row, 4), *v;
     skey *sk;
     long long st_ms, head_ms, n;
+    bool refused;
     int i = 0;
     if (!cJSON_IsString(k) || !stamp_of(stamp, &st_ms) || !cJSON_IsArray(vals) ||
         !jnum_ll(head, 0, JNUM_EXACT, &head_ms) || !cJSON_IsArray(b))
         return -1;
-    if (!(sk = upsert_key(s, k->valuestring, strlen(k->valuestring), st_ms)))
-        return -2;
+    if (!(sk = upsert_key(s, k->valuestring, strlen(k->valuestring), st_ms, &refused)))
+        return refused ? 0 : -2;            /* refused: a cap was lowered */
     sk->head = head_ms;
     cJSON_ArrayForEach(v, b) {
         if (i < SERIES_BUCKETS && jnum_ll(v, 0, UINT_MAX, &n))
@@ -433,8 +535,12 @@ static int load_key(kg_series *s, const cJSON *row)
         long long first, last;
         if (!cJSON_IsString(t) || !stamp_of(f, &first) || !stamp_of(l, &last))
             return -1;
-        if (!(x = touch_value(s, sk, t->valuestring, strlen(t->valuestring), last, &was_new)))
+        if (!(x = touch_value(s, sk, t->valuestring, strlen(t->valuestring), last, &was_new,
+                              &refused))) {
+            if (refused)
+                continue;
             return -2;
+        }
         x->first = first;
     }
     return 0;

@@ -60,6 +60,7 @@ struct kg_config {
     char **trusted_inline;        /* trusted IPs/CIDRs written in the config */
     size_t n_trusted_inline;
     char *rules_dir, *lualib_dir, *state_path, *archive_path;
+    char *cache_dir;              /* the list cache (default: beside the state) */
     bool archive_drop;            /* archive = false: drop suppressed findings */
     bool literal_lists;           /* keep special-purpose ranges in threat lists */
     double publish_interval;      /* seconds; < 0 when unset */

@@ -84,6 +84,33 @@ kg_ipset *ipset_copy(const kg_ipset *src);
  * Returns 0, or -1 when out of memory. */
 int ipset_finalize(kg_ipset *set);
 
+/*
+ * The tables of the last finalize as flat arrays, for the list cache:
+ * v4 is n4 ranges of two host-order uint32_t (first, last address of the
+ * IPv4 area), v6 is n6 ranges of four host-order uint64_t (first address
+ * high and low half, last address high and low half), each array sorted
+ * and disjoint, v6 outside ::ffff:0:0/96.  The arrays belong to the set.
+ */
+typedef struct kg_ipset_image {
+    const void *v4;
+    size_t n4;
+    const void *v6;
+    size_t n6;
+} kg_ipset_image;
+
+void ipset_image(const kg_ipset *set, kg_ipset_image *img);
+
+/*
+ * A finalized set answering from img's arrays in place (8-byte aligned, not
+ * copied), with `count` as its entry count.  The arrays are checked first
+ * (sorted, disjoint, v6 outside the IPv4 area): NULL with a message in err
+ * when they are not, or when out of memory; the caller keeps them then.
+ * On success the set holds them until it is freed or finalized again, and
+ * then calls release(ud) (may be NULL).
+ */
+kg_ipset *ipset_from_image(const char *name, size_t count, const kg_ipset_image *img,
+                           void (*release)(void *ud), void *ud, char *err, size_t errlen);
+
 /* Is the address in the (finalized) set? */
 bool ipset_contains(const kg_ipset *set, const kg_ip *ip);
 

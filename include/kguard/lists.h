@@ -31,6 +31,7 @@ typedef struct kg_list {
     size_t entries;        /* entries read, before any was left out */
     kg_ipset_cut special;  /* what leaving out special-purpose ranges did */
     bool literal;          /* loaded without leaving them out */
+    const char *cache;     /* "hit", "built", "unwritten"; NULL: no cache */
 } kg_list;
 
 typedef struct kg_lists {
@@ -56,13 +57,23 @@ typedef struct kg_list_spec {
     bool literal;
 } kg_list_spec;
 
+/* The binary cache of finalized lists (listcache.h): dir NULL, no cache;
+ * diag gets a line for a cache file ignored and for the first one that
+ * could not be written. */
+typedef struct kg_list_cache {
+    const char *dir;
+    FILE *diag;
+} kg_list_cache;
+
 /* Load several list files, up to `threads` at a time (each file is parsed
- * and sorted on its own), then add them in the order given.  Bad lines go
- * to warn, in file order, from the calling thread.  Returns 0, or -1 with a
- * message in err and the index of the failing spec in *failed. */
+ * and sorted on its own, or taken from its cache file when cache is not
+ * NULL and the cache matches), then add them in the order given.  Bad
+ * lines go to warn, in file order, from the calling thread (also when the
+ * list came from its cache).  Returns 0, or -1 with a message in err and
+ * the index of the failing spec in *failed. */
 int lists_load_all(kg_lists *ls, const kg_list_spec *specs, size_t n, int threads,
-                   kg_ipset_warn_fn warn, void *ud, size_t *failed, char *err,
-                   size_t errlen);
+                   const kg_list_cache *cache, kg_ipset_warn_fn warn, void *ud,
+                   size_t *failed, char *err, size_t errlen);
 
 /* One line on diag for each threat list that lost or clipped entries to
  * the special-purpose ranges. */

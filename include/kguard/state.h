@@ -11,7 +11,8 @@
  * Beside the tables the state keeps series (state_series.c): sliding windows
  * (count and distinct values per key over a span) and new-value baselines
  * (has key K seen value V, with a learning period), bounded by keys per
- * series and values per key.  Every operation takes the time from the
+ * series and values per key, and by bytes as the tables are (each series
+ * against the per-table cap, all of them in the same total).  Every operation takes the time from the
  * state's clock (state_now): event time when scanning, wall time when live.
  */
 #ifndef KGUARD_STATE_H
@@ -120,7 +121,8 @@ typedef struct kg_series_opts {
 } kg_series_opts;
 
 /* The series of that kind and name, created on first use; limits given
- * again replace the old ones.  NULL when out of memory. */
+ * again replace the old ones.  NULL when out of memory or when a new series
+ * would pass the total byte cap (counted as a refusal). */
 kg_series *state_series(kg_state *st, const char *name, kg_series_kind kind,
                         const kg_series_opts *o);
 const char *series_name(const kg_series *s);
@@ -128,7 +130,8 @@ const kg_series_opts *series_opts(const kg_series *s);
 
 /* Window: count one event for key (with a value when value is not NULL) at
  * now; the count of events and of distinct values in the span after it.
- * -1 when out of memory. */
+ * -1 when out of memory, KG_TABLE_REFUSED when the byte caps leave no room
+ * for a new key or value (the series' own older keys and values go first). */
 int series_add(kg_series *s, const char *key, size_t klen, const char *value,
                size_t vlen, long long now, unsigned long *count, size_t *distinct);
 /* Window: events and distinct values of key in the span ending at now. */
@@ -136,7 +139,8 @@ unsigned long series_count(kg_series *s, const char *key, size_t klen, long long
 size_t series_distinct(kg_series *s, const char *key, size_t klen, long long now);
 
 /* Baseline: has key seen value (not counting this call)?  Records it at
- * now; *was_new tells whether it was unseen.  -1 when out of memory. */
+ * now; *was_new tells whether it was unseen.  -1 when out of memory,
+ * KG_TABLE_REFUSED as for series_add. */
 int series_observe(kg_series *s, const char *key, size_t klen, const char *value,
                    size_t vlen, long long now, bool *was_new);
 /* Baseline: has key seen value?  Records nothing. */

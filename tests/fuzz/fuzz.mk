@@ -16,7 +16,7 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := build/fuzz
-FUZZ_TARGETS := input event patch lists state prescan
+FUZZ_TARGETS := input event patch lists state prescan listcache
 FUZZ_CFLAGS  := -O1 -g -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -D_GNU_SOURCE \
                 -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS)) \
                 -DKGUARD_DATADIR='"$(DATADIR)"' -fno-omit-frame-pointer \

@@ -183,6 +183,45 @@ static void test_time_limit(kg_sandbox *sb)
     sb->budget = KG_SANDBOX_DEFAULT_BUDGET;
 }
 
+/* LPeg grammars: building or walking one whose rules call each other as a
+ * wide, deep DAG is exponential inside LPeg; tried in a child and refused
+ * at the time limit, whichever entry builds it, and not catchable. */
+#define DAG_HEAD "local lpeg = require('lpeg') local P, V = lpeg.P, lpeg.V\n" \
+    "local function dag(n, tail) local g = { 'A' .. n, A0 = P'a' }\n" \
+    "  for i = 1, n do local v = V('A' .. (i - 1))\n" \
+    "    g['A' .. i] = tail and ('x' * v + 'y' * v) or (v * 'x' + v * 'y') end\n" \
+    "  return g end\n"
+
+static void test_lpeg_grammars(kg_sandbox *sb)
+{
+    double secs;
+    expect_stopped(sb, DAG_HEAD "return P(dag(40))", "LPeg grammar refused: building", 3.0);
+    expect_stopped(sb, DAG_HEAD "return lpeg.match(dag(40), 'a')", "LPeg grammar refused: building", 3.0);
+    expect_stopped(sb, DAG_HEAD "return P'x' * dag(40)", "LPeg grammar refused: building", 3.0);
+    expect_stopped(sb, DAG_HEAD "return lpeg.C(dag(40))", "LPeg grammar refused: building", 3.0);
+    expect_stopped(sb, DAG_HEAD "local ok = pcall(P, dag(40)) return ok", "LPeg grammar refused", 3.0);
+    /* (the calls follow a letter: cheap to build, compile and walk; each of
+     * the five grammars is tried in a child, and a fork of an ASan process
+     * costs tens of ms: a time limit that measures what works, not forks) */
+    sandbox_set_time_limit(sb, 2000);
+    is_str(run(sb, DAG_HEAD "local g = P(dag(40, true)) * -1\n"
+                   "assert(g:match('xya') == nil and (P(dag(3, true)) * -1):match('xyxa') == 5)\n"
+                   "assert(lpeg.match(P{ 'S', S = 'a' * V'S' + 'b' } * -1, 'aab') == 4)\n"
+                   "local re = require('re') assert(re.match('ab', \"S <- 'a' S / 'b'\") == 3)\n"
+                   "return 1", &secs), "ok", "grammars that are cheap to build still work, "
+           "composed, matched and through re");
+    sandbox_set_time_limit(sb, 0);
+    /* cheap to build and compile (tried at once), too costly to compile in
+     * 1024 copies (copying is not tried: the first match is) */
+    sandbox_set_time_limit(sb, 150);
+    expect_stopped(sb, DAG_HEAD "local p = P(dag(12)) for i = 1, 10 do p = p * p end\n"
+                   "return lpeg.match(p, 'a')",
+                   "LPeg grammar refused: compiling this grammar did not finish within the time "
+                   "limit (ms) of 150", 5.0);
+    sandbox_set_time_limit(sb, 0);
+    is_str(run(sb, "return 1", &secs), "ok", "the next call runs normally");
+}
+
 int main(void)
 {
     char err[256];
@@ -192,6 +231,7 @@ int main(void)
     test_patterns_match_lua(sb);
     test_bounds(sb);
     test_time_limit(sb);
+    test_lpeg_grammars(sb);
     sandbox_free(sb);
     return done_testing();
 }

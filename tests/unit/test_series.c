@@ -167,6 +167,74 @@ static void test_scope(void)
     state_free(st);
 }
 
+/* Series bytes count in the state's caps like a table's: each series stops
+ * at the per-table cap (its own old keys go), all of them together with the
+ * tables at the total (then new keys and values are refused, counted), and
+ * expired or evicted values give their bytes back. */
+static void test_byte_caps(void)
+{
+    kg_state *st = state_new();
+    kg_state_limits lim = {0, 64 << 10, 256 << 10};
+    kg_series_opts wo = {5 * MIN, 0, 1000000, 4096}, bo = {0, 0, 1000000, 4096};
+    kg_series *w, *b, *b2;
+    char key[40], val[1001];
+    unsigned long count;
+    size_t distinct, before;
+    int refused = 0;
+    bool was_new;
+
+    state_set_limits(st, &lim);
+    w = state_series(st, "wide", KG_SERIES_WINDOW, &wo);
+    memset(val, 'v', 1000);
+    val[1000] = '\0';
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "caller-%d", i);
+        snprintf(val, 12, "%011d", i);
+        val[11] = 'v';
+        if (add(w, key, val, T0 + i, &count, &distinct) < 0)
+            refused++;
+    }
+    is_int(refused, 0, "a window at its byte cap evicts its own oldest keys, refuses nothing");
+    ok(state_bytes(st) <= (64u << 10) + 1024, "a window of 1000-byte values stays under its 64 KiB cap "
+       "(%zu bytes)", state_bytes(st));
+    ok(state_evictions(st) > 1900, "the keys it gave up are counted as evictions (%llu)",
+       state_evictions(st));
+    is_int(series_count(w, "caller-1999", 11, T0 + 2000), 1, "the newest key stays");
+
+    b = state_series(st, "values", KG_SERIES_BASELINE, &bo);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(val, 12, "%011d", i);
+        val[11] = 'v';
+        series_observe(b, "one-key", 7, val, 1000, T0, &was_new);
+    }
+    ok(series_values(b, "one-key", 7, T0, NULL, NULL) < 64,
+       "one key's 1000-byte values stop at the cap too (%zu kept)", series_values(b, "one-key", 7, T0, NULL, NULL));
+    ok(state_bytes(st) <= (128u << 10) + 2048, "two series: still under two caps (%zu bytes)", state_bytes(st));
+
+    lim.total_max_bytes = state_bytes(st) + 300;       /* room for a series, not a big value */
+    state_set_limits(st, &lim);
+    b2 = state_series(st, "third", KG_SERIES_BASELINE, &bo);
+    ok(b2 != NULL, "a third series opens within the total");
+    refused = 0;
+    for (int i = 0; b2 && i < 100; i++) {
+        snprintf(key, sizeof key, "key-%d", i);
+        if (series_observe(b2, key, strlen(key), val, 1000, T0, &was_new) == KG_TABLE_REFUSED)
+            refused++;
+    }
+    ok(state_bytes(st) <= lim.total_max_bytes, "the total holds with the third series (%zu bytes)",
+       state_bytes(st));
+    ok(refused >= 99, "1000-byte values past the total are refused (%d of 100)", refused);
+    ok(state_refusals(st) >= 99, "refusals are counted (%llu)", state_refusals(st));
+    before = state_bytes(st);
+    is_int(series_count(w, "caller-1999", 11, T0 + 10 * MIN), 0, "the window's span passes");
+    ok(state_bytes(st) < before, "its expired values give their bytes back (%zu < %zu)",
+       state_bytes(st), before);
+    lim.total_max_bytes = 0;
+    state_set_limits(st, &lim);
+    ok(state_series(st, "fourth", KG_SERIES_WINDOW, &wo) != NULL, "the default total has room again");
+    state_free(st);
+}
+
 int main(void)
 {
     test_scope();
@@ -175,5 +243,6 @@ int main(void)
     test_window_bounds();
     test_baseline();
     test_round_trip();
+    test_byte_caps();
     return done_testing();
 }

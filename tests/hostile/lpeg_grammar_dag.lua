@@ -1,7 +1,8 @@
 -- Attack (item 3): an LPeg grammar whose rules call each other as a DAG of width 2 and depth 40:
--- building and compiling it walks every path (2^40) inside LPeg itself, before any match.
--- Not run by hostile.t: it hangs the engine inside LPeg (a known gap of issue 10, item 3). Kept
--- here to reproduce the gap: kguard scan --rules DIR-with-this-file examples/audit.log hangs.
+-- building and compiling it walks every path (2^40) inside LPeg itself, before any match, where
+-- neither the budget nor the watchdog can stop it. The grammar is tried in a child process first
+-- and refused when that does not finish within the time limit.
+-- expect: error LPeg grammar refused: building this grammar did not finish within the time limit \(ms\) of 50; disabled
 return {
   type = "Discovery:Kubernetes/HostileLpegGrammarDag",
   severity = "Low",
