@@ -4,7 +4,10 @@
  * uses, so existing webhook configs carry over); GET /healthz.  A body is
  * answered 200 only once it is queued for judging (queue.h); when the queue
  * is full the answer is 429 (with Retry-After), so the API server retries and
- * nothing accepted is ever dropped.  GET /metrics when given a renderer.
+ * nothing accepted is ever dropped.  With a deliver callback (kguard run
+ * --publish-to-nats) a body goes there instead of the queue and is answered
+ * with the status it returns (200 only once stored).  GET /metrics when
+ * given a renderer.
  * Optional bearer token and client
  * certificate check; bodies over the limit get 413.  Connections are limited
  * per client address, and headers and bodies have deadlines that trickling

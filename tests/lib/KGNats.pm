@@ -27,6 +27,7 @@ use KGTest qw(json_decode json_encode);
 use KGRun ();
 
 my %SERVERS;
+my $STARTED = 0;   # log names never repeat (a restarted server must not read its predecessor's log)
 END { local $?; stop($_) for values %SERVERS }
 
 sub binary {
@@ -36,7 +37,7 @@ sub binary {
 
 sub start {
     my (%o) = @_;
-    my $log = "$o{dir}/server-" . (keys(%SERVERS) + 0) . '-' . time . '.log';
+    my $log = "$o{dir}/server-" . ++$STARTED . '.log';
     my $port = $o{port} // -1;
     my @args = ('-js', '-a', '127.0.0.1', '-p', $port, '-sd', $o{store});
     if (defined $o{conf}) {
