@@ -533,7 +533,10 @@ static void feed_line(reader *r, const char *line, size_t len,
 {
     if (is_blank(line, len))
         return;
-    input_feed(line, len, r->file, r->line, s);
+    if (s->line)
+        s->line(s->ud, line, len, r->file, r->line);
+    else
+        input_feed(line, len, r->file, r->line, s);
 }
 
 /* The first line opened a JSON value it did not close: try the whole rest

@@ -50,6 +50,8 @@ typedef struct kg_cli {
     bool literal_lists;        /* --literal-lists */
     bool accept_shrunk_lists;  /* --accept-shrunk-lists */
     long rule_max_failures;    /* < 0 when not given */
+    long threads;              /* --threads; < 0 when not given, 0: one per core */
+    size_t thread_queue;       /* --thread-queue-bytes; 0: the default */
     /* kguard run */
     const char *follow[CLI_MAX_FOLLOW];
     size_t n_follow;

@@ -38,6 +38,8 @@ typedef struct kg_limits {
 
 typedef struct kg_config kg_config;
 
+#define KG_MAX_THREADS 256
+
 struct kg_config {
     char *file;
     /* what the command line can say too; NULL / unset when absent */
@@ -52,6 +54,7 @@ struct kg_config {
     bool literal_lists;           /* keep special-purpose ranges in threat lists */
     double publish_interval;      /* seconds; < 0 when unset */
     long rule_max_failures;       /* < 0 when unset */
+    long threads;                 /* parse workers; < 0 when unset, 0: per core */
     /* tuning */
     kg_sev_table severity;        /* global settings */
     kg_team *teams;
