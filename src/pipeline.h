@@ -20,7 +20,7 @@
 #include "kguard/event.h"
 #include "kguard/input.h"
 
-#define KG_PIPELINE_DEFAULT_BYTES (8u << 20)   /* line text in flight */
+#define KG_PIPELINE_DEFAULT_BYTES (2u << 20)   /* line text in flight */
 
 typedef struct kg_pipeline kg_pipeline;
 
