@@ -1,6 +1,7 @@
 # kguard build.  `make` builds ./kguard; `make test` runs every test under
 # prove; `make test SANITIZE=1` does the same against an ASan+UBSan build
-# kept in build/asan/ (the plain build lives in build/plain/).
+# kept in build/asan/ (the plain build lives in build/plain/); `make tsan`
+# runs the tests of --threads against a ThreadSanitizer build (build/tsan/).
 
 CC      ?= cc
 PREFIX  ?= /usr/local
