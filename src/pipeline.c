@@ -54,6 +54,8 @@ typedef struct batch {
     struct batch *next;        /* work queue, or spare list */
     struct batch *after;       /* in-flight order */
     char *file;
+    bool has_base;             /* what the source says of the lines' records */
+    kg_input_meta base;
     char *text;
     size_t tlen, tcap;
     pl_line *lines;
@@ -196,7 +198,8 @@ static void parse_batch(kg_pipeline *p, batch *b)
         const pl_line *l = &b->lines[i];
         c.ix = i;
         c.have_peek = false;
-        input_feed_from(b->text + l->off, l->len, b->file, l->line, NULL, &ws);
+        input_feed_from(b->text + l->off, l->len, b->file, l->line,
+                        b->has_base ? &b->base : NULL, &ws);
     }
     arena_use(was);
 }
@@ -237,7 +240,7 @@ static bool skip_late(kg_pipeline *p, const batch *b, pl_op *op)
         !prescan_event(b->text + l->off, l->len, &peek))
         return false;
     event_release(&op->ev);
-    s->skipped(s->ud, &peek, NULL, b->file, op->line);
+    s->skipped(s->ud, &peek, b->has_base ? &b->base : NULL, b->file, op->line);
     return true;
 }
 
@@ -380,7 +383,7 @@ static void submit(kg_pipeline *p)
     judge_ready(p);
 }
 
-static batch *batch_get(kg_pipeline *p, const char *file)
+static batch *batch_get(kg_pipeline *p, const char *file, const kg_input_meta *base)
 {
     batch *b = p->spare;
     if (b) {
@@ -394,6 +397,9 @@ static batch *batch_get(kg_pipeline *p, const char *file)
         p->spare = b;
         return NULL;
     }
+    b->has_base = base != NULL;
+    if (base)
+        b->base = *base;
     return b;
 }
 
@@ -431,13 +437,23 @@ static bool append(batch *b, const char *text, size_t len, long line)
 
 /* ---- public -------------------------------------------------------------- */
 
+/* Do the lines of batch b come from file, with base? */
+static bool same_source(const batch *b, const char *file, const kg_input_meta *base)
+{
+    if (strcmp(b->file, file) != 0 || b->has_base != (base != NULL))
+        return false;
+    return !base || (b->base.source == base->source &&
+                     memcmp(&b->base.origin, &base->origin, sizeof base->origin) == 0);
+}
+
 void pipeline_line(kg_pipeline *p, const char *text, size_t len, const char *file,
-                   long line)
+                   long line, const kg_input_meta *base)
 {
     const kg_input_sink *s = p->ops.sink;
-    if (p->fill && strcmp(p->fill->file, file) != 0)
+    if (p->fill && !same_source(p->fill, file, base))
         submit(p);
-    if ((!p->fill && !(p->fill = batch_get(p, file))) || !append(p->fill, text, len, line)) {
+    if ((!p->fill && !(p->fill = batch_get(p, file, base))) ||
+        !append(p->fill, text, len, line)) {
         pipeline_drain(p);       /* in order, then say what was lost */
         if (s->bad)
             s->bad(s->ud, file, line, "out of memory: the line was not judged");

@@ -45,11 +45,12 @@ typedef struct kg_pipeline_ops {
 kg_pipeline *pipeline_new(unsigned threads, size_t max_bytes, const kg_pipeline_ops *ops,
                           char *err, size_t errlen);
 
-/* Hand over one line (copied) of file (copied) at line number line.  May
+/* Hand over one line (copied) of file (copied) at line number line, with
+ * what its source says of its records (copied; NULL: nothing).  May
  * judge batches that are done, and waits for the oldest while too much is
  * in flight. */
 void pipeline_line(kg_pipeline *p, const char *text, size_t len, const char *file,
-                   long line);
+                   long line, const kg_input_meta *base);
 
 /* Judge everything handed over, in order; returns when nothing is left. */
 void pipeline_drain(kg_pipeline *p);

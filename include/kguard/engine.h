@@ -76,16 +76,21 @@ void engine_free(kg_engine *e);
  * message in err when it could not be read. */
 int engine_scan_path(kg_engine *e, const char *path, char *err, size_t errlen);
 
+/* engine_scan_path for a source of a named cluster (--cluster-file): its
+ * records are that cluster's unless their envelope names another. */
+int engine_scan_cluster(kg_engine *e, const char *path, const char *cluster, char *err,
+                        size_t errlen);
+
 /* Judge one JSON text (a line or a webhook body) from file:line. */
 void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
                  long line);
 
 /* Judge one line of a line-per-record source (a followed file, stdin
- * under run) from file:line: with workers (opts.threads > 1) it may be
+ * under run) from file:line, of cluster (NULL: as engine_feed): with workers (opts.threads > 1) it may be
  * judged later, in order, by engine_drain or any other engine_ call below
  * that reads or changes what judging does. */
 void engine_feed_line(kg_engine *e, const char *text, size_t len, const char *file,
-                      long line);
+                      long line, const char *cluster);
 
 /* Judge every line handed over with engine_feed_line. */
 void engine_drain(kg_engine *e);

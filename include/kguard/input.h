@@ -42,15 +42,22 @@ typedef struct kg_input_sink {
     void (*skipped)(void *ud, const kg_input_peek *peek, const kg_input_meta *meta,
                     const char *file, long line);
     /* Optional: takes each non-blank line of a line-per-record source
-     * instead of input_feed (the pipeline, --threads, which feeds it to
+     * (with what the source says of its records, or NULL) instead of
+     * input_feed_from (the pipeline, --threads, which feeds it to
      * this sink's callbacks later, in order). */
-    void (*line)(void *ud, const char *text, size_t len, const char *file, long line);
+    void (*line)(void *ud, const char *text, size_t len, const char *file, long line,
+                 const kg_input_meta *base);
 } kg_input_sink;
 
 /* Read a whole source ("-" is stdin) to its end.  Returns 0, or -1 with a
  * message in err when it cannot be opened or read. */
 int input_read_path(const char *path, const kg_input_sink *sink, char *err,
                     size_t errlen);
+
+/* input_read_path with what is known of the source's records beforehand
+ * (the cluster --cluster-file names); an envelope's own word replaces it. */
+int input_read_path_from(const char *path, const kg_input_meta *base,
+                         const kg_input_sink *sink, char *err, size_t errlen);
 
 /* Feed one complete JSON text (a line, or a webhook body, which may be
  * gzip-compressed) that starts at file:line.  Returns the number of records
