@@ -88,6 +88,10 @@ is(scalar @where, $n_bad, 'each reported once, with its line');
 is_deeply(\@where, [ sort { $a <=> $b } @where ], 'in the order of the file');
 is($st->{summary}{judged}, 300, 'each request judged once (watches at ResponseStarted)');
 
+# a file of a named cluster (--cluster-file): the cluster goes with the lines to the workers
+my $cf = same_as_one_thread('cluster file', [ scan_args(), '--cluster-file', "east-1=$stream" ], @SETTINGS);
+like($cf->{stdout}, qr/"east-1"/, 'the findings name the cluster of the file');
+
 # stdin, the same
 my $in1 = run_kguard(args => [ scan_args(), '--threads', '1', '-' ], stdin => join("\n", @lines) . "\n");
 my $in = run_kguard(args => [ scan_args(), '--threads', '4', '-' ], stdin => join("\n", @lines) . "\n");
