@@ -1,6 +1,7 @@
 # kguard build.  `make` builds ./kguard; `make test` runs every test under
 # prove; `make test SANITIZE=1` does the same against an ASan+UBSan build
-# kept in build/asan/ (the plain build lives in build/plain/).
+# kept in build/asan/ (the plain build lives in build/plain/); `make tsan`
+# runs the tests of --threads against a ThreadSanitizer build (build/tsan/).
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -26,6 +27,11 @@ VARIANT := asan
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 BIN     := build/asan/kguard
+else ifeq ($(SANITIZE),thread)
+VARIANT := tsan
+CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+BIN     := build/tsan/kguard
 else
 VARIANT := plain
 BIN     := kguard
@@ -40,7 +46,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OBJDIR)/tests/%)
 # Runs tests/lua/*_test.lua inside the real rule sandbox (tests/lualib.t).
 LUA_RUNNER := $(OBJDIR)/tests/lua-runner
 
-.PHONY: all test unit check-includes clean install uninstall
+.PHONY: all test unit check-includes clean install uninstall tsan
 all: $(BIN)
 
 # -MMD -MP: each object (and unit binary) gets a .d file of the headers it
@@ -79,6 +85,14 @@ check-includes:
 # Unit binaries and the end-to-end scripts (Perl, Test::More) under one prove.
 test: check-includes $(BIN) $(UNIT_BIN) $(LUA_RUNNER)
 	KGUARD=$(abspath $(BIN)) KGUARD_ROOT=$(CURDIR) KGUARD_LUA_RUNNER=$(abspath $(LUA_RUNNER)) prove $(PROVE_FLAGS) $(UNIT_BIN) tests/*.t
+
+# The --threads pipeline under ThreadSanitizer (build/tsan/): the tests that
+# run scans with workers; any report fails the run.
+TSAN_TESTS ?= tests/threads.t tests/prescan.t tests/input.t tests/run.t
+tsan:
+	$(MAKE) SANITIZE=thread build/tsan/kguard
+	KGUARD=$(abspath build/tsan/kguard) KGUARD_ROOT=$(CURDIR) \
+	    TSAN_OPTIONS='halt_on_error=1 exitcode=66' prove $(PROVE_FLAGS) $(TSAN_TESTS)
 
 clean:
 	rm -rf build kguard

@@ -337,4 +337,5 @@ printf '  %-52s %-8s %s\n' "RSS flat over long runs" "$( [ "$FLAT_E" = met ] && 
 printf '  %-52s %-8s %s\n' "+100 declarative rules cost <= 20%" "$(ok "$D_COST_SS <= 20")" "$D_COST_SS% steady state ($D_COST_E2E% end-to-end)"
 } | tee "$OUT/results.txt"
 [ "${BENCH_CACHE:-1}" = 0 ] || bench/cache.sh | tee -a "$OUT/results.txt"   # lever 2 (issue 15)
+[ -f bench/threads.sh ] && . bench/threads.sh   # lever 5: --threads (appends to results.txt)
 say "results in $OUT/results.txt; raw outputs in $OUT/*.err, $OUT/c.out, RSS samples in $OUT/e.rss and $OUT/f.rss"

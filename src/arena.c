@@ -1,5 +1,8 @@
 /*
  * arena: the thread-local bump allocator behind cJSON (see arena.h).
+ * Each thread allocates from its own arena, or from the one arena_use
+ * lent it (the pipeline's batches, parsed by a worker and judged by the
+ * judge thread, one at a time).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,8 +37,12 @@ typedef struct arena {
     big *bigs;                     /* heap blocks of the open region */
 } arena;
 
-static _Thread_local arena A;
+static _Thread_local arena own;     /* the thread's own arena */
+static _Thread_local arena *cur;   /* the one in use; NULL: own (arena_use) */
+static _Thread_local bool suspended; /* arena_suspend: plain malloc and free */
 static bool installed;             /* cJSON's hooks point here */
+
+#define A (*(cur ? cur : &own))
 
 static void *tag(unsigned char *p, uint32_t t)
 {
@@ -81,6 +88,8 @@ static void *arena_malloc(size_t n)
     size_t need = HDR + ((n + 15u) & ~(size_t)15u);
     chunk *c = A.head;
     unsigned char *p;
+    if (suspended)
+        return malloc(n);
     if (!A.in_region || need > BIG)
         return heap_alloc(n);
     if ((!c || c->size - c->used < need) && !(c = new_chunk()))
@@ -97,6 +106,10 @@ static void arena_free(void *ptr)
     big *b;
     if (!ptr)
         return;
+    if (suspended) {
+        free(ptr);
+        return;
+    }
     p = (unsigned char *)ptr - HDR;
     memcpy(&t, p, sizeof t);
     if (t == TAG_ARENA)
@@ -117,7 +130,8 @@ static void arena_free(void *ptr)
 
 arena_mark arena_begin(void)
 {
-    arena_mark m = {A.head, A.head ? A.head->used : 0, installed && !A.in_region};
+    arena_mark m = {A.head, A.head ? A.head->used : 0, installed && !A.in_region,
+                    installed && A.in_region};
     if (m.active)
         A.in_region = true;
     return m;
@@ -125,6 +139,8 @@ arena_mark arena_begin(void)
 
 bool arena_end(arena_mark m)
 {
+    if (m.nested)
+        return true;               /* the enclosing region frees it */
     if (!m.active)
         return false;
     A.in_region = false;
@@ -144,19 +160,55 @@ bool arena_end(arena_mark m)
     return true;
 }
 
+/* Free an arena's chunks (a region must not be open). */
+static void release(arena *a)
+{
+    while (a->head) {
+        chunk *c = a->head;
+        a->head = c->next;
+        free(c);
+    }
+    while (a->spare) {
+        chunk *c = a->spare;
+        a->spare = c->next;
+        free(c);
+    }
+    a->total = 0;
+}
+
 void arena_release(void)
 {
-    while (A.head) {
-        chunk *c = A.head;
-        A.head = c->next;
-        free(c);
-    }
-    while (A.spare) {
-        chunk *c = A.spare;
-        A.spare = c->next;
-        free(c);
-    }
-    A.total = 0;
+    release(&own);
+}
+
+arena *arena_new(void)
+{
+    return calloc(1, sizeof(arena));
+}
+
+void arena_delete(arena *a)
+{
+    if (!a)
+        return;
+    release(a);
+    free(a);
+}
+
+arena *arena_use(arena *a)
+{
+    arena *was = cur;
+    cur = a;
+    return was;
+}
+
+size_t arena_bytes(const arena *a)
+{
+    return a->total;
+}
+
+bool arena_installed(void)
+{
+    return installed;
 }
 
 void arena_install(void)
@@ -168,16 +220,13 @@ void arena_install(void)
 
 bool arena_suspend(void)
 {
-    bool was = installed;
-    if (was) {
-        cJSON_InitHooks(NULL);
-        installed = false;
-    }
+    bool was = installed && !suspended;
+    suspended = installed;
     return was;
 }
 
 void arena_resume(bool was_installed)
 {
     if (was_installed)
-        arena_install();
+        suspended = false;
 }

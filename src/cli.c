@@ -118,6 +118,7 @@ int cli_parse(int argc, char **argv, kg_cli *c)
     c->publish_interval = -1;
     c->next.http.drain = -1;   /* the HTTP sink's default */
     c->rule_max_failures = -1;
+    c->threads = -1;
     long_options(lo);
     opterr = 0;
     optind = 1;

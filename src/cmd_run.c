@@ -226,7 +226,7 @@ static void on_follow_line(void *ud, const char *path, long lineno, const char *
 {
     run_follow *f = ud;
     engine_set_source(f->r->eng, "follow");
-    engine_feed_cluster(f->r->eng, line, len, path, lineno, f->cluster);
+    engine_feed_line(f->r->eng, line, len, path, lineno, f->cluster);
 }
 
 static void on_follow_note(void *ud, const char *path, long lineno, const char *what)
@@ -295,7 +295,7 @@ static void read_stdin(run_ctx *r)
     for (size_t i = 0; i < r->slen; i++) {
         if (r->sbuf[i] != '\n')
             continue;
-        engine_feed(r->eng, r->sbuf + start, i - start, "<stdin>", ++r->sline);
+        engine_feed_line(r->eng, r->sbuf + start, i - start, "<stdin>", ++r->sline, NULL);
         start = i + 1;
     }
     memmove(r->sbuf, r->sbuf + start, r->slen - start);
@@ -541,6 +541,7 @@ static void loop(run_ctx *r)
         if (r->use_stdin && (p[3].revents & (POLLIN | POLLHUP)))
             read_stdin(r);
         poll_follows(r, 8u << 20);
+        engine_drain(r->eng);   /* the lines read, judged before anything else */
         if (r->nats && !r->stop)
             poll_nats(r);
         t = now_s();

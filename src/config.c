@@ -342,6 +342,23 @@ static int read_outputs(cloader *ld, lua_State *L, int t, const char *key, void 
     return config_read_outputs(&ld->lc, L, t, ld->c);
 }
 
+/* threads = N (parse workers; 0: one per core, 1: none) */
+static int read_threads(cloader *ld, lua_State *L, int t, const char *key, void *field)
+{
+    int ty = lua_getfield(L, t, key), whole = 0;
+    lua_Integer v = ty == LUA_TNUMBER ? lua_tointegerx(L, -1, &whole) : 0;
+    lua_pop(L, 1);
+    *(long *)field = -1;
+    if (ty == LUA_TNIL)
+        return 0;
+    if (!whole || v < 0 || v > KG_MAX_THREADS) {
+        lc_error(&ld->lc, key, "%s must be a whole number from 0 to %d", key, KG_MAX_THREADS);
+        return -1;
+    }
+    *(long *)field = (long)v;
+    return 0;
+}
+
 /* partition = "aws" | "aws-cn" | "aws-us-gov" | ... */
 static int read_partition(cloader *ld, lua_State *L, int t, const char *key, void *field)
 {
@@ -400,6 +417,7 @@ static const struct config_key {
     {"publish_interval", publish_interval, NO_FIELD},
     {"literal_lists", read_bool, FIELD(literal_lists)},
     {"rule_max_failures", rule_max_failures, NO_FIELD},
+    {"threads", read_threads, FIELD(threads)},
     {"severity", severity_map, FIELD(severity)},
     {"teams", read_teams, NO_FIELD},
     {"suppress", read_suppress, NO_FIELD},
@@ -458,6 +476,7 @@ kg_config *config_load(const char *path, void (*error)(void *ud, const char *msg
     }
     ld.c->publish_interval = -1;
     ld.c->rule_max_failures = -1;
+    ld.c->threads = -1;
     if (!(sb = sandbox_new("/nonexistent", CONFIG_MEM, CONFIG_BUDGET, err, errlen)))
         goto fail;
     L = sb->L;

@@ -8,6 +8,7 @@
 #include <xxhash.h>
 #include "kguard/engine.h"
 #include "cstats.h"
+#include "pipeline.h"
 #include "kguard/persist.h"
 #include "kguard/rules.h"
 #include "kguard/workload.h"
@@ -38,6 +39,7 @@ struct kg_engine {
     kg_input_sink sink;
     const char *source;            /* engine_set_source */
     cstats *clusters;              /* counters per cluster */
+    kg_pipeline *pipe;             /* --threads: the workers, or NULL */
 };
 
 static double now_mono(void)
@@ -113,6 +115,13 @@ static bool stage_judged(kg_engine *e, const kg_event *ev)
 static bool on_skippable(void *ud, const kg_input_peek *p)
 {
     return !stage_decide(ud, p->stage, p->stage_len, p->audit_id, p->audit_id_len, false);
+}
+
+/* What a worker may skip on its own: a stage skipped whatever was judged
+ * before (reads nothing the judge changes). */
+static bool on_skippable_always(void *ud, const kg_input_peek *p)
+{
+    return !stage_decide(ud, p->stage, p->stage_len, NULL, 0, false);
 }
 
 static const char *meta_cluster(const kg_engine *e, const kg_input_meta *meta);
@@ -301,38 +310,64 @@ static void set_cluster(kg_engine *e, kg_event *ev, const kg_input_meta *meta)
     state_clock_event(e->state, ev->time_ms);
 }
 
-static void on_record(void *ud, const cJSON *rec, const kg_input_meta *meta,
-                      const char *file, long line)
+/* Record to event (any thread: the pipeline's workers call it): -1 with a
+ * message in err when it is no audit Event. */
+static int extract_record(void *ud, kg_event *ev, const cJSON *rec, char *err, size_t errlen)
+{
+    (void)ud;
+    if (event_extract(ev, rec, err, errlen) < 0) {
+        event_release(ev);
+        return -1;
+    }
+    workload_resolve(ev);
+    return 0;
+}
+
+/* An extracted event: counted, its stage decided, judged, released. */
+static void judge_event(void *ud, kg_event *ev, const kg_input_meta *meta)
 {
     kg_engine *e = ud;
-    kg_event ev;
-    char err[256];
     kg_judge_cb cb = {on_fire, on_rule_error, on_body_missing, e};
 
-    ev.src_file = file;
-    ev.src_line = line;
-    if (event_extract(&ev, rec, err, sizeof err) < 0) {
-        event_release(&ev);
-        on_bad(e, file, line, err);
-        return;
-    }
-    workload_resolve(&ev);
     e->stats.events++;
-    set_cluster(e, &ev, meta);
-    cstats_count(e->clusters, ev.cluster, CSTATS_EVENTS);
-    if (!stage_judged(e, &ev)) {
-        observe(e, ev.cluster, KG_EV_SKIPPED);
-        event_release(&ev);
+    set_cluster(e, ev, meta);
+    cstats_count(e->clusters, ev->cluster, CSTATS_EVENTS);
+    if (!stage_judged(e, ev)) {
+        observe(e, ev->cluster, KG_EV_SKIPPED);
+        event_release(ev);
         e->stats.skipped++;
         return;
     }
     e->stats.judged++;
-    observe(e, ev.cluster, KG_EV_JUDGED);
-    cstats_count(e->clusters, ev.cluster, CSTATS_JUDGED);
-    ruleset_judge(e->rules, &ev, &cb);
-    event_release(&ev);
+    observe(e, ev->cluster, KG_EV_JUDGED);
+    cstats_count(e->clusters, ev->cluster, CSTATS_JUDGED);
+    ruleset_judge(e->rules, ev, &cb);
+    event_release(ev);
     if ((e->stats.judged & 1023) == 0)
         flush_due(e);
+}
+
+static void on_record(void *ud, const cJSON *rec, const kg_input_meta *meta,
+                      const char *file, long line)
+{
+    kg_event ev;
+    char err[256];
+
+    ev.src_file = file;
+    ev.src_line = line;
+    if (extract_record(ud, &ev, rec, err, sizeof err) < 0) {
+        on_bad(ud, file, line, err);
+        return;
+    }
+    judge_event(ud, &ev, meta);
+}
+
+/* A line for the workers (input.c's sink->line under --threads). */
+static void on_line(void *ud, const char *text, size_t len, const char *file, long line,
+                    const kg_input_meta *base)
+{
+    kg_engine *e = ud;
+    pipeline_line(e->pipe, text, len, file, line, base);
 }
 
 static void on_progress(void *ud, const char *file, unsigned long long bytes)
@@ -452,6 +487,21 @@ static int adopt_identity(kg_engine *e, const kg_engine_opts *opts)
     return 0;
 }
 
+/* --threads: the pipeline and the input's line hook; without it (no
+ * threads, no memory) one thread does everything. */
+static void start_workers(kg_engine *e)
+{
+    char err[256];
+    kg_pipeline_ops ops = {e->opts.no_prescan ? NULL : on_skippable_always, extract_record,
+                           judge_event, &e->sink, e};
+    if (!(e->pipe = pipeline_new(e->opts.threads, e->opts.thread_queue, &ops, err,
+                                 sizeof err))) {
+        diag(e, "note: one thread (%s)", err);
+        return;
+    }
+    e->sink.line = on_line;
+}
+
 kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
                       kg_config **config, char *err, size_t errlen)
 {
@@ -489,6 +539,8 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     e->sink.ud = e;
     e->sink.max_line = opts->max_line;
     sinks_set_report(e->opts.sinks, on_sink_error, e);
+    if (opts->threads > 1)
+        start_workers(e);
     e->start = now_mono();
     return e;
 fail:
@@ -500,6 +552,7 @@ void engine_free(kg_engine *e)
 {
     if (!e)
         return;
+    pipeline_free(e->pipe);
     sinks_set_report(e->opts.sinks, NULL, NULL);
     ruleset_free(e->rules);
     agg_free(e->agg);
@@ -520,6 +573,12 @@ void engine_free(kg_engine *e)
     free(e);
 }
 
+void engine_drain(kg_engine *e)
+{
+    if (e->pipe)
+        pipeline_drain(e->pipe);
+}
+
 int engine_scan_path(kg_engine *e, const char *path, char *err, size_t errlen)
 {
     return engine_scan_cluster(e, path, NULL, err, errlen);
@@ -534,6 +593,7 @@ int engine_scan_cluster(kg_engine *e, const char *path, const char *cluster, cha
         snprintf(base.origin.cluster, sizeof base.origin.cluster, "%s", cluster);
     rc = input_read_path_from(path, cluster && cluster[0] ? &base : NULL, &e->sink, err,
                               errlen);
+    engine_drain(e);        /* every line read, also before a read error */
     if (e->opts.progress) {
         fputs("\r\033[K", e->opts.diag);
         fflush(e->opts.diag);
@@ -545,13 +605,30 @@ int engine_scan_cluster(kg_engine *e, const char *path, const char *cluster, cha
 void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
                  long line)
 {
+    engine_drain(e);
     input_feed(text, len, file, line, &e->sink);
+}
+
+void engine_feed_line(kg_engine *e, const char *text, size_t len, const char *file,
+                      long line, const char *cluster)
+{
+    kg_input_meta base = {0};
+    const kg_input_meta *b = NULL;
+    if (cluster && cluster[0]) {
+        snprintf(base.origin.cluster, sizeof base.origin.cluster, "%s", cluster);
+        b = &base;
+    }
+    if (e->pipe)
+        pipeline_line(e->pipe, text, len, file, line, b);
+    else
+        input_feed_from(text, len, file, line, b, &e->sink);
 }
 
 void engine_feed_cluster(kg_engine *e, const char *text, size_t len, const char *file,
                          long line, const char *cluster)
 {
     kg_input_meta base = {0};
+    engine_drain(e);
     if (!cluster || !cluster[0]) {
         input_feed(text, len, file, line, &e->sink);
         return;
@@ -567,6 +644,8 @@ const kg_stats *engine_stats(const kg_engine *e)
 
 void engine_set_source(kg_engine *e, const char *source)
 {
+    if (source != e->source)    /* lines handed over are the old source's */
+        engine_drain(e);
     e->source = source;
 }
 
@@ -606,6 +685,7 @@ int engine_reload(kg_engine *e, const kg_engine_opts *opts, kg_lists *lists,
 {
     kg_lists *heap = NULL;
     kg_ruleset *rs = NULL;
+    engine_drain(e);
     if (lists_keep_shrunk(lists, e->lists, opts->accept_shrunk_lists, e->opts.diag) < 0)
         snprintf(err, errlen, "out of memory");
     else
@@ -637,6 +717,7 @@ int engine_reload(kg_engine *e, const kg_engine_opts *opts, kg_lists *lists,
 
 void engine_tick(kg_engine *e)
 {
+    engine_drain(e);
     agg_flush(e->agg, now_ms(), false);
     sinks_flush(e->opts.sinks);
 }
@@ -644,6 +725,7 @@ void engine_tick(kg_engine *e)
 int engine_save(kg_engine *e)
 {
     char msg[4600];
+    engine_drain(e);
     if (!e->opts.state_path)
         return 0;
     if (persist_save(e->opts.state_path, e->state, e->agg, msg, sizeof msg) < 0) {
@@ -655,6 +737,7 @@ int engine_save(kg_engine *e)
 
 void engine_reopen(kg_engine *e)
 {
+    engine_drain(e);
     for (size_t i = 0; i < sinks_count(e->opts.sinks); i++)
         if (sinks_reopen_one(e->opts.sinks, i) > 0)
             diag(e, "reopened %s", sinks_get(e->opts.sinks, i)->name);
@@ -675,6 +758,7 @@ void engine_reload_counts(const kg_engine *e, unsigned long long *ok,
 int engine_finish(kg_engine *e)
 {
     int rc;
+    engine_drain(e);
     agg_flush(e->agg, now_ms(), true);
     sinks_flush(e->opts.sinks);
     e->stats.updates = e->published - e->stats.findings - e->stats.archived;

@@ -2,6 +2,7 @@
  * event: extraction of an audit Event's fields from its cJSON tree, with
  * type checks, and the per-event facts shared by every rule.
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -218,23 +219,28 @@ static void compute_facts(kg_event *ev)
     }
 }
 
+/* top_fields by name length, built once (by whichever thread extracts
+ * first: the pipeline's workers extract in parallel). */
+static signed char by_len[32][4];
+static pthread_once_t by_len_once = PTHREAD_ONCE_INIT;
+
+static void build_by_len(void)
+{
+    memset(by_len, -1, sizeof by_len);
+    for (unsigned i = 0; i < N_TOP; i++) {
+        size_t l = strlen(top_fields[i].name), j = 0;
+        while (by_len[l][j] >= 0)
+            j++;
+        by_len[l][j] = (signed char)i;
+    }
+}
+
 /* The top_fields index of a member name, or -1: by length first, so each
  * member costs a comparison or two rather than a walk of the table. */
 static int top_index(const char *k)
 {
-    static signed char by_len[32][4];
-    static bool built;
     size_t len = strlen(k);
-    if (!built) {
-        memset(by_len, -1, sizeof by_len);
-        for (unsigned i = 0; i < N_TOP; i++) {
-            size_t l = strlen(top_fields[i].name), j = 0;
-            while (by_len[l][j] >= 0)
-                j++;
-            by_len[l][j] = (signed char)i;
-        }
-        built = true;
-    }
+    pthread_once(&by_len_once, build_by_len);
     if (len >= 32)
         return -1;
     for (unsigned j = 0; j < 4 && by_len[len][j] >= 0; j++)

@@ -534,7 +534,10 @@ static void feed_line(reader *r, const char *line, size_t len,
 {
     if (is_blank(line, len))
         return;
-    input_feed_from(line, len, r->file, r->line, r->base, s);
+    if (s->line)
+        s->line(s->ud, line, len, r->file, r->line, r->base);
+    else
+        input_feed_from(line, len, r->file, r->line, r->base, s);
 }
 
 /* The first line opened a JSON value it did not close: try the whole rest

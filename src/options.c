@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "kguard/config.h"
 #include "options.h"
 #include "util.h"
 
@@ -248,6 +249,10 @@ const kg_option options_table[] = {
      NULL, OPT_ALL, set_flag, F(accept_shrunk_lists), 0},
     {"no-prescan", NULL, "parse every line, also the stages skipped unjudged (for checks)",
      NULL, OPT_ALL, set_flag, F(no_prescan), 0},
+    {"threads", "N", "parse workers feeding the judging thread (default, 0: one per core; "
+     "1: none)", "threads", OPT_ALL, set_count, F(threads), KG_MAX_THREADS},
+    {"thread-queue-bytes", "N", "line bytes in flight to the workers (default: 2097152)",
+     NULL, OPT_ALL, set_size, F(thread_queue), 1},
     {"follow", "FILE", "follow an audit log across rotation (repeatable)", NULL,
      OPT_RUN, set_follow, 0, 0},
     {"follow-cluster", "CLUSTER=FILE", "follow a log of that cluster (repeatable; its "

@@ -57,6 +57,8 @@ typedef struct kg_cli {
     bool literal_lists;        /* --literal-lists */
     bool accept_shrunk_lists;  /* --accept-shrunk-lists */
     long rule_max_failures;    /* < 0 when not given */
+    long threads;              /* --threads; < 0 when not given, 0: one per core */
+    size_t thread_queue;       /* --thread-queue-bytes; 0: the default */
     cli_source cluster_files[CLI_MAX_FOLLOW];   /* scan: --cluster-file */
     size_t n_cluster_files;
     /* kguard run */

@@ -220,6 +220,18 @@ int setup_open_sinks(const kg_cli *c, kg_setup *s, bool flush_each)
     return 0;
 }
 
+/* --threads, else the config's threads, else (and for 0) one per online
+ * core; only scan and run read lines in bulk. */
+static unsigned pick_threads(const kg_cli *c, const kg_config *cfg)
+{
+    long n = c->threads >= 0 ? c->threads : cfg && cfg->threads >= 0 ? cfg->threads : 0;
+    if (strcmp(c->cmd, "scan") != 0 && strcmp(c->cmd, "run") != 0)
+        return 1;
+    if (n == 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > KG_MAX_THREADS ? KG_MAX_THREADS : (unsigned)n;
+}
+
 int setup_load(const kg_cli *c, kg_setup *s)
 {
     const kg_config *cfg;
@@ -258,6 +270,8 @@ int setup_load(const kg_cli *c, kg_setup *s)
                               : KG_MAX_FAILURES_DEFAULT);
     s->eo.diag = stderr;
     s->eo.no_prescan = c->no_prescan;
+    s->eo.threads = pick_threads(c, cfg);
+    s->eo.thread_queue = c->thread_queue;
     s->drop_archived = c->drop_archived || (!c->archive_path && cfg && cfg->archive_drop);
     setup_nats(c, s);
     return 0;

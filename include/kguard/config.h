@@ -61,6 +61,7 @@ typedef struct kg_config_output {
     size_t batch, spool_max;
     double timeout, drain;
 } kg_config_output;
+#define KG_MAX_THREADS 256
 
 struct kg_config {
     char *file;
@@ -83,6 +84,7 @@ struct kg_config {
     /* NATS (kguard run): server, credentials and TLS files, consumer */
     char *nats_url, *nats_creds, *nats_ca, *nats_cert, *nats_key;
     char *nats_subject, *nats_durable;
+    long threads;                 /* parse workers; < 0 when unset, 0: per core */
     /* tuning */
     kg_sev_table severity;        /* global settings */
     kg_team *teams;

@@ -58,6 +58,8 @@ typedef struct kg_engine_opts {
     unsigned long rule_max_failures; /* the circuit breaker; 0: never */
     bool live;            /* kguard run: state ages in wall time, not event time */
     bool no_prescan;      /* parse every line, even stages that are skipped */
+    unsigned threads;     /* parse-and-extract workers (pipeline); 0, 1: none */
+    size_t thread_queue;  /* line bytes in flight between them and the judge; 0: default */
 } kg_engine_opts;
 
 typedef struct kg_engine kg_engine;
@@ -82,6 +84,16 @@ int engine_scan_cluster(kg_engine *e, const char *path, const char *cluster, cha
 /* Judge one JSON text (a line or a webhook body) from file:line. */
 void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
                  long line);
+
+/* Judge one line of a line-per-record source (a followed file, stdin
+ * under run) from file:line, of cluster (NULL: as engine_feed): with workers (opts.threads > 1) it may be
+ * judged later, in order, by engine_drain or any other engine_ call below
+ * that reads or changes what judging does. */
+void engine_feed_line(kg_engine *e, const char *text, size_t len, const char *file,
+                      long line, const char *cluster);
+
+/* Judge every line handed over with engine_feed_line. */
+void engine_drain(kg_engine *e);
 
 /* engine_feed for a text from a named cluster (POST /k8s-audit/CLUSTER):
  * its records are that cluster's unless their envelope names another. */

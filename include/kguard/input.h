@@ -41,6 +41,12 @@ typedef struct kg_input_sink {
     bool (*skippable)(void *ud, const kg_input_peek *peek);
     void (*skipped)(void *ud, const kg_input_peek *peek, const kg_input_meta *meta,
                     const char *file, long line);
+    /* Optional: takes each non-blank line of a line-per-record source
+     * (with what the source says of its records, or NULL) instead of
+     * input_feed_from (the pipeline, --threads, which feeds it to
+     * this sink's callbacks later, in order). */
+    void (*line)(void *ud, const char *text, size_t len, const char *file, long line,
+                 const kg_input_meta *base);
 } kg_input_sink;
 
 /* Read a whole source ("-" is stdin) to its end.  Returns 0, or -1 with a

@@ -51,6 +51,13 @@ static void parsing(void)
     ok(parse(&c, "scan", "--rule-max-failures", "5x", NULL) < 0, "a count with junk refused");
     ok(parse(&c, "scan", "--rule-max-failures", "-3", NULL) < 0, "a negative count refused");
     ok(parse(&c, "scan", "--max-line-bytes", "10", NULL) < 0, "bytes below the minimum");
+    ok(parse(&c, "scan", NULL, NULL, NULL) == 0 && c.threads == -1 && c.thread_queue == 0,
+       "no --threads: unset (one worker per core)");
+    ok(parse(&c, "scan", "--threads", "4", NULL) == 0 && c.threads == 4, "--threads 4");
+    ok(parse(&c, "scan", "--threads", "257", NULL) < 0, "--threads over 256 refused");
+    ok(parse(&c, "run", "--thread-queue-bytes", "1", NULL) == 0 && c.thread_queue == 1,
+       "--thread-queue-bytes 1");
+    ok(parse(&c, "scan", "--thread-queue-bytes", "0", NULL) < 0, "--thread-queue-bytes 0 refused");
     ok(parse(&c, "scan", "--threat-list", "corp=/etc/kguard/corp.txt", NULL) == 0 &&
        c.n_lists == 1 && c.lists[0].kind == KG_LIST_CUSTOM && c.lists[0].name_len == 4 &&
        strcmp(c.lists[0].path, "/etc/kguard/corp.txt") == 0, "a named list");
