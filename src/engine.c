@@ -302,7 +302,8 @@ static void on_record(void *ud, const cJSON *rec, const kg_input_meta *meta,
         on_bad(e, file, line, err);
         return;
     }
-    workload_resolve(&ev);
+    if (meta && meta->bodies)
+        event_defer_bodies(&ev, meta->bodies);  /* parsed when first read */
     e->stats.events++;
     set_cluster(e, &ev, meta);
     cstats_count(e->clusters, ev.cluster, CSTATS_EVENTS);
@@ -468,6 +469,7 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     if (!e->opts.no_prescan) {
         e->sink.skippable = on_skippable;
         e->sink.skipped = on_skipped;
+        e->sink.lazy_bodies = true;
     }
     e->sink.progress = on_progress;
     e->sink.ud = e;

@@ -56,7 +56,7 @@ static bool api_string(const char *s)
 /* The body conditions need the event's body; note its absence. */
 static bool have_body(rules_judge_ctx *c)
 {
-    if (c->ev->body)
+    if (workload_has_body(c->ev))
         return true;
     c->body_missing = true;
     return false;
@@ -178,7 +178,7 @@ static bool test_privileged(rules_judge_ctx *c, const rules_cond *k)
     if (!have_body(c))
         return false;
     if (c->privileged < 0)
-        c->privileged = workload_has_privileged(c->ev->pod_spec);
+        c->privileged = workload_has_privileged(workload_pod_spec(c->ev));
     return c->privileged == k->flag;
 }
 
@@ -192,7 +192,7 @@ static bool test_host_path(rules_judge_ctx *c, const rules_cond *k)
     if (!have_body(c))
         return false;
     if (c->host_path < 0)
-        c->host_path = workload_has_host_path(c->ev->pod_spec);
+        c->host_path = workload_has_host_path(workload_pod_spec(c->ev));
     return c->host_path == k->flag;
 }
 

@@ -41,6 +41,9 @@ typedef struct kg_input_sink {
     bool (*skippable)(void *ud, const kg_input_peek *peek);
     void (*skipped)(void *ud, const kg_input_peek *peek, const kg_input_meta *meta,
                     const char *file, long line);
+    /* May an Event line be parsed without its bodies (requestObject,
+     * responseObject)?  Then record's meta->bodies holds them as spans. */
+    bool lazy_bodies;
 } kg_input_sink;
 
 /* Read a whole source ("-" is stdin) to its end.  Returns 0, or -1 with a
