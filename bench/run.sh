@@ -334,4 +334,6 @@ printf '  %-52s %-8s %s\n' "RSS flat over long runs" "$( [ "$FLAT_E" = met ] && 
        "${LONG}x replay: $FLAT_E; fresh stream: $FLAT_F (peak within 10% of 1x; < 5% growth over the second half)"
 printf '  %-52s %-8s %s\n' "+100 declarative rules cost <= 20%" "$(ok "$D_COST_SS <= 20")" "$D_COST_SS% steady state ($D_COST_E2E% end-to-end)"
 } | tee "$OUT/results.txt"
+say "measuring the rules scaling (bench/rules.sh)"
+OUT=$OUT GEN=$OUT/gen MEASURE=$MEASURE KGUARD=$KGUARD RULES=$SNAP/rules.d LUALIB=$SNAP/lualib EVENTS=$EVC REPS=$REPS SEED=$SEED bench/rules.sh | tee -a "$OUT/results.txt"
 say "results in $OUT/results.txt; raw outputs in $OUT/*.err, $OUT/c.out, RSS samples in $OUT/e.rss and $OUT/f.rss"
