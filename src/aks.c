@@ -63,4 +63,6 @@ void aks_origin(const cJSON *rec, kg_origin *o)
         return;
     segment_after(id->valuestring, "managedClusters", o->cluster, sizeof o->cluster, true);
     segment_after(id->valuestring, "subscriptions", o->account, sizeof o->account, true);
+    segment_after(id->valuestring, "resourceGroups", o->group, sizeof o->group, true);
+    snprintf(o->resource, sizeof o->resource, "%s", id->valuestring);
 }

@@ -22,7 +22,8 @@ void cli_warn(const char *fmt, ...)
 
 void cli_usage(FILE *to)
 {
-    fputs("usage: kguard scan  [options] [FILE...]   judge audit events from files (stdin: none or -)\n"
+    fputs("usage: kguard scan  [options] [--cluster-file CLUSTER=FILE]... [FILE...]\n"
+          "                                           judge audit events from files (stdin: none or -)\n"
           "       kguard run   [options] [--follow FILE]... [--listen [HOST:]PORT]   run until stopped\n"
           "       kguard check [options]                 load rules, lists and config strictly\n"
           "       kguard test  [options] [PATH...]       run rule fixtures, print TAP\n"
@@ -49,6 +50,10 @@ static int cross_check(const kg_cli *c)
     if ((c->cluster && !*c->cluster) || (c->account_id && !*c->account_id) ||
         (c->region && !*c->region)) {
         cli_warn("--cluster, --account-id and --region must not be empty");
+        return -1;
+    }
+    if (c->n_cluster_files && strcmp(c->cmd, "scan") != 0) {
+        cli_warn("--cluster-file is for kguard scan (kguard run: --follow-cluster)");
         return -1;
     }
     if (!c->tls_cert != !c->tls_key) {

@@ -47,10 +47,20 @@ typedef struct watch {
     char *name;                   /* a file in dir, or NULL: any *.lua */
 } watch;
 
-typedef struct run_ctx {
+typedef struct run_ctx run_ctx;
+
+/* One followed file's callback context: the cluster it belongs to ("":
+ * the default one). */
+typedef struct run_follow {
+    run_ctx *r;
+    const char *cluster;
+} run_follow;
+
+struct run_ctx {
     const kg_cli *cli;
     kg_engine *eng;
     kg_follow *follow[CLI_MAX_FOLLOW];
+    run_follow follow_ctx[CLI_MAX_FOLLOW];
     size_t n_follow;
     kg_queue *queue;
     kg_webhook *hook;
@@ -67,7 +77,7 @@ typedef struct run_ctx {
     char *sbuf;                   /* stdin bytes not yet a full line */
     size_t slen;
     long sline;
-} run_ctx;
+};
 
 static double now_s(void)
 {
@@ -207,9 +217,9 @@ static void reload(run_ctx *r, const char *why)
 static void on_follow_line(void *ud, const char *path, long lineno, const char *line,
                            size_t len)
 {
-    run_ctx *r = ud;
-    engine_set_source(r->eng, "follow");
-    engine_feed(r->eng, line, len, path, lineno);
+    run_follow *f = ud;
+    engine_set_source(f->r->eng, "follow");
+    engine_feed_cluster(f->r->eng, line, len, path, lineno, f->cluster);
 }
 
 static void on_follow_note(void *ud, const char *path, long lineno, const char *what)
@@ -223,7 +233,8 @@ static int open_follows(run_ctx *r)
     char err[512];
     for (size_t i = 0; i < r->cli->n_follow; i++) {
         kg_follow_opts fo = {r->cli->follow[i], r->cli->from_start, r->cli->max_line,
-                             on_follow_line, on_follow_note, r};
+                             on_follow_line, on_follow_note, &r->follow_ctx[i]};
+        r->follow_ctx[i] = (run_follow){r, r->cli->follow_cluster[i]};
         if (!(r->follow[r->n_follow] = follow_open(&fo, err, sizeof err))) {
             cli_warn("cannot follow %s: %s", r->cli->follow[i], err);
             return -1;

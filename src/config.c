@@ -123,13 +123,26 @@ static int severity_map(cloader *ld, lua_State *L, int t, const char *key, void 
     return rc;
 }
 
+/* team.clusters: absent (every cluster) or a non-empty list of names and
+ * globs. */
+static int team_clusters(cloader *ld, lua_State *L, int t, kg_team *team)
+{
+    int ty = lua_getfield(L, t, "clusters");
+    lua_pop(L, 1);
+    if (ty == LUA_TNIL)
+        return 0;
+    return lc_string_list(&ld->lc, L, t, "team ", "clusters", NULL, &team->clusters,
+                          &team->n_clusters);
+}
+
 static int load_team(cloader *ld, lua_State *L, int t, kg_team *team)
 {
-    static const char *const keys[] = {"name", "namespaces", "severity", NULL};
+    static const char *const keys[] = {"name", "namespaces", "clusters", "severity", NULL};
     if (lc_check_keys(&ld->lc, L, t, keys, "team") < 0 ||
         lc_string(&ld->lc, L, t, "team ", "name", true, &team->name) < 0 ||
         lc_string_list(&ld->lc, L, t, "team ", "namespaces", NULL, &team->namespaces,
                        &team->n_namespaces) < 0 ||
+        team_clusters(ld, L, t, team) < 0 ||
         severity_map(ld, L, t, "severity", &team->severity) < 0)
         return -1;
     if (!team->n_namespaces) {
@@ -322,6 +335,27 @@ static int rule_max_failures(cloader *ld, lua_State *L, int t, const char *key, 
     return 0;
 }
 
+/* partition = "aws" | "aws-cn" | "aws-us-gov" | ... */
+static int read_partition(cloader *ld, lua_State *L, int t, const char *key, void *field)
+{
+    char **out = field;
+    if (lc_string(&ld->lc, L, t, "", key, false, out) < 0)
+        return -1;
+    if (*out && !config_partition_ok(*out)) {
+        lc_error(&ld->lc, key, "%s must be an AWS partition (aws, aws-cn, aws-us-gov, ...), "
+                 "got \"%s\"", key, *out);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_clusters(cloader *ld, lua_State *L, int t, const char *key, void *field)
+{
+    (void)key;
+    (void)field;
+    return config_read_clusters(&ld->lc, L, t, ld->c);
+}
+
 static int read_limits(cloader *ld, lua_State *L, int t, const char *key, void *field)
 {
     (void)key;
@@ -345,6 +379,8 @@ static const struct config_key {
     {"cluster", read_string, FIELD(cluster)},
     {"account_id", read_string, FIELD(account_id)},
     {"region", read_string, FIELD(region)},
+    {"partition", read_partition, FIELD(partition)},
+    {"clusters", read_clusters, NO_FIELD},
     {"tor_exits", read_path, FIELD(tor_exits)},
     {"malicious_ips", read_path, FIELD(malicious_ips)},
     {"threat_lists", threat_lists, NO_FIELD},
@@ -446,6 +482,8 @@ void config_free(kg_config *c)
     free(c->cluster);
     free(c->account_id);
     free(c->region);
+    free(c->partition);
+    config_clusters_free(c);
     free(c->tor_exits);
     free(c->malicious_ips);
     free(c->trusted_ips);
@@ -463,6 +501,7 @@ void config_free(kg_config *c)
     for (size_t i = 0; i < c->n_teams; i++) {
         free(c->teams[i].name);
         lc_free_strings(c->teams[i].namespaces, c->teams[i].n_namespaces);
+        lc_free_strings(c->teams[i].clusters, c->teams[i].n_clusters);
         severity_table_free(&c->teams[i].severity);
     }
     free(c->teams);
@@ -474,12 +513,22 @@ void config_free(kg_config *c)
 
 /* ---- applying it ------------------------------------------------------ */
 
-const kg_team *config_team(const kg_config *c, const char *ns)
+static bool any_glob(char *const *globs, size_t n, const char *s)
 {
-    for (size_t t = 0; c && ns && t < c->n_teams; t++)
-        for (size_t i = 0; i < c->teams[t].n_namespaces; i++)
-            if (glob_match(c->teams[t].namespaces[i], ns))
-                return &c->teams[t];
+    for (size_t i = 0; s && i < n; i++)
+        if (glob_match(globs[i], s))
+            return true;
+    return false;
+}
+
+const kg_team *config_team(const kg_config *c, const char *cluster, const char *ns)
+{
+    for (size_t t = 0; c && ns && t < c->n_teams; t++) {
+        const kg_team *team = &c->teams[t];
+        if ((!team->n_clusters || any_glob(team->clusters, team->n_clusters, cluster)) &&
+            any_glob(team->namespaces, team->n_namespaces, ns))
+            return team;
+    }
     return NULL;
 }
 

@@ -20,7 +20,7 @@
 struct kg_engine {
     kg_engine_opts opts;
     kg_lists *lists;               /* heap: the generation's rules point at it */
-    char *cluster, *account_id, *region;  /* owned copies of the identity */
+    char *cluster, *account_id, *region, *partition;  /* owned copies of the identity */
     char *state_path;
     unsigned long long reloads, reload_failures;
     kg_ruleset *rules;
@@ -169,11 +169,22 @@ static const kg_filter *apply_config(kg_engine *e, cJSON *f, const kg_team *team
     return filter;
 }
 
+/* The identity of the event's cluster, with its config section's. */
+static void identity_of(const kg_engine *e, const kg_event *ev, kg_identity *id)
+{
+    const char *name = ev->cluster ? ev->cluster : e->opts.id.cluster;
+    const kg_cluster_conf *cc = config_cluster(e->config, name);
+    kg_identity own = {NULL, cc ? cc->account_id : NULL, cc ? cc->region : NULL,
+                       cc ? cc->partition : NULL};
+    finding_identity_of(&e->opts.id, &own, ev, id);
+}
+
 static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
 {
     kg_engine *e = ud;
     kg_match m = *fired;
-    const kg_team *team = config_team(e->config, ev->ns);
+    const kg_team *team = config_team(e->config, ev->cluster ? ev->cluster : e->opts.id.cluster,
+                                      ev->ns);
     long long now = now_ms(), at = finding_event_time(ev, now);
     kg_occurrence occ = {1, at, at, now, now};
     kg_identity id;
@@ -186,7 +197,7 @@ static void on_fire(void *ud, const kg_event *ev, const kg_match *fired)
         e->stats.switched_off++;
         return;
     }
-    finding_identity_of(&e->opts.id, ev, &id);
+    identity_of(e, ev, &id);
     finding_id(&id, ev, &m, fid);
     rc = agg_record(e->agg, fid, at, now, &occ);
     if ((f = finding_build(&id, ev, &m, fid, &occ)) != NULL) {
@@ -425,15 +436,17 @@ static kg_ruleset *load_generation(kg_engine *e, const kg_engine_opts *opts,
 static int adopt_identity(kg_engine *e, const kg_engine_opts *opts)
 {
     char *c = strdup(opts->id.cluster), *a = strdup(opts->id.account_id),
-         *r = strdup(opts->id.region);
-    if (!c || !a || !r) {
-        free(c), free(a), free(r);
+         *r = strdup(opts->id.region),
+         *p = strdup(opts->id.partition ? opts->id.partition : "aws");
+    if (!c || !a || !r || !p) {
+        free(c), free(a), free(r), free(p);
         return -1;
     }
-    free(e->cluster), free(e->account_id), free(e->region);
+    free(e->cluster), free(e->account_id), free(e->region), free(e->partition);
     e->opts.id.cluster = e->cluster = c;
     e->opts.id.account_id = e->account_id = a;
     e->opts.id.region = e->region = r;
+    e->opts.id.partition = e->partition = p;
     return 0;
 }
 
@@ -499,6 +512,7 @@ void engine_free(kg_engine *e)
     free(e->cluster);
     free(e->account_id);
     free(e->region);
+    free(e->partition);
     free(e->state_path);
     free(e->started);
     free(e->done);
@@ -507,7 +521,18 @@ void engine_free(kg_engine *e)
 
 int engine_scan_path(kg_engine *e, const char *path, char *err, size_t errlen)
 {
-    int rc = input_read_path(path, &e->sink, err, errlen);
+    return engine_scan_cluster(e, path, NULL, err, errlen);
+}
+
+int engine_scan_cluster(kg_engine *e, const char *path, const char *cluster, char *err,
+                        size_t errlen)
+{
+    kg_input_meta base = {0};
+    int rc;
+    if (cluster && cluster[0])
+        snprintf(base.origin.cluster, sizeof base.origin.cluster, "%s", cluster);
+    rc = input_read_path_from(path, cluster && cluster[0] ? &base : NULL, &e->sink, err,
+                              errlen);
     if (e->opts.progress) {
         fputs("\r\033[K", e->opts.diag);
         fflush(e->opts.diag);

@@ -134,7 +134,7 @@ static cJSON *resource_obj(const kg_identity *id, const kg_event *ev,
     add_str(r, "resourceType", "EKSCluster");
     eks = cJSON_AddObjectToObject(r, "eksClusterDetails");
     add_str(eks, "name", id->cluster);
-    snprintf(arn, sizeof arn, "arn:aws:eks:%s:%s:cluster/%s", id->region,
+    snprintf(arn, sizeof arn, "arn:%s:eks:%s:%s:cluster/%s", id->partition, id->region,
              id->account_id, id->cluster);
     add_str(eks, "arn", arn);
     kd = cJSON_AddObjectToObject(r, "kubernetesDetails");
@@ -254,15 +254,29 @@ static cJSON *service_obj(const kg_event *ev, const kg_match *m,
     return s;
 }
 
-/* What a cloud's envelope said about the cluster (GKE project and location,
- * AKS subscription, EKS account): its own identity beside the GuardDuty one. */
+static void add_some(cJSON *o, const char *k, const char *v)
+{
+    add_str(o, k, v[0] ? v : NULL);
+}
+
+/* What a cloud's envelope said about the cluster: its own identity beside
+ * the GuardDuty one.  account and location under one name for every cloud,
+ * then in the cloud's own words (GCP project; Azure subscription, resource
+ * group and resource id). */
 static cJSON *cloud_obj(const kg_origin *o)
 {
     cJSON *c = cJSON_CreateObject();
     add_str(c, "provider", o->cloud);
-    add_str(c, "cluster", o->cluster[0] ? o->cluster : NULL);
-    add_str(c, "account", o->account[0] ? o->account : NULL);
-    add_str(c, "location", o->region[0] ? o->region : NULL);
+    add_some(c, "cluster", o->cluster);
+    add_some(c, "account", o->account);
+    add_some(c, "location", o->region);
+    if (strcmp(o->cloud, "gke") == 0) {
+        add_some(c, "project", o->account);
+    } else if (strcmp(o->cloud, "aks") == 0) {
+        add_some(c, "subscription", o->account);
+        add_some(c, "resourceGroup", o->group);
+        add_some(c, "resourceId", o->resource);
+    }
     return c;
 }
 
@@ -281,13 +295,20 @@ static cJSON *extension_obj(const kg_event *ev, const kg_match *m)
     return k;
 }
 
-void finding_identity_of(const kg_identity *base, const kg_event *ev, kg_identity *out)
+void finding_identity_of(const kg_identity *base, const kg_identity *own,
+                         const kg_event *ev, kg_identity *out)
 {
     *out = *base;
     if (ev->cluster && ev->cluster[0])
         out->cluster = ev->cluster;
-    if (ev->origin && strcmp(ev->origin->cloud, "eks") == 0 && ev->origin->account[0] &&
-        strcmp(base->account_id, KG_DEFAULT_ACCOUNT) == 0)
+    if (own && own->region)
+        out->region = own->region;
+    if (own && own->partition)
+        out->partition = own->partition;
+    if (own && own->account_id)
+        out->account_id = own->account_id;
+    else if (ev->origin && strcmp(ev->origin->cloud, "eks") == 0 && ev->origin->account[0] &&
+             strcmp(base->account_id, KG_DEFAULT_ACCOUNT) == 0)
         out->account_id = ev->origin->account;
 }
 
@@ -303,12 +324,12 @@ cJSON *finding_build(const kg_identity *id, const kg_event *ev,
         return NULL;
     n = snprintf(key, sizeof key, "%s/%s/%s", id->account_id, id->region, id->cluster);
     hex128(key, n < 0 ? 0 : (size_t)n < sizeof key ? (size_t)n : sizeof key - 1, detector);
-    snprintf(arn, sizeof arn, "arn:aws:guardduty:%s:%s:detector/%s/finding/%s",
-             id->region, id->account_id, detector, fid);
+    snprintf(arn, sizeof arn, "arn:%s:guardduty:%s:%s:detector/%s/finding/%s",
+             id->partition, id->region, id->account_id, detector, fid);
     add_str(f, "schemaVersion", "2.0");
     add_str(f, "accountId", id->account_id);
     add_str(f, "region", id->region);
-    add_str(f, "partition", "aws");
+    add_str(f, "partition", id->partition);
     add_str(f, "id", fid);
     add_str(f, "arn", arn);
     add_str(f, "type", m->rule->type);

@@ -36,6 +36,7 @@ typedef struct reader {
     bool eof, failed;
     long line;             /* number of the last line returned */
     size_t max_line;
+    const kg_input_meta *base;  /* what the source says of its records, or NULL */
 } reader;
 
 /* ---- UTF-8 ------------------------------------------------------------ */
@@ -583,7 +584,7 @@ static void feed_line(reader *r, const char *line, size_t len,
 {
     if (is_blank(line, len))
         return;
-    input_feed(line, len, r->file, r->line, s);
+    input_feed_from(line, len, r->file, r->line, r->base, s);
 }
 
 /* The first line opened a JSON value it did not close: try the whole rest
@@ -601,7 +602,7 @@ static bool try_document(reader *r, long first_line, const kg_input_sink *s,
     m = arena_begin();
     root = parse_checked(r->buf + r->pos, r->len - r->pos, r->file, first_line, s, true);
     if (root)
-        split_top(root, r->file, first_line, s, NULL);
+        split_top(root, r->file, first_line, s, r->base);
     if (!arena_end(m))
         cJSON_Delete(root);
     if (!root)
@@ -633,7 +634,7 @@ static int read_stream(reader *r, const kg_input_sink *s)
                 arena_mark m = arena_begin();
                 probe = parse_checked(line, len, r->file, r->line, s, true);
                 if (probe)
-                    split_top(probe, r->file, r->line, s, NULL);
+                    split_top(probe, r->file, r->line, s, r->base);
                 if (!arena_end(m))
                     cJSON_Delete(probe);
                 if (probe)
@@ -668,7 +669,13 @@ static FILE *open_layers(FILE *raw, bool is_stdin, bool *gz, char err[2][200])
 int input_read_path(const char *path, const kg_input_sink *sink, char *err,
                     size_t errlen)
 {
-    reader r = {0};
+    return input_read_path_from(path, NULL, sink, err, errlen);
+}
+
+int input_read_path_from(const char *path, const kg_input_meta *base,
+                         const kg_input_sink *sink, char *err, size_t errlen)
+{
+    reader r = {.base = base};
     int rc;
     bool is_stdin = strcmp(path, "-") == 0, gz = false;
     char gz_err[2][200] = {"", ""};

@@ -19,21 +19,42 @@
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
-/* Every input must be readable before the scan starts. */
-static int check_inputs(char **files, int n)
+/* An input must be readable before the scan starts. */
+static int check_input(const char *file)
 {
-    for (int i = 0; i < n; i++) {
-        struct stat st;
-        if (strcmp(files[i], "-") == 0)
-            continue;
-        if (access(files[i], R_OK) != 0 || stat(files[i], &st) != 0) {
-            cli_warn("cannot read input %s: %s", files[i], strerror(errno));
+    struct stat st;
+    if (strcmp(file, "-") == 0)
+        return 0;
+    if (access(file, R_OK) != 0 || stat(file, &st) != 0) {
+        cli_warn("cannot read input %s: %s", file, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        cli_warn("input %s is a directory", file);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_inputs(const kg_cli *c, char **files, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (check_input(files[i]) < 0)
             return -1;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            cli_warn("input %s is a directory", files[i]);
+    for (size_t i = 0; i < c->n_cluster_files; i++)
+        if (check_input(c->cluster_files[i].path) < 0)
             return -1;
-        }
+    return 0;
+}
+
+/* Scan one input (cluster NULL: the default one); 0 or EXIT_RUNTIME. */
+static int scan_one(kg_engine *eng, const char *file, const char *cluster)
+{
+    char err[512];
+    engine_set_source(eng, strcmp(file, "-") == 0 ? "stdin" : "file");
+    if (engine_scan_cluster(eng, file, cluster, err, sizeof err) < 0) {
+        cli_warn("%s", err);
+        return EXIT_RUNTIME;
     }
     return 0;
 }
@@ -53,11 +74,12 @@ static int cmd_scan(const kg_cli *c)
     kg_engine *eng = NULL;
     char err[512];
     char *stdin_only[] = {"-"};
+    bool plain = c->nargs || !c->n_cluster_files;   /* --cluster-file alone: no stdin */
     char **files = c->nargs ? c->args : stdin_only;
-    int nfiles = c->nargs ? c->nargs : 1, rc = EXIT_RUNTIME;
+    int nfiles = plain ? c->nargs ? c->nargs : 1 : 0, rc = EXIT_RUNTIME;
     kg_summary *sum = NULL;
 
-    if (check_inputs(files, nfiles) < 0 || setup_load(c, &s) < 0 ||
+    if (check_inputs(c, files, nfiles) < 0 || setup_load(c, &s) < 0 ||
         setup_open_sinks(c, &s, false) < 0)
         goto cleanup;
     if (output_wants_summary(c) &&
@@ -71,13 +93,10 @@ static int cmd_scan(const kg_cli *c)
         goto cleanup;
     }
     rc = 0;
-    for (int i = 0; i < nfiles; i++) {
-        engine_set_source(eng, strcmp(files[i], "-") == 0 ? "stdin" : "file");
-        if (engine_scan_path(eng, files[i], err, sizeof err) < 0) {
-            cli_warn("%s", err);
-            rc = EXIT_RUNTIME;
-        }
-    }
+    for (size_t i = 0; i < c->n_cluster_files; i++)
+        rc |= scan_one(eng, c->cluster_files[i].path, c->cluster_files[i].cluster);
+    for (int i = 0; i < nfiles; i++)
+        rc |= scan_one(eng, files[i], NULL);
     if (engine_finish(eng) < 0)
         rc = EXIT_RUNTIME;
     if (c->stats)

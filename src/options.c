@@ -81,6 +81,50 @@ static int set_follow(kg_cli *c, const kg_option *o, const char *arg, char *err,
     return 0;
 }
 
+/* NAME=FILE: the cluster name (no '=' in it) ends at the first '='; the
+ * rest, whatever it holds, is the file. */
+static int cluster_source(const kg_option *o, const char *arg, cli_source *src, char *err,
+                          size_t n)
+{
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : 0;
+    if (!eq || !len || len >= sizeof src->cluster || !eq[1] ||
+        strspn(arg, NAME_CHARS) != len) {
+        util_set_err(err, n, "--%s wants CLUSTER=FILE (CLUSTER of letters, digits, . _ -), "
+                     "got '%s'", o->name, arg);
+        return -1;
+    }
+    memcpy(src->cluster, arg, len);
+    src->cluster[len] = '\0';
+    src->path = eq + 1;
+    return 0;
+}
+
+/* --cluster-file CLUSTER=FILE (scan) */
+static int set_cluster_file(kg_cli *c, const kg_option *o, const char *arg, char *err,
+                            size_t n)
+{
+    if (c->n_cluster_files == CLI_MAX_FOLLOW) {
+        util_set_err(err, n, "at most %d --%s files", CLI_MAX_FOLLOW, o->name);
+        return -1;
+    }
+    if (cluster_source(o, arg, &c->cluster_files[c->n_cluster_files], err, n) < 0)
+        return -1;
+    c->n_cluster_files++;
+    return 0;
+}
+
+/* --follow-cluster CLUSTER=FILE (run): a --follow with its cluster */
+static int set_follow_cluster(kg_cli *c, const kg_option *o, const char *arg, char *err,
+                              size_t n)
+{
+    cli_source src;
+    if (cluster_source(o, arg, &src, err, n) < 0 || set_follow(c, o, src.path, err, n) < 0)
+        return -1;
+    memcpy(c->follow_cluster[c->n_follow - 1], src.cluster, sizeof src.cluster);
+    return 0;
+}
+
 /* --threat-list NAME=FILE */
 static int custom_list(const kg_option *o, const char *arg, cli_list *l, char *err, size_t n)
 {
@@ -174,6 +218,8 @@ const kg_option options_table[] = {
      OPT_ALL, set_list, 0, KG_LIST_TRUSTED},
     {"cluster", "NAME", "cluster name in findings (default: kubernetes)", "cluster",
      OPT_ALL, set_str, F(cluster), 0},
+    {"cluster-file", "CLUSTER=FILE", "scan: a file of that cluster's log (repeatable; its "
+     "records' own cluster wins)", NULL, OPT_ALL, set_cluster_file, 0, 0},
     {"account-id", "ID", "account id in findings (default: 000000000000)", "account_id",
      OPT_ALL, set_str, F(account_id), 0},
     {"region", "REGION", "region in findings (default: local)", "region",
@@ -202,6 +248,8 @@ const kg_option options_table[] = {
      NULL, OPT_ALL, set_flag, F(no_prescan), 0},
     {"follow", "FILE", "follow an audit log across rotation (repeatable)", NULL,
      OPT_RUN, set_follow, 0, 0},
+    {"follow-cluster", "CLUSTER=FILE", "follow a log of that cluster (repeatable; its "
+     "records' own cluster wins)", NULL, OPT_RUN, set_follow_cluster, 0, 0},
     {"from-start", NULL, "read followed files from their start, not their end", NULL,
      OPT_RUN, set_flag, F(from_start), 0},
     {"listen", "[HOST:]PORT", "audit webhook receiver, POST /k8s-audit (host: 127.0.0.1)",

@@ -17,7 +17,7 @@
 #define CLI_MAX_LISTS 64
 #define CLI_MAX_FOLLOW 16
 #define CLI_MAX_OUTPUTS 16
-#define OPTIONS_MAX 64       /* entries options_table may have */
+#define OPTIONS_MAX 128      /* entries options_table may have */
 
 typedef struct cli_list {
     kg_list_kind kind;
@@ -33,6 +33,12 @@ typedef struct cli_output {
     const char *format;       /* NULL: the default */
     kg_http_opts http;
 } cli_output;
+
+/* A log read as one cluster's: --cluster-file / --follow-cluster NAME=FILE. */
+typedef struct cli_source {
+    char cluster[256];
+    const char *path;         /* points into argv */
+} cli_source;
 
 typedef struct kg_cli {
     const char *cmd;
@@ -50,8 +56,11 @@ typedef struct kg_cli {
     bool literal_lists;        /* --literal-lists */
     bool accept_shrunk_lists;  /* --accept-shrunk-lists */
     long rule_max_failures;    /* < 0 when not given */
+    cli_source cluster_files[CLI_MAX_FOLLOW];   /* scan: --cluster-file */
+    size_t n_cluster_files;
     /* kguard run */
     const char *follow[CLI_MAX_FOLLOW];
+    char follow_cluster[CLI_MAX_FOLLOW][256];   /* "": --follow (the default cluster) */
     size_t n_follow;
     bool from_start;
     const char *listen, *tls_cert, *tls_key, *client_ca, *token_file;

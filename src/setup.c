@@ -230,6 +230,7 @@ int setup_load(const kg_cli *c, kg_setup *s)
     s->eo.id.cluster = pick(c->cluster, cfg ? cfg->cluster : NULL, "kubernetes");
     s->eo.id.account_id = pick(c->account_id, cfg ? cfg->account_id : NULL, "000000000000");
     s->eo.id.region = pick(c->region, cfg ? cfg->region : NULL, "local");
+    s->eo.id.partition = pick(NULL, cfg ? cfg->partition : NULL, "aws");
     s->eo.state_path = pick(c->state_path, cfg ? cfg->state_path : NULL, NULL);
     interval = c->publish_interval >= 0 ? c->publish_interval
              : cfg && cfg->publish_interval >= 0 ? cfg->publish_interval : 300;

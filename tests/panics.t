@@ -69,7 +69,7 @@ my @LOAD = (
      qr/zz_hostile\.lua:1: hostile index type/],
     ['index_loops', 'the rule table\'s __index loops',
      q{return setmetatable({}, {__index = function() while true do end end})},
-     qr/zz_hostile\.lua:1: instruction budget/],
+     qr/zz_hostile\.lua:1: (?:instruction budget|time limit \(ms\))/],
     ['match_raises', 'the match table\'s __index raises',
      "return {\n  " . fields('Match') . ",\n  match = setmetatable({}, {__index = function() error(\"hostile match\") end}),\n}",
      qr/zz_hostile\.lua:5: hostile match/],
@@ -114,7 +114,7 @@ my @OVERRIDE = (
     ['override_raises', 'an override table whose __index raises',
      'setmetatable({}, {__index = function() error("hostile override") end})', qr/zz_hostile\.lua:\d+: hostile override/],
     ['override_loops', 'an override table whose __index loops',
-     'setmetatable({}, {__index = function() while true do end end})', qr/zz_hostile\.lua:\d+: instruction budget/],
+     'setmetatable({}, {__index = function() while true do end end})', qr/zz_hostile\.lua:\d+: (?:instruction budget|time limit \(ms\))/],
 );
 for my $c (@OVERRIDE) {
     my ($name, $what, $ret, $msg) = @$c;
@@ -149,7 +149,7 @@ my @CONFIG = (
      qr/hostile\.cfg\.lua:1: hostile config/],
     ['team_loops', 'a team table\'s __index loops',
      qq{return {\n  teams = {setmetatable({}, {__index = function() while true do end end})},\n}},
-     qr/hostile\.cfg\.lua:2: instruction budget/],
+     qr/hostile\.cfg\.lua:2: (?:instruction budget|time limit \(ms\))/],
 );
 for my $c (@CONFIG) {
     my ($name, $what, $lua, $msg) = @$c;

@@ -21,10 +21,11 @@ bool aks_is_record(const cJSON *o);
  * category or has no log. */
 const cJSON *aks_log(const cJSON *rec, char *err, size_t errlen);
 
-/* The cluster and subscription named by the record's resourceId
+/* The cluster, subscription and resource group named by the record's resourceId
  * (/subscriptions/S/resourceGroups/G/providers/Microsoft.ContainerService/
  * managedClusters/NAME, any case; Azure exports write it upper-case, and
- * the name is given lower-case).  Fields the record lacks stay empty. */
+ * the names are given lower-case; the resourceId itself as written).
+ * Fields the record lacks stay empty. */
 void aks_origin(const cJSON *rec, kg_origin *o);
 
 #endif

@@ -23,8 +23,17 @@ typedef struct kg_team {
     char *name;
     char **namespaces;     /* exact names or globs */
     size_t n_namespaces;
+    char **clusters;       /* exact names or globs; none: every cluster */
+    size_t n_clusters;
     kg_sev_table severity;
 } kg_team;
+
+/* A `clusters` section: what a cluster's findings say of its identity;
+ * NULL fields fall back to the global settings. */
+typedef struct kg_cluster_conf {
+    char *name;
+    char *account_id, *region, *partition;
+} kg_cluster_conf;
 
 typedef struct kg_named_path {
     char *name, *path;
@@ -42,6 +51,9 @@ struct kg_config {
     char *file;
     /* what the command line can say too; NULL / unset when absent */
     char *cluster, *account_id, *region;
+    char *partition;              /* config only: the default cluster's partition */
+    kg_cluster_conf *clusters;    /* per-cluster identity, by exact name */
+    size_t n_clusters;
     char *tor_exits, *malicious_ips, *trusted_ips;  /* list files */
     kg_named_path *threat_lists;
     size_t n_threat_lists;
@@ -68,8 +80,16 @@ kg_config *config_load(const char *path, void (*error)(void *ud, const char *msg
                        void *ud, char *err, size_t errlen);
 void config_free(kg_config *c);
 
-/* The first team owning the namespace, or NULL. */
-const kg_team *config_team(const kg_config *c, const char *ns);
+/* The first team owning the namespace in that cluster (a team naming no
+ * clusters owns its namespaces in all), or NULL. */
+const kg_team *config_team(const kg_config *c, const char *cluster, const char *ns);
+
+/* The `clusters` section of the cluster with that name, or NULL. */
+const kg_cluster_conf *config_cluster(const kg_config *c, const char *name);
+
+/* Is name fit to be a cluster's name (letters, digits, . _ -; under 256
+ * bytes)?  The command line's per-source cluster names are held to it too. */
+bool config_cluster_name_ok(const char *name);
 
 /* severity_resolve with the team's (may be NULL) and this config's global
  * settings: team, else global, else *sev unchanged.  false when the type is

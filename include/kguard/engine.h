@@ -74,6 +74,11 @@ void engine_free(kg_engine *e);
  * message in err when it could not be read. */
 int engine_scan_path(kg_engine *e, const char *path, char *err, size_t errlen);
 
+/* engine_scan_path for a source of a named cluster (--cluster-file): its
+ * records are that cluster's unless their envelope names another. */
+int engine_scan_cluster(kg_engine *e, const char *path, const char *cluster, char *err,
+                        size_t errlen);
+
 /* Judge one JSON text (a line or a webhook body) from file:line. */
 void engine_feed(kg_engine *e, const char *text, size_t len, const char *file,
                  long line);

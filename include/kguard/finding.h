@@ -15,14 +15,19 @@ typedef struct kg_identity {
     const char *cluster;      /* resource.eksClusterDetails.name */
     const char *account_id;
     const char *region;
+    const char *partition;    /* "aws", "aws-cn", "aws-us-gov", ... */
 } kg_identity;
 
 #define KG_DEFAULT_ACCOUNT "000000000000"
 
 /* The identity of the event's cluster: base (--cluster, --account-id,
- * --region) with the cluster the event's source named, and for EKS the
- * account its CloudWatch envelope names when no account id was given. */
-void finding_identity_of(const kg_identity *base, const kg_event *ev, kg_identity *out);
+ * --region, the config's partition) with the cluster the event's source
+ * named; then the fields the config's section for that cluster sets
+ * (own: NULL, or its NULL fields, for none; own->cluster is not used); else,
+ * for EKS, the account its CloudWatch envelope names when no account id was
+ * given. */
+void finding_identity_of(const kg_identity *base, const kg_identity *own,
+                         const kg_event *ev, kg_identity *out);
 
 /* The finding with id fid as a cJSON object (the caller deletes it); NULL
  * when out of memory.  occ gives the aggregate: count, event times,

@@ -51,6 +51,11 @@ typedef struct kg_input_sink {
 int input_read_path(const char *path, const kg_input_sink *sink, char *err,
                     size_t errlen);
 
+/* input_read_path with what is known of the source's records beforehand
+ * (the cluster --cluster-file names); an envelope's own word replaces it. */
+int input_read_path_from(const char *path, const kg_input_meta *base,
+                         const kg_input_sink *sink, char *err, size_t errlen);
+
 /* Feed one complete JSON text (a line, or a webhook body, which may be
  * gzip-compressed) that starts at file:line.  Returns the number of records
  * handed to sink->record. */

@@ -11,6 +11,8 @@ typedef struct kg_origin {
     char cluster[256];  /* the cluster's name */
     char account[128];  /* GCP project id, AWS account id, Azure subscription */
     char region[64];    /* GKE location (region or zone), else "" */
+    char group[128];    /* AKS resource group, else "" */
+    char resource[512]; /* AKS resourceId as the record gives it, else "" */
 } kg_origin;
 
 #endif

@@ -102,10 +102,43 @@ static void outputs(void)
     ok(parse_v(&c, bad_batch) < 0, "a batch of 0 lines is refused");
 }
 
+/* --cluster-file / --follow-cluster CLUSTER=FILE: the name ends at the
+ * first '=', the file is the rest, whatever it holds. */
+static void cluster_sources(void)
+{
+    kg_cli c;
+    const char *scan[] = {"scan", "--cluster-file", "prod-eu=/logs/eu=1/a:b@c.log.gz",
+                          "--cluster-file", "prod.us_2=audit.log", "plain.log", NULL};
+    const char *run[] = {"run", "--follow", "/var/log/a.log", "--follow-cluster",
+                         "prod-cn=/var/log/cn=x.log", NULL};
+    const char *bad[][4] = {
+        {"scan", "--cluster-file", "/logs/audit.log", NULL},   /* no '=' */
+        {"scan", "--cluster-file", "=/logs/audit.log", NULL},  /* no name */
+        {"scan", "--cluster-file", "prod-eu=", NULL},          /* no file */
+        {"scan", "--cluster-file", "prod/eu=a.log", NULL},     /* '/' in the name */
+        {"run", "--cluster-file", "prod-eu=a.log", NULL},      /* scan only */
+        {"scan", "--follow-cluster", "prod-eu=a.log", NULL},   /* run only */
+        {"run", "--follow-cluster", "a.log", NULL},
+    };
+    ok(parse_v(&c, scan) == 0 && c.n_cluster_files == 2 && c.nargs == 1, "two cluster files and a plain one");
+    is_str(c.cluster_files[0].cluster, "prod-eu", "the first cluster");
+    is_str(c.cluster_files[0].path, "/logs/eu=1/a:b@c.log.gz", "its path, = : @ and all");
+    is_str(c.cluster_files[1].cluster, "prod.us_2", "the second cluster");
+    is_str(c.cluster_files[1].path, "audit.log", "its path");
+    ok(parse_v(&c, run) == 0 && c.n_follow == 2, "a --follow and a --follow-cluster");
+    ok(c.follow_cluster[0][0] == '\0' && strcmp(c.follow[0], "/var/log/a.log") == 0,
+       "--follow: the default cluster");
+    is_str(c.follow_cluster[1], "prod-cn", "--follow-cluster: its cluster");
+    is_str(c.follow[1], "/var/log/cn=x.log", "and its path");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ok(parse_v(&c, bad[i]) < 0, "refused: %s %s %s", bad[i][0], bad[i][1], bad[i][2]);
+}
+
 int main(void)
 {
     table();
     parsing();
     outputs();
+    cluster_sources();
     return done_testing();
 }
