@@ -244,7 +244,7 @@ const kg_option options_table[] = {
      "literal_lists", OPT_ALL, set_flag, F(literal_lists), 0},
     {"accept-shrunk-lists", NULL, "on reload, take lists that lost over half their entries",
      NULL, OPT_ALL, set_flag, F(accept_shrunk_lists), 0},
-    {"no-prescan", NULL, "parse every line, also the stages skipped unjudged (for checks)",
+    {"no-prescan", NULL, "parse every line whole: skipped stages, bodies (for checks)",
      NULL, OPT_ALL, set_flag, F(no_prescan), 0},
     {"follow", "FILE", "follow an audit log across rotation (repeatable)", NULL,
      OPT_RUN, set_follow, 0, 0},
