@@ -338,4 +338,6 @@ printf '  %-52s %-8s %s\n' "+100 declarative rules cost <= 20%" "$(ok "$D_COST_S
 } | tee "$OUT/results.txt"
 [ "${BENCH_CACHE:-1}" = 0 ] || bench/cache.sh | tee -a "$OUT/results.txt"   # lever 2 (issue 15)
 [ -f bench/threads.sh ] && . bench/threads.sh   # lever 5: --threads (appends to results.txt)
+say "measuring the rules scaling (bench/rules.sh)"
+OUT=$OUT GEN=$OUT/gen MEASURE=$MEASURE KGUARD=$KGUARD RULES=$SNAP/rules.d LUALIB=$SNAP/lualib EVENTS=$EVC REPS=$REPS SEED=$SEED bench/rules.sh | tee -a "$OUT/results.txt"
 say "results in $OUT/results.txt; raw outputs in $OUT/*.err, $OUT/c.out, RSS samples in $OUT/e.rss and $OUT/f.rss"

@@ -310,15 +310,30 @@ static void set_cluster(kg_engine *e, kg_event *ev, const kg_input_meta *meta)
     state_clock_event(e->state, ev->time_ms);
 }
 
-/* Record to event (any thread: the pipeline's workers call it): -1 with a
- * message in err when it is no audit Event. */
-static int extract_record(void *ud, kg_event *ev, const cJSON *rec, char *err, size_t errlen)
+/* Record to event (any thread): -1 with a message in err when it is no
+ * audit Event.  Bodies input.c left unparsed (meta->bodies) are parsed when
+ * first read. */
+static int extract_record(void *ud, kg_event *ev, const cJSON *rec, const kg_input_meta *meta,
+                          char *err, size_t errlen)
 {
     (void)ud;
     if (event_extract(ev, rec, err, errlen) < 0) {
         event_release(ev);
         return -1;
     }
+    if (meta && meta->bodies)
+        event_defer_bodies(ev, meta->bodies);
+    return 0;
+}
+
+/* The same for the pipeline's workers, which also resolve the workload
+ * (parsing the bodies it needs) while they are in parallel: on the judge
+ * thread a body is only parsed when a rule reads it. */
+static int extract_in_worker(void *ud, kg_event *ev, const cJSON *rec, const kg_input_meta *meta,
+                             char *err, size_t errlen)
+{
+    if (extract_record(ud, ev, rec, meta, err, errlen) < 0)
+        return -1;
     workload_resolve(ev);
     return 0;
 }
@@ -355,7 +370,7 @@ static void on_record(void *ud, const cJSON *rec, const kg_input_meta *meta,
 
     ev.src_file = file;
     ev.src_line = line;
-    if (extract_record(ud, &ev, rec, err, sizeof err) < 0) {
+    if (extract_record(ud, &ev, rec, meta, err, sizeof err) < 0) {
         on_bad(ud, file, line, err);
         return;
     }
@@ -492,7 +507,7 @@ static int adopt_identity(kg_engine *e, const kg_engine_opts *opts)
 static void start_workers(kg_engine *e)
 {
     char err[256];
-    kg_pipeline_ops ops = {e->opts.no_prescan ? NULL : on_skippable_always, extract_record,
+    kg_pipeline_ops ops = {e->opts.no_prescan ? NULL : on_skippable_always, extract_in_worker,
                            judge_event, &e->sink, e};
     if (!(e->pipe = pipeline_new(e->opts.threads, e->opts.thread_queue, &ops, err,
                                  sizeof err))) {
@@ -534,6 +549,7 @@ kg_engine *engine_new(const kg_engine_opts *opts, kg_lists *lists,
     if (!e->opts.no_prescan) {
         e->sink.skippable = on_skippable;
         e->sink.skipped = on_skipped;
+        e->sink.lazy_bodies = true;
     }
     e->sink.progress = on_progress;
     e->sink.ud = e;

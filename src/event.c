@@ -314,6 +314,63 @@ void event_release(kg_event *ev)
     cJSON_Delete(ev->body_owned);
     ev->body_owned = NULL;
     ev->body = ev->pod_spec = NULL;
+    for (int i = 0; i < KG_BODY_N; i++) {
+        cJSON_Delete(ev->lazy_tree[i]);
+        ev->lazy_tree[i] = NULL;
+        ev->lazy[i].text = NULL;
+    }
+}
+
+/* ---- bodies parsed on first access ------------------------------------ */
+
+void event_defer_bodies(kg_event *ev, const kg_json_span *bodies)
+{
+    ev->deferred = true;
+    for (int i = 0; i < KG_BODY_N; i++)
+        ev->lazy[i] = bodies[i];
+}
+
+/* Body i, parsed now if it is still a span.  An event is only ever its
+ * caller's own (non-const) object, so filling it in on read is sound. */
+static const cJSON *body_of(const kg_event *cev, int i)
+{
+    kg_event *ev = (kg_event *)cev;
+    const cJSON **slot = i == KG_BODY_REQUEST ? &ev->request_object : &ev->response_object;
+    kg_json_span *b = &ev->lazy[i];
+    if (b->text) {
+        /* prescan_bodies checked it: strict JSON, which cJSON takes */
+        *slot = ev->lazy_tree[i] = cJSON_ParseWithLengthOpts(b->text, b->len, NULL, 0);
+        b->text = NULL;
+    }
+    return *slot;
+}
+
+const cJSON *event_request_object(const kg_event *ev)
+{
+    return body_of(ev, KG_BODY_REQUEST);
+}
+
+const cJSON *event_response_object(const kg_event *ev)
+{
+    return body_of(ev, KG_BODY_RESPONSE);
+}
+
+int event_body_type(const kg_event *ev, int i)
+{
+    const kg_json_span *b = &ev->lazy[i];
+    const cJSON *v = i == KG_BODY_REQUEST ? ev->request_object : ev->response_object;
+    if (b->text)    /* strict JSON: the first byte names the type */
+        return b->text[0] == '{' ? cJSON_Object : b->text[0] == '[' ? cJSON_Array : cJSON_Raw;
+    return v ? v->type & 0xFF : cJSON_Invalid;
+}
+
+const cJSON *event_member(const kg_event *ev, const char *key)
+{
+    if (ev->deferred && strcmp(key, "requestObject") == 0)
+        return event_request_object(ev);
+    if (ev->deferred && strcmp(key, "responseObject") == 0)
+        return event_response_object(ev);
+    return cJSON_GetObjectItemCaseSensitive(ev->root, key);
 }
 
 bool event_path_under(const kg_event *ev, const char *path)

@@ -391,9 +391,55 @@ static long feed_gzip(const char *text, size_t len, const char *file, long line,
     return n;
 }
 
+/* Does the text hold "...Object\"" anywhere (a body key, maybe)?  A
+ * capital O is rare in audit JSON, so memchr does most of the work. */
+static bool mentions_body(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    while ((p = memchr(p, 'O', (size_t)(end - p))) != NULL) {
+        if (end - p >= 7 && memcmp(p + 1, "bject\"", 6) == 0)
+            return true;
+        p++;
+    }
+    return false;
+}
+
+/* An Event line whose bodies prescan_bodies vouched for, parsed with each
+ * body's value replaced by null (spans in bodies); NULL when the line has
+ * no body, or anything is unusual: the caller parses it whole. */
+static cJSON *parse_lazy(const char *text, size_t len, const kg_input_sink *s,
+                         kg_json_span bodies[KG_BODY_N])
+{
+    const char *at = text;
+    char *copy, *w;
+    cJSON *root;
+    if (!s->lazy_bodies || !mentions_body(text, len) ||
+        !prescan_bodies(text, len, bodies) || !(copy = cJSON_malloc(len + 1)))
+        return NULL;
+    w = copy;
+    for (int k = 0; k < KG_BODY_N; k++) {   /* in text order */
+        bool swap = bodies[1].text && bodies[0].text > bodies[1].text;
+        const kg_json_span *b = &bodies[k ^ swap];
+        if (!b->text)
+            continue;
+        memcpy(w, at, (size_t)(b->text - at));
+        w += b->text - at;
+        memcpy(w, "null", 4);
+        w += 4;
+        at = b->text + b->len;
+    }
+    memcpy(w, at, (size_t)(text + len - at));
+    w += text + len - at;
+    root = cJSON_ParseWithLengthOpts(copy, (size_t)(w - copy), NULL, 0);
+    cJSON_free(copy);
+    return root;
+}
+
 long input_feed_from(const char *text, size_t len, const char *file, long line,
                      const kg_input_meta *base, const kg_input_sink *s)
 {
+    kg_input_meta meta = {0};
+    kg_json_span bodies[KG_BODY_N];
     arena_mark m;
     cJSON *root;
     long n;
@@ -403,9 +449,13 @@ long input_feed_from(const char *text, size_t len, const char *file, long line,
         return 0;
     if (skipped(text, len, file, line, base, s))
         return 1;
+    if (base)
+        meta = *base;
     m = arena_begin();              /* the record's tree dies at arena_end */
-    root = parse_clean(text, len, file, line, s, false);
-    n = root ? split_top(root, file, line, s, base) : 0;
+    meta.bodies = (root = parse_lazy(text, len, s, bodies)) ? bodies : NULL;
+    if (!root)
+        root = parse_clean(text, len, file, line, s, false);
+    n = root ? split_top(root, file, line, s, &meta) : 0;
     if (!arena_end(m))
         cJSON_Delete(root);
     return n;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
+#include "kguard/workload.h"
 #include "lua_event.h"
 #include "lua_urlquery.h"
 
@@ -235,7 +236,9 @@ static int event_get(lua_State *L)
         memcpy(seg, path, n);
         seg[n] = '\0';
         idx = strtol(seg, &end, 10);
-        if (cJSON_IsArray(node) && *end == '\0')
+        if (node == ev->root)
+            node = event_member(ev, seg);
+        else if (cJSON_IsArray(node) && *end == '\0')
             node = idx >= 1 ? cJSON_GetArrayItem(node, (int)(idx - 1)) : NULL;
         else
             node = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, seg) : NULL;
@@ -307,15 +310,15 @@ static int event_index(lua_State *L)
     case F_SOURCE_IPS: push_json(L, ev->source_ips); break;
     case F_IMPERSONATED_USER: push_json(L, ev->impersonated_user); break;
     case F_OBJECT_REF: push_json(L, ev->object_ref); break;
-    case F_REQUEST_OBJECT: push_json(L, ev->request_object); break;
-    case F_RESPONSE_OBJECT: push_json(L, ev->response_object); break;
+    case F_REQUEST_OBJECT: push_json(L, event_request_object(ev)); break;
+    case F_RESPONSE_OBJECT: push_json(L, event_response_object(ev)); break;
     case F_ANNOTATIONS: push_json(L, ev->annotations); break;
     case F_RESPONSE_STATUS: push_json(L, ev->response_status); break;
     case F_GET: lua_pushcfunction(L, event_get); break;
     case F_QUERY: lua_pushcfunction(L, event_query); break;
-    case F_BODY: push_json(L, ev->body); break;
-    case F_POD_SPEC: push_json(L, ev->pod_spec); break;
-    case F_WORKLOAD_KIND: push_opt_string(L, ev->workload_kind); break;
+    case F_BODY: push_json(L, workload_body(ev)); break;
+    case F_POD_SPEC: push_json(L, workload_pod_spec(ev)); break;
+    case F_WORKLOAD_KIND: push_opt_string(L, workload_kind(ev)); break;
     case F_TIME:
         if (ev->time_ms >= 0)
             lua_pushinteger(L, ev->time_ms);

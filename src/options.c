@@ -247,7 +247,7 @@ const kg_option options_table[] = {
      "literal_lists", OPT_ALL, set_flag, F(literal_lists), 0},
     {"accept-shrunk-lists", NULL, "on reload, take lists that lost over half their entries",
      NULL, OPT_ALL, set_flag, F(accept_shrunk_lists), 0},
-    {"no-prescan", NULL, "parse every line, also the stages skipped unjudged (for checks)",
+    {"no-prescan", NULL, "parse every line whole: skipped stages, bodies (for checks)",
      NULL, OPT_ALL, set_flag, F(no_prescan), 0},
     {"threads", "N", "parse workers feeding the judging thread (default, 0: one per core; "
      "1: none)", "threads", OPT_ALL, set_count, F(threads), KG_MAX_THREADS},

@@ -130,11 +130,13 @@ static void w_record(void *ud, const cJSON *rec, const kg_input_meta *meta, cons
     if (!op)
         return;
     op->has_meta = meta != NULL;
-    if (meta)
+    if (meta) {
         op->meta = *meta;
+        op->meta.bodies = NULL;    /* a stack array of the input's: the event keeps them */
+    }
     op->ev.src_file = file;
     op->ev.src_line = line;
-    if (c->p->ops.extract(c->p->ops.ud, &op->ev, rec, err, sizeof err) < 0) {
+    if (c->p->ops.extract(c->p->ops.ud, &op->ev, rec, meta, err, sizeof err) < 0) {
         op->kind = OP_BAD;
         if (!(op->msg = strdup(err))) {
             c->b->nops--;
@@ -188,6 +190,7 @@ static void parse_batch(kg_pipeline *p, batch *b)
     ws.ud = &c;
     ws.max_line = s->max_line;
     ws.max_doc = s->max_doc;
+    ws.lazy_bodies = s->lazy_bodies;   /* spans point into b->text, alive until replayed */
     if (s->skippable) {
         ws.skippable = w_skippable;
         ws.skipped = w_skipped;

@@ -28,9 +28,11 @@ typedef struct kg_pipeline_ops {
     /* Worker side (must touch no judge state): may a line with this peek
      * be skipped whatever the judge has seen (RequestReceived)?  Optional. */
     bool (*skippable_always)(void *ud, const kg_input_peek *peek);
-    /* Worker side: extract a record into *ev (file and line set); -1 with
-     * a message in err (the event released). */
-    int (*extract)(void *ud, kg_event *ev, const cJSON *rec, char *err, size_t errlen);
+    /* Worker side: extract a record into *ev (file and line set), with
+     * what the input said of it (meta->bodies is only valid during the
+     * call); -1 with a message in err (the event released). */
+    int (*extract)(void *ud, kg_event *ev, const cJSON *rec, const kg_input_meta *meta,
+                   char *err, size_t errlen);
     /* Judge side: an event extract gave, with what is known of it. */
     void (*judge)(void *ud, kg_event *ev, const kg_input_meta *meta);
     /* Judge side: bad, skippable and skipped as one thread would call

@@ -37,6 +37,7 @@ typedef struct member {
 typedef bool (*member_fn)(void *ud, const member *m);
 
 static bool walk(cur *c, int depth, member_fn fn, void *ud);
+static bool skip_flat(cur *c, int level);
 
 static void ws(cur *c)
 {
@@ -185,8 +186,8 @@ static int skip_value(cur *c, int depth, bool *esc)
         return V_BAD;
     switch (*c->p) {
     case '"': return skip_string(c, esc) ? V_STR : V_BAD;
-    case '{': return walk(c, depth, NULL, NULL) ? V_OBJ : V_BAD;
-    case '[': return walk(c, depth, NULL, NULL) ? V_ARR : V_BAD;
+    case '{': return skip_flat(c, depth) ? V_OBJ : V_BAD;
+    case '[': return skip_flat(c, depth) ? V_ARR : V_BAD;
     case 't': return literal(c, "true") ? V_BOOL : V_BAD;
     case 'f': return literal(c, "false") ? V_BOOL : V_BAD;
     case 'n': return literal(c, "null") ? V_NULL : V_BAD;
@@ -445,4 +446,168 @@ int prescan_event(const char *text, size_t len, kg_input_peek *out)
     if (!present(&top, F_VERB) || !present(&top, F_USER) || !nested_ok(&top))
         return 0;
     return 1;
+}
+
+/* ---- bodies left unparsed (input.c's lazy path) ------------------------ */
+
+typedef struct bodies_seen {
+    kg_json_span *out;
+    unsigned seen;          /* bit per body, and 4: kind */
+    bool event;             /* the first kind is "Event" */
+} bodies_seen;
+
+static int body_index(const member *m)
+{
+    if (m->klen == 13 && memcmp(m->key, "requestObject", 13) == 0)
+        return KG_BODY_REQUEST;
+    if (m->klen == 14 && memcmp(m->key, "responseObject", 14) == 0)
+        return KG_BODY_RESPONSE;
+    return -1;
+}
+
+static bool take_body(void *ud, const member *m)
+{
+    bodies_seen *s = ud;
+    int i;
+    if (m->key_esc)
+        return false;
+    if (m->klen == 4 && memcmp(m->key, "kind", 4) == 0) {
+        if (!(s->seen & 4u))
+            s->event = is_event_kind(m);
+        s->seen |= 4u;
+        return true;
+    }
+    if ((i = body_index(m)) < 0)
+        return true;
+    if (s->seen & (1u << i))
+        return false;           /* repeated: the first wins in the tree */
+    s->seen |= 1u << i;
+    if (m->type != V_NULL)
+        s->out[i] = (kg_json_span){m->v, (size_t)(m->vend - m->v)};
+    return true;
+}
+
+/* ---- nested values, skipped without recursion -------------------------- */
+
+static bool is_ws(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* From just after a string's opening quote: just after its closing quote,
+ * or NULL (skip_string's rules). */
+static const char *string_end(const char *p, const char *end)
+{
+    while ((p = next_special(p, end)) < end) {
+        if (*p == '"')
+            return p + 1;
+        if (!(p = skip_escape(p, end)))
+            return NULL;
+    }
+    return NULL;
+}
+
+/* A scalar other than a string at p: just after it, or NULL. */
+static const char *scalar_end(const char *p, const char *end)
+{
+    cur c = {p, end};
+    switch (*p) {
+    case 't': return literal(&c, "true") ? c.p : NULL;
+    case 'f': return literal(&c, "false") ? c.p : NULL;
+    case 'n': return literal(&c, "null") ? c.p : NULL;
+    default:  return skip_number(&c) ? c.p : NULL;
+    }
+}
+
+/* After a value inside the containers open[0..*sp): past the containers
+ * that close here and the comma before the next value (*key: that value
+ * is an object member, so a key comes first).  p, or NULL on bad JSON. */
+static const char *after_value(const char *p, const char *end, const char *open, int *sp,
+                               bool *key)
+{
+    while (*sp > 0) {
+        while (p < end && is_ws(*p))
+            p++;
+        if (p >= end)
+            return NULL;
+        if (*p == open[*sp - 1]) {
+            p++;
+            (*sp)--;
+            continue;
+        }
+        if (*p != ',')
+            return NULL;
+        *key = open[*sp - 1] == '}';
+        return p + 1;
+    }
+    return p;
+}
+
+/* The object or array at c->p, opened at nesting level `level` (walk's
+ * depth), validated as walk validates it, but in one loop with a stack of
+ * the open containers instead of recursion, calls and callbacks: the
+ * bodies and every nested value are skipped this way. */
+static bool skip_flat(cur *c, int level)
+{
+    char open[MAX_DEPTH];
+    int sp = 0;
+    bool key = false;
+    const char *p = c->p, *end = c->end;
+    for (;;) {
+        while (p < end && is_ws(*p))
+            p++;
+        if (p >= end)
+            return false;
+        if (key) {              /* "key" : */
+            if (*p != '"' || !(p = string_end(p + 1, end)))
+                return false;
+            while (p < end && is_ws(*p))
+                p++;
+            if (p >= end || *p++ != ':')
+                return false;
+            key = false;
+            continue;
+        }
+        if (*p == '{' || *p == '[') {
+            char close = *p == '{' ? '}' : ']';
+            if (level + sp >= MAX_DEPTH)
+                return false;
+            p++;
+            while (p < end && is_ws(*p))
+                p++;
+            if (p < end && *p == close) {
+                p++;
+            } else {
+                open[sp++] = close;
+                key = close == '}';
+                continue;
+            }
+        } else if (!(p = *p == '"' ? string_end(p + 1, end) : scalar_end(p, end))) {
+            return false;
+        }
+        if (sp == 0) {
+            c->p = p;
+            return true;
+        }
+        if (!(p = after_value(p, end, open, &sp, &key)))
+            return false;
+        if (sp == 0) {
+            c->p = p;
+            return true;
+        }
+    }
+}
+
+int prescan_bodies(const char *text, size_t len, kg_json_span out[KG_BODY_N])
+{
+    cur c = {text, text + len};
+    bodies_seen s = {out, 0, false};
+    memset(out, 0, KG_BODY_N * sizeof *out);
+    ws(&c);
+    if (c.p >= c.end || *c.p != '{' || !walk(&c, 0, take_body, &s))
+        return 0;
+    ws(&c);
+    if (c.p != c.end || !s.event)
+        return 0;
+    return out[KG_BODY_REQUEST].text || out[KG_BODY_RESPONSE].text;
 }

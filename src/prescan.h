@@ -6,6 +6,7 @@
 #define KGUARD_PRESCAN_H
 
 #include <stddef.h>
+#include "kguard/input_meta.h"
 #include "kguard/input_peek.h"
 
 /* Is text[0..len) one well-formed JSON object (strict JSON, which cJSON
@@ -23,5 +24,13 @@ int prescan_event(const char *text, size_t len, kg_input_peek *out);
  * 1 with *out filled when kind is "Event" and those are plain strings (or
  * absent); it vouches for nothing else: prescan_event does. */
 int prescan_stage(const char *text, size_t len, kg_input_peek *out);
+
+/* The top-level requestObject and responseObject of an audit Event's text
+ * as spans (out[KG_BODY_*]; text NULL when absent or null), so that the
+ * rest can be parsed without them.  1 when the whole text is strict JSON
+ * (the walk of prescan_event), kind is "Event", no top-level key holds an
+ * escape, neither body is repeated and at least one is present; 0
+ * otherwise, and the caller parses the text whole. */
+int prescan_bodies(const char *text, size_t len, kg_json_span out[KG_BODY_N]);
 
 #endif

@@ -2,11 +2,12 @@
  * rules_index: the verb/resource index of a generation.  Rules with an
  * `api` condition are listed under each "verb resource[/subresource]" key
  * they name; an event's candidates are the rules under its own key, under
- * "* resource[/sub]", and every rule without an api condition.  A
+ * "* resource[/sub]", and every rule without an api condition.  A rule
+ * that also names namespaces is listed under "verb resource\x1fns" for each
+ * instead, and found only by events in one of them.  A
  * non-resource request (no objectRef) is looked up by its path instead:
  * "verb /path" and "verb /prefix/" plus "*" for the prefixes of the path.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "rules_int.h"
@@ -48,6 +49,26 @@ int rules_index_add(hmap *index, const char *key, size_t id)
         return -1;
     l->ids = nids;
     l->ids[l->n++] = id;
+    return 0;
+}
+
+int rules_index_add_ns(hmap *index, const char *key, char *const *ns, size_t n_ns, size_t id)
+{
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < n_ns; i++) {
+        size_t nlen = strlen(ns[i]);
+        char *k = malloc(klen + nlen + 2);
+        int rc;
+        if (!k)
+            return -1;
+        memcpy(k, key, klen);
+        k[klen] = '\x1f';
+        memcpy(k + klen + 1, ns[i], nlen + 1);
+        rc = rules_index_add(index, k, id);
+        free(k);
+        if (rc < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -108,12 +129,52 @@ static size_t path_candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, s
     return n;
 }
 
-size_t rules_index_candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, size_t max)
+/* key = "resource[/sub]" after room for a verb: its length, or 0 when it
+ * does not fit. */
+static size_t resource_key(const kg_event *ev, char *key, size_t room, size_t at)
+{
+    size_t r = strlen(ev->resource), sub = ev->subresource ? strlen(ev->subresource) : 0;
+    size_t n = r + (sub ? sub + 1 : 0);
+    if (at + n + 1 > room)
+        return 0;
+    memcpy(key + at, ev->resource, r);
+    if (sub) {
+        key[at + r] = '/';
+        memcpy(key + at + r + 1, ev->subresource, sub);
+    }
+    return n;
+}
+
+/* The lists under "verb resource[/sub]" and the same with "\x1fns", for the
+ * event's verb and for "*": up to four, into s. */
+static void resource_lists(kg_ruleset *rs, const kg_event *ev, const id_list *s[4])
 {
     char key[512];
-    const id_list *s[2] = {NULL, NULL};
+    const char *verbs[2] = {ev->verb, "*"};
+    size_t nslen = ev->ns ? strlen(ev->ns) : 0;
+    for (int v = 0; v < 2; v++) {
+        size_t vlen = strlen(verbs[v]), rlen, len;
+        if (vlen + 2 > sizeof key)
+            continue;
+        memcpy(key, verbs[v], vlen);
+        key[vlen] = ' ';
+        if (!(rlen = resource_key(ev, key, sizeof key, vlen + 1)))
+            continue;
+        len = vlen + 1 + rlen;
+        s[2 * v] = index_get(&rs->index, key, len);
+        if (ev->ns && len + 1 + nslen <= sizeof key) {
+            key[len] = '\x1f';
+            memcpy(key + len + 1, ev->ns, nslen);
+            s[2 * v + 1] = index_get(&rs->index, key, len + 1 + nslen);
+        }
+    }
+}
+
+size_t rules_index_candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, size_t max)
+{
+    const id_list *s[4] = {NULL, NULL, NULL, NULL};
     size_t n = 0;
-    int len;
+    int sources = rs->n_always > 0;
 
     if (!ev->resource && (n = path_candidates(rs, ev, out, max)) > 0) {
         for (size_t i = 0; i < rs->n_always && n < max; i++)
@@ -121,22 +182,16 @@ size_t rules_index_candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, s
         qsort(out, n, sizeof *out, cmp_size);
         return n;
     }
-    if (ev->resource) {
-        len = snprintf(key, sizeof key, "%s %s%s%s", ev->verb, ev->resource,
-                       ev->subresource ? "/" : "", ev->subresource ? ev->subresource : "");
-        if (len > 0 && (size_t)len < sizeof key) {
-            s[0] = index_get(&rs->index, key, (size_t)len);
-            len = snprintf(key, sizeof key, "* %s%s%s", ev->resource,
-                           ev->subresource ? "/" : "", ev->subresource ? ev->subresource : "");
-            s[1] = index_get(&rs->index, key, (size_t)len);
-        }
-    }
-    for (int k = 0; k < 2; k++)
+    if (ev->resource && ev->verb)
+        resource_lists(rs, ev, s);
+    for (int k = 0; k < 4; k++) {
+        sources += s[k] && s[k]->n;
         for (size_t i = 0; s[k] && i < s[k]->n && n < max; i++)
             out[n++] = s[k]->ids[i];
+    }
     for (size_t i = 0; i < rs->n_always && n < max; i++)
         out[n++] = rs->always[i];
-    if ((s[0] && s[1]) || (rs->n_always && (s[0] || s[1])))
+    if (sources > 1)
         qsort(out, n, sizeof *out, cmp_size);
     return n;
 }

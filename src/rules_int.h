@@ -73,6 +73,8 @@ typedef struct rules_match_ctx {
     kg_rule *rule;
     hmap *index;
     size_t id;             /* the rule's id in the generation */
+    char **api;            /* the api keys read, indexed once the rule's */
+    size_t n_api;          /* conditions are all compiled */
 } rules_match_ctx;
 
 /* One `match` key.  parse reads match[key] (the match table is at t):
@@ -96,6 +98,8 @@ void rules_match_free(kg_rule *r);
 /* ---- rules_index.c ---------------------------------------------------- */
 
 int rules_index_add(hmap *index, const char *key, size_t id);
+/* The same under "key\x1fns" for each of the rule's namespaces. */
+int rules_index_add_ns(hmap *index, const char *key, char *const *ns, size_t n_ns, size_t id);
 /* Candidate rule ids for the event, ascending (load order), at most max. */
 size_t rules_index_candidates(kg_ruleset *rs, const kg_event *ev, size_t *out, size_t max);
 void rules_index_free(hmap *index);

@@ -141,7 +141,7 @@ static int compile_rule(loader *ld, lua_State *L, kg_rule *r, size_t id)
         rc = -1;
     }
     if (rc == 0) {
-        rules_match_ctx mc = {&ld->lc, r, &ld->rs->index, id};
+        rules_match_ctx mc = {&ld->lc, r, &ld->rs->index, id, NULL, 0};
         if (rules_match_compile(&mc, L, t) < 0)
             rc = -1;
     }

@@ -56,7 +56,7 @@ static bool api_string(const char *s)
 /* The body conditions need the event's body; note its absence. */
 static bool have_body(rules_judge_ctx *c)
 {
-    if (c->ev->body)
+    if (workload_has_body(c->ev))
         return true;
     c->body_missing = true;
     return false;
@@ -64,18 +64,41 @@ static bool have_body(rules_judge_ctx *c)
 
 /* ---- api: "verb resource[/sub]" keys, served by the index ------------- */
 
+static bool test_namespaces(rules_judge_ctx *c, const rules_cond *k);
+
 static int parse_api(rules_match_ctx *mc, lua_State *L, int t, rules_cond *out)
 {
     int rc = parse_strings(mc, L, t, "api", api_string, out);
-    for (size_t i = 0; rc > 0 && i < out->n; i++)
-        if (rules_index_add(mc->index, out->strs[i], mc->id) < 0)
-            rc = -1;
-    if (rc > 0)
+    if (rc > 0) {
         mc->rule->has_api = true;
-    lc_free_strings(out->strs, out->n);
-    out->strs = NULL;
-    out->n = 0;
+        mc->api = out->strs;    /* indexed by index_api */
+        mc->n_api = out->n;
+        out->strs = NULL;
+        out->n = 0;
+    }
     return rc < 0 ? -1 : 0;
+}
+
+/* The rule under each of its api keys; a rule that also names namespaces
+ * only under "key\x1fns" for each of them, so that the index, not the
+ * condition, keeps it off calls in other namespaces (path keys: never in
+ * a namespace, indexed as they are). */
+static int index_api(rules_match_ctx *mc)
+{
+    const rules_cond *ns = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < mc->rule->n_conds; i++)
+        if (mc->rule->conds[i].def->test == test_namespaces)
+            ns = &mc->rule->conds[i];
+    for (size_t i = 0; rc == 0 && i < mc->n_api; i++) {
+        bool path = strchr(mc->api[i], ' ')[1] == '/';
+        rc = ns && !path ? rules_index_add_ns(mc->index, mc->api[i], ns->strs, ns->n, mc->id)
+                         : rules_index_add(mc->index, mc->api[i], mc->id);
+    }
+    lc_free_strings(mc->api, mc->n_api);
+    mc->api = NULL;
+    mc->n_api = 0;
+    return rc;
 }
 
 /* ---- anonymous, success: facts of the call ---------------------------- */
@@ -178,7 +201,7 @@ static bool test_privileged(rules_judge_ctx *c, const rules_cond *k)
     if (!have_body(c))
         return false;
     if (c->privileged < 0)
-        c->privileged = workload_has_privileged(c->ev->pod_spec);
+        c->privileged = workload_has_privileged(workload_pod_spec(c->ev));
     return c->privileged == k->flag;
 }
 
@@ -192,7 +215,7 @@ static bool test_host_path(rules_judge_ctx *c, const rules_cond *k)
     if (!have_body(c))
         return false;
     if (c->host_path < 0)
-        c->host_path = workload_has_host_path(c->ev->pod_spec);
+        c->host_path = workload_has_host_path(workload_pod_spec(c->ev));
     return c->host_path == k->flag;
 }
 
@@ -260,6 +283,13 @@ int rules_match_compile(rules_match_ctx *mc, lua_State *L, int t)
     t = lua_gettop(L);
     if (lc_check_keys(mc->lc, L, t, keys, "match") || compile_entries(mc, L, t))
         rc = -1;
+    if (rc == 0 && index_api(mc) < 0) {
+        lc_error(mc->lc, NULL, "out of memory");
+        rc = -1;
+    }
+    lc_free_strings(mc->api, mc->n_api);
+    mc->api = NULL;
+    mc->n_api = 0;
     lua_pop(L, 1);
     return rc;
 }

@@ -163,20 +163,32 @@ cJSON *workload_from_json_patch(const cJSON *ops)
 
 /* ---- the effective body ----------------------------------------------- */
 
+static bool is_patch(const kg_event *ev)
+{
+    return ev->verb && strcmp(ev->verb, "patch") == 0;
+}
+
+/* The effective body, parsing only the bodies it needs. */
+static const cJSON *effective_body(kg_event *ev)
+{
+    bool patch = is_patch(ev);
+    if (patch && event_body_type(ev, KG_BODY_RESPONSE) == cJSON_Object)
+        return event_response_object(ev);
+    if (patch && event_body_type(ev, KG_BODY_REQUEST) == cJSON_Array)
+        return ev->body_owned = workload_from_json_patch(event_request_object(ev));
+    if (event_body_type(ev, KG_BODY_REQUEST) == cJSON_Object)
+        return event_request_object(ev);
+    if (!patch && event_body_type(ev, KG_BODY_RESPONSE) == cJSON_Object)
+        return event_response_object(ev);
+    return NULL;
+}
+
 void workload_resolve(kg_event *ev)
 {
-    const cJSON *req = ev->request_object, *resp = ev->response_object;
-    bool patch = ev->verb && strcmp(ev->verb, "patch") == 0;
-
-    ev->body = NULL;
-    if (patch && cJSON_IsObject(resp))
-        ev->body = resp;
-    else if (patch && cJSON_IsArray(req))
-        ev->body = ev->body_owned = workload_from_json_patch(req);
-    else if (cJSON_IsObject(req))
-        ev->body = req;
-    else if (cJSON_IsObject(resp) && !patch)
-        ev->body = resp;
+    ev->resolved = true;
+    cJSON_Delete(ev->body_owned);
+    ev->body_owned = NULL;
+    ev->body = effective_body(ev);
     ev->pod_spec = NULL;
     ev->workload_kind = NULL;
     if (!ev->resource)
@@ -191,6 +203,45 @@ void workload_resolve(kg_event *ev)
         ev->pod_spec = cJSON_IsObject(node) ? node : NULL;
         return;
     }
+}
+
+/* An event is only ever its caller's own (non-const) object: resolving it
+ * on read is sound. */
+static const kg_event *resolved(const kg_event *ev)
+{
+    if (!ev->resolved)
+        workload_resolve((kg_event *)ev);
+    return ev;
+}
+
+bool workload_has_body(const kg_event *ev)
+{
+    bool patch = is_patch(ev);
+    int req, resp;
+    if (ev->resolved)
+        return ev->body != NULL;
+    req = event_body_type(ev, KG_BODY_REQUEST);
+    resp = event_body_type(ev, KG_BODY_RESPONSE);
+    if (patch && resp == cJSON_Object)
+        return true;
+    if (patch && req == cJSON_Array)    /* a JSON patch: only its operations tell */
+        return workload_body(ev) != NULL;
+    return req == cJSON_Object || (!patch && resp == cJSON_Object);
+}
+
+const cJSON *workload_body(const kg_event *ev)
+{
+    return resolved(ev)->body;
+}
+
+const cJSON *workload_pod_spec(const kg_event *ev)
+{
+    return resolved(ev)->pod_spec;
+}
+
+const char *workload_kind(const kg_event *ev)
+{
+    return resolved(ev)->workload_kind;
 }
 
 /* ---- facts for match conditions ----------------------------------------- */
@@ -308,7 +359,7 @@ static void add_volumes(cJSON *arr, const cJSON *spec)
 
 static const char *meta_or(const kg_event *ev, const char *key, const char *fallback)
 {
-    const char *v = get_str(get(ev->body, "metadata"), key);
+    const char *v = get_str(get(workload_body(ev), "metadata"), key);
     return v ? v : fallback;
 }
 
@@ -322,7 +373,7 @@ static const char *object_name(const kg_event *ev)
 cJSON *workload_details(const kg_event *ev)
 {
     cJSON *w = cJSON_CreateObject();
-    const cJSON *spec = ev->pod_spec;
+    const cJSON *spec = workload_pod_spec(ev);
     const char *name = object_name(ev);
     const char *ns = meta_or(ev, "namespace", ev->ns);
     const char *uid = meta_or(ev, "uid", ev->object_uid);
@@ -350,8 +401,8 @@ cJSON *workload_details(const kg_event *ev)
 cJSON *workload_rolebinding_details(const kg_event *ev)
 {
     cJSON *d = cJSON_CreateObject();
-    const cJSON *ref = get(ev->body, "roleRef");
-    const char *kind = get_str(ev->body, "kind");
+    const cJSON *ref = get(workload_body(ev), "roleRef");
+    const char *kind = get_str(workload_body(ev), "kind");
     const char *name = meta_or(ev, "name", ev->name);
     const char *uid = meta_or(ev, "uid", ev->object_uid);
 

@@ -47,6 +47,9 @@ typedef struct kg_input_sink {
      * this sink's callbacks later, in order). */
     void (*line)(void *ud, const char *text, size_t len, const char *file, long line,
                  const kg_input_meta *base);
+    /* May an Event line be parsed without its bodies (requestObject,
+     * responseObject)?  Then record's meta->bodies holds them as spans. */
+    bool lazy_bodies;
 } kg_input_sink;
 
 /* Read a whole source ("-" is stdin) to its end.  Returns 0, or -1 with a

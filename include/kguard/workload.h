@@ -23,10 +23,16 @@ typedef enum kg_details {
     KG_DETAILS_ROLEBINDING
 } kg_details;
 
-/* Set ev->body, ev->pod_spec and ev->workload_kind (called by the engine
- * right after event_extract; may allocate ev->body_owned, which
- * event_release frees). */
+/* Set ev->body, ev->pod_spec and ev->workload_kind (parsing deferred
+ * bodies; may allocate ev->body_owned, which event_release frees). */
 void workload_resolve(kg_event *ev);
+
+/* The same, resolved on first use: what rules and findings read. */
+const cJSON *workload_body(const kg_event *ev);
+/* Whether there is a body, without parsing one when the types tell. */
+bool workload_has_body(const kg_event *ev);
+const cJSON *workload_pod_spec(const kg_event *ev);
+const char *workload_kind(const kg_event *ev);
 
 /* Turn a JSON patch (RFC 6902 operations) into the partial object its add
  * and replace operations describe; NULL when nothing usable is in it. */

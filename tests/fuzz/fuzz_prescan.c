@@ -2,7 +2,9 @@
  * fuzz_prescan: the pre-scan against the full path.  Whatever prescan
  * vouches for (a text input.c's byte checks let through), cJSON must parse
  * whole and event_extract must accept, with the same stage and auditID;
- * prescan_stage must read the same two values.  Anything else aborts.
+ * prescan_stage must read the same two values.  Whatever prescan_bodies
+ * vouches for, cJSON must parse whole, and each body span must parse to
+ * the member of that tree.  Anything else aborts.
  */
 #include <stdlib.h>
 #include "kguard/event.h"
@@ -27,6 +29,27 @@ static bool same(const char *p, size_t n, const char *want)
     return want ? p && strlen(want) == n && memcmp(p, want, n) == 0 : p == NULL;
 }
 
+static void check_bodies(const char *text, size_t size)
+{
+    static const char *const names[KG_BODY_N] = {"requestObject", "responseObject"};
+    kg_json_span b[KG_BODY_N];
+    cJSON *root;
+    if (prescan_bodies(text, size, b) != 1)
+        return;
+    if (!(root = cJSON_ParseWithLengthOpts(text, size, NULL, 0)))
+        abort();
+    for (int i = 0; i < KG_BODY_N; i++) {
+        const cJSON *want = cJSON_GetObjectItemCaseSensitive(root, names[i]);
+        cJSON *got = b[i].text ? cJSON_ParseWithLengthOpts(b[i].text, b[i].len, NULL, 0) : NULL;
+        if (cJSON_IsNull(want))
+            want = NULL;
+        if ((!got) != (!want) || (got && !cJSON_Compare(got, want, true)))
+            abort();
+        cJSON_Delete(got);
+    }
+    cJSON_Delete(root);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data, *end = NULL;
@@ -34,7 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kg_event ev;
     char err[256];
     cJSON *root;
-    if (!clean(data, size) || prescan_event(text, size, &pk) != 1)
+    if (!clean(data, size))
+        return 0;
+    check_bodies(text, size);
+    if (prescan_event(text, size, &pk) != 1)
         return 0;
     if (prescan_stage(text, size, &first) != 1 || first.stage != pk.stage ||
         first.audit_id != pk.audit_id)

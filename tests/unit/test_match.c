@@ -19,6 +19,7 @@ static const struct { const char *file, *match; } RULES[] = {
     {"privileged.lua", "api = { \"create pods\", \"patch deployments\" }, privileged = true"},
     {"host_path.lua", "api = { \"create pods\" }, host_path = true"},
     {"no_host_path.lua", "api = { \"create pods\" }, host_path = false"},
+    {"two_ns.lua", "api = { \"get secrets\", \"list secrets\" }, namespaces = { \"billing\", \"payments\" }"},
 };
 #define N_RULES (sizeof RULES / sizeof RULES[0])
 
@@ -120,23 +121,29 @@ static const char *judge(kg_ruleset *rs, const char *json)
 
 static void test_conditions(kg_ruleset *rs)
 {
-    /*                                         anon fail pay  health body priv hp nohp */
+    /*                                         anon fail pay  health body priv hp nohp two_ns */
     is_str(judge(rs, EV_HEAD("list", "/api/v1/namespaces/payments/secrets?limit=500")
                      "\"level\":\"Metadata\"," ALICE SECRETS("payments") OK_200 "}"),
-           "00100000", "alice lists secrets in payments: only the namespaces rule");
+           "001000001", "alice lists secrets in payments: only the namespaces rules");
+    is_str(judge(rs, EV_HEAD("list", "/api/v1/namespaces/billing/secrets?limit=500")
+                     "\"level\":\"Metadata\"," ALICE SECRETS("billing") OK_200 "}"),
+           "000000001", "in billing: only the rule naming billing among its namespaces");
+    is_str(judge(rs, EV_HEAD("delete", "/api/v1/namespaces/billing/secrets/db")
+                     "\"level\":\"Metadata\"," ALICE SECRETS("billing") OK_200 "}"),
+           "000000000", "a delete in billing: not a verb two_ns names");
     is_str(judge(rs, EV_HEAD("list", "/api/v1/namespaces/default/secrets")
                      "\"level\":\"Metadata\"," ANON SECRETS("default") FORBIDDEN "}"),
-           "11010000", "an anonymous forbidden list: anonymous, success = false, exclude_paths");
+           "110100000", "an anonymous forbidden list: anonymous, success = false, exclude_paths");
     is_str(judge(rs, EV_HEAD("get", "/healthz/etcd?verbose")
                      "\"level\":\"Metadata\"," ANON OK_200 "}"),
-           "00000000", "/healthz/etcd?verbose is under an excluded path");
+           "000000000", "/healthz/etcd?verbose is under an excluded path");
     is_str(judge(rs, EV_HEAD("get", "/healthzx")
                      "\"level\":\"Metadata\"," ANON OK_200 "}"),
-           "00010000", "/healthzx is not under /healthz");
+           "000100000", "/healthzx is not under /healthz");
 
     is_str(judge(rs, EV_HEAD("create", "/api/v1/namespaces/default/pods?fieldManager=kubectl-run")
                      "\"level\":\"Metadata\"," ALICE POD CREATED "}"),
-           "00000000", "a pod created at Metadata level: no body, no body rule");
+           "000000000", "a pod created at Metadata level: no body, no body rule");
     is_int(body_missing, 1, "the body rules asked for a body once for the event");
 
     is_str(judge(rs, EV_HEAD("create", "/api/v1/namespaces/default/pods?fieldManager=kubectl-run")
@@ -146,14 +153,14 @@ static void test_conditions(kg_ruleset *rs)
                      "\"securityContext\":{\"privileged\":true},"
                      "\"volumeMounts\":[{\"name\":\"host\",\"mountPath\":\"/host\"}]}],"
                      "\"volumes\":[{\"name\":\"host\",\"hostPath\":{\"path\":\"/\",\"type\":\"\"}}]}}," CREATED "}"),
-           "00001110", "a privileged pod mounting / : body, privileged, host_path");
+           "000011100", "a privileged pod mounting / : body, privileged, host_path");
     is_int(body_missing, 0, "no body missing");
 
     is_str(judge(rs, EV_HEAD("create", "/api/v1/namespaces/default/pods")
                      "\"level\":\"Request\"," ALICE POD
                      "\"requestObject\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"debug\"},"
                      "\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"nginx:1.25\"}]}}," CREATED "}"),
-           "00001001", "a plain pod: body and host_path = false only");
+           "000010010", "a plain pod: body and host_path = false only");
 
     is_str(judge(rs, EV_HEAD("patch", "/apis/apps/v1/namespaces/default/deployments/api?fieldManager=kubectl-patch")
                      "\"level\":\"Request\"," ALICE
@@ -161,7 +168,7 @@ static void test_conditions(kg_ruleset *rs)
                      "\"apiGroup\":\"apps\",\"apiVersion\":\"v1\"},"
                      "\"requestObject\":[{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0/securityContext\","
                      "\"value\":{\"privileged\":true}}]," OK_200 "}"),
-           "00000100", "a JSON patch making a deployment privileged: privileged (indexed by patch deployments)");
+           "000001000", "a JSON patch making a deployment privileged: privileged (indexed by patch deployments)");
 }
 
 static void test_bad_match(void)

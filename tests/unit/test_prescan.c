@@ -87,6 +87,60 @@ static bool agrees(const char *text, size_t len)
     return good;
 }
 
+/* prescan_bodies vouches only for a text cJSON accepts whole, and each span
+ * parses to the member the whole tree holds (the first of its name). */
+static bool bodies_agree(const char *text, size_t len, bool *vouched)
+{
+    static const char *const names[KG_BODY_N] = {"requestObject", "responseObject"};
+    kg_json_span b[KG_BODY_N];
+    cJSON *root;
+    bool good = true;
+    *vouched = prescan_bodies(text, len, b) == 1;
+    if (!*vouched)
+        return true;
+    if (!(root = cJSON_ParseWithLengthOpts(text, len, NULL, 0)))
+        return false;
+    for (int i = 0; i < KG_BODY_N; i++) {
+        const cJSON *want = cJSON_GetObjectItemCaseSensitive(root, names[i]);
+        cJSON *got = b[i].text ? cJSON_ParseWithLengthOpts(b[i].text, b[i].len, NULL, 0) : NULL;
+        if (cJSON_IsNull(want))
+            want = NULL;
+        if ((!got) != (!want) || (got && !cJSON_Compare(got, want, true)))
+            good = false;
+        cJSON_Delete(got);
+    }
+    cJSON_Delete(root);
+    return good;
+}
+
+static void test_bodies(void)
+{
+    kg_json_span b[KG_BODY_N];
+    char *s;
+    ok(prescan_bodies(RECEIVED, strlen(RECEIVED), b) == 1 && b[KG_BODY_REQUEST].text &&
+       b[KG_BODY_REQUEST].text[0] == '{' && b[KG_BODY_REQUEST].text[b[KG_BODY_REQUEST].len - 1] == '}' &&
+       !b[KG_BODY_RESPONSE].text, "bodies: the requestObject's span, no responseObject");
+    s = edit("\"requestReceivedTimestamp\"", "\"responseObject\":[1,{}],\"requestReceivedTimestamp\"");
+    ok(s && prescan_bodies(s, strlen(s), b) == 1 && b[KG_BODY_RESPONSE].len == 6 &&
+       memcmp(b[KG_BODY_RESPONSE].text, "[1,{}]", 6) == 0, "bodies: a responseObject array");
+    free(s);
+    s = edit("\"requestReceivedTimestamp\"", "\"requestObject\":{},\"requestReceivedTimestamp\"");
+    ok(s && prescan_bodies(s, strlen(s), b) == 0, "bodies: a repeated requestObject: parse it whole");
+    free(s);
+    s = edit("\"requestObject\"", "\"request\\u004fbject\"");
+    ok(s && prescan_bodies(s, strlen(s), b) == 0, "bodies: an escaped key: parse it whole");
+    free(s);
+    s = edit("\"kind\":\"Event\"", "\"kind\":\"EventList\"");
+    ok(s && prescan_bodies(s, strlen(s), b) == 0, "bodies: not an Event: parse it whole");
+    free(s);
+    s = edit("\"hostPID\":true", "\"hostPID\":tru");
+    ok(s && prescan_bodies(s, strlen(s), b) == 0, "bodies: malformed inside the body: parse it whole");
+    free(s);
+    s = edit("\"requestObject\":{", "\"requestObject\":null,\"x\":{");
+    ok(s && prescan_bodies(s, strlen(s), b) == 0, "bodies: only a null body: nothing to defer");
+    free(s);
+}
+
 static void test_vouches(void)
 {
     kg_input_peek pk;
@@ -204,7 +258,7 @@ static void test_depth_and_tail(void)
 static void test_random_edits(void)
 {
     static const char alphabet[] = "{}[]\":,\\ u0123456789abcdefEe.-+tnl";
-    size_t n = strlen(RECEIVED), bad = 0, vouched = 0;
+    size_t n = strlen(RECEIVED), bad = 0, vouched = 0, bodies_bad = 0, bodies_vouched = 0;
     uint64_t x = 0x9E3779B97F4A7C15ull;
     char *s = malloc(n + 1);
     for (int round = 0; round < 20000; round++) {
@@ -220,10 +274,17 @@ static void test_random_edits(void)
         vouched += prescan_event(s, n, &pk) == 1;
         if (!agrees(s, n) && bad++ < 3)
             printf("# disagrees: %s\n", s);
+        bool bv;
+        if (!bodies_agree(s, n, &bv) && bodies_bad++ < 3)
+            printf("# bodies disagree: %s\n", s);
+        bodies_vouched += bv;
     }
     free(s);
     ok(bad == 0, "20000 random edits: the full path accepts all prescan vouches for");
     ok(vouched > 1000, "and prescan vouches for many of them (%zu)", vouched);
+    ok(bodies_bad == 0, "20000 random edits: cJSON takes whatever prescan_bodies vouches for, "
+       "and each span parses to the tree's member");
+    ok(bodies_vouched > 1000, "and prescan_bodies vouches for many of them (%zu)", bodies_vouched);
 }
 
 int main(void)
@@ -231,6 +292,7 @@ int main(void)
     test_vouches();
     test_declines();
     test_depth_and_tail();
+    test_bodies();
     test_random_edits();
     return done_testing();
 }
