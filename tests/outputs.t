@@ -139,7 +139,7 @@ subtest '--summary: the table at the end, on stderr' => sub {
 
 subtest 'refused output options' => sub {
     my $r = run_kguard(args => [scan_args(), '--output', "$DIR/x.jsonl", '--format', 'guardduty', $EXAMPLE]);
-    is($r->{exit}, 1, '--format after the last --output: exit 1');
+    is($r->{exit}, 2, '--format after the last --output: a usage error, exit 2');
     like($r->{stderr}, qr/apply to the --output options after them/, '... and why');
     $r = run_kguard(args => [scan_args(), '--format', 'no-such-format', $EXAMPLE]);
     is($r->{exit}, 1, 'an unknown format: exit 1');
