@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ typedef struct reader {
     long line;             /* number of the last line returned */
     size_t max_line;
     const kg_input_meta *base;  /* what the source says of its records, or NULL */
+    bool streaming;        /* a pipe or terminal: lines may arrive slowly */
 } reader;
 
 /* ---- UTF-8 ------------------------------------------------------------ */
@@ -584,7 +586,7 @@ static void feed_line(reader *r, const char *line, size_t len,
 {
     if (is_blank(line, len))
         return;
-    if (s->line)
+    if (s->line && !r->streaming)   /* a stream's lines are judged as they come */
         s->line(s->ud, line, len, r->file, r->line, r->base);
     else
         input_feed_from(line, len, r->file, r->line, r->base, s);
@@ -656,6 +658,13 @@ static int read_stream(reader *r, const kg_input_sink *s)
     return r->failed ? -1 : 0;
 }
 
+/* Is fd a regular file (read at disk speed, never waiting for a writer)? */
+static bool regular_file(int fd)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* raw, or raw decompressed: once, or twice (Firehose compressing records
  * CloudWatch Logs had compressed already).  err[0] is the outer stream's
  * message, err[1] the inner's. */
@@ -692,6 +701,7 @@ int input_read_path_from(const char *path, const kg_input_meta *base,
     }
     r.file = is_stdin ? "<stdin>" : path;
     r.sink = sink;
+    r.streaming = is_stdin && !regular_file(fileno(raw));
     r.max_line = sink->max_line ? sink->max_line : KG_INPUT_DEFAULT_MAX_LINE;
     rc = read_stream(&r, sink);
     if (rc < 0 && (gz_err[0][0] || gz_err[1][0]))
