@@ -47,8 +47,27 @@ static void long_options(struct option lo[OPTIONS_MAX + 1])
 }
 
 /* Options that only make sense together. */
+/* --format and --http-* apply to the --output options after them: any
+ * left after the last --output would apply to nothing. */
+static int check_trailing(const kg_cli *c)
+{
+    cli_output last, next = c->next;
+    if (!c->n_outputs)
+        return 0;
+    last = c->outputs[c->n_outputs - 1];
+    last.dest = last.http.url = next.dest = next.http.url = NULL;
+    if (memcmp(&last, &next, sizeof last) != 0) {
+        cli_warn("--format and --http-* options apply to the --output options after them; "
+                 "some come after the last --output");
+        return -1;
+    }
+    return 0;
+}
+
 static int cross_check(const kg_cli *c)
 {
+    if (check_trailing(c) < 0)
+        return -1;
     if ((c->cluster && !*c->cluster) || (c->account_id && !*c->account_id) ||
         (c->region && !*c->region)) {
         cli_warn("--cluster, --account-id and --region must not be empty");

@@ -26,6 +26,12 @@ static bool is_url(const char *d)
     return strncmp(d, "http://", 7) == 0 || strncmp(d, "https://", 8) == 0;
 }
 
+/* nats:SUBJECT: a JetStream subject (output.c), never a file name. */
+static bool is_nats(const char *d)
+{
+    return strncmp(d, "nats:", 5) == 0;
+}
+
 /* t[key] as a number in [min, max] (absent: *out unchanged); -1 after
  * reporting on the line of the output's dest. */
 static int number(lc_ctx *lc, lua_State *L, int t, const char *where, const char *dest,
@@ -74,7 +80,7 @@ static int read_dest(lc_ctx *lc, lua_State *L, int t, const char *where, kg_conf
         return -1;
     }
     snprintf(word, n, "%s", raw);
-    if (strcmp(raw, "-") == 0 || is_url(raw))
+    if (strcmp(raw, "-") == 0 || is_url(raw) || is_nats(raw))
         o->dest = raw;
     else {
         o->dest = config_resolve(lc->path, raw);

@@ -189,22 +189,6 @@ static int add_sink(kg_sinks *set, const cli_output *o, const kg_nats_conn_opts 
     return 0;
 }
 
-/* --format or --http-* after the last --output would apply to nothing. */
-static int check_trailing(const kg_cli *c)
-{
-    cli_output last, next = c->next;
-    if (!c->n_outputs)
-        return 0;
-    last = c->outputs[c->n_outputs - 1];
-    last.dest = last.http.url = next.dest = next.http.url = NULL;
-    if (memcmp(&last, &next, sizeof last) != 0) {
-        cli_warn("--format and --http-* options apply to the --output options after them; "
-                 "some come after the last --output");
-        return -1;
-    }
-    return 0;
-}
-
 /* A config output as the command line would say it (pointing into o). */
 static cli_output from_config(const kg_config_output *o)
 {
@@ -264,8 +248,6 @@ int output_open(const kg_cli *c, const kg_config *cfg, kg_sinks *set,
 {
     unsigned takes = KG_SINK_FINDINGS;
     cli_output dflt = c->next;
-    if (check_trailing(c) < 0)
-        return -1;
     if (archive_path && !drop_archived) {
         cli_output a = {archive_path, c->archive_format, {0}};
         if (add_sink(set, &a, nats, "the archive", KG_SINK_ARCHIVED, flush_each) < 0)

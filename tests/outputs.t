@@ -17,6 +17,7 @@ use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time sleep);
 use Test::More;
+use File::Temp qw(tempdir);
 use KGTest qw(:all);
 
 my $BIN = kguard();
@@ -138,7 +139,7 @@ subtest '--summary: the table at the end, on stderr' => sub {
 
 subtest 'refused output options' => sub {
     my $r = run_kguard(args => [scan_args(), '--output', "$DIR/x.jsonl", '--format', 'guardduty', $EXAMPLE]);
-    is($r->{exit}, 1, '--format after the last --output: exit 1');
+    is($r->{exit}, 2, '--format after the last --output: a usage error, exit 2');
     like($r->{stderr}, qr/apply to the --output options after them/, '... and why');
     $r = run_kguard(args => [scan_args(), '--format', 'no-such-format', $EXAMPLE]);
     is($r->{exit}, 1, 'an unknown format: exit 1');
@@ -363,6 +364,20 @@ LUA
         is($r->{exit}, 1, "$bad: exit 1");
         like($r->{stderr}, qr/^kguard: \Q$c\E:1: outputs must be a list of 1 to 16 tables/m, '... and why');
     }
+};
+
+subtest 'outputs in the config file: nats:SUBJECT is a subject, never a file name' => sub {
+    my $dir = tempdir(CLEANUP => 1);
+    my $cfg = "$dir/nats-out.lua";
+    open my $fh, '>', $cfg or die "$cfg: $!";
+    print {$fh} "return {\n  outputs = {\n    { dest = \"nats:findings.prod\", format = \"ocsf\" },\n  },\n}\n";
+    close $fh;
+    my $r = run_kguard(args => ['scan', '--rules', 'rules.d', '--config', $cfg, $EXAMPLE]);
+    is($r->{exit}, 1, 'a nats: output without a NATS server to publish to: exit 1');
+    like($r->{stderr}, qr/cannot open config output nats:findings\.prod: a nats: output needs --nats-url/, '... and why');
+    opendir my $dh, $dir or die "$dir: $!";
+    my @made = grep { !/^\.\.?$/ && $_ ne 'nats-out.lua' } readdir $dh;
+    is_deeply(\@made, [], '... and no file named after the subject is created');
 };
 
 done_testing();
