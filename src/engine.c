@@ -73,11 +73,12 @@ static void diag(kg_engine *e, const char *fmt, ...)
 
 /* Judge ResponseComplete, Panic and stage-less events; judge ResponseStarted
  * (long-running requests) and then skip the ResponseComplete of the same
- * auditID; skip a stage seen again (a webhook batch delivered twice).  The
- * sets are bounded and direct-mapped: a collision can only cause a repeat
- * finding, never a lost one. */
-static bool stage_decide(kg_engine *e, const char *stage, size_t slen, const char *aid,
-                         size_t alen, bool commit)
+ * auditID; skip a stage seen again (a webhook batch delivered twice).  A
+ * request is its cluster's (NULL: the default one) and auditID: clusters'
+ * auditIDs may meet.  The sets are bounded and direct-mapped: a collision
+ * can only cause a repeat finding, never a lost one. */
+static bool stage_decide(kg_engine *e, const char *stage, size_t slen, const char *cluster,
+                         const char *aid, size_t alen, bool commit)
 {
     uint64_t h, *started, *done;
     bool is_started;
@@ -87,7 +88,8 @@ static bool stage_decide(kg_engine *e, const char *stage, size_t slen, const cha
         return false;
     if (!aid)
         return true; /* nothing to pair stages by */
-    h = XXH3_64bits(aid, alen) | 1;
+    /* seed 0 for the default cluster: XXH3_64bits itself */
+    h = XXH3_64bits_withSeed(aid, alen, cluster ? XXH3_64bits(cluster, strlen(cluster)) : 0) | 1;
     started = &e->started[h & (STAGE_SLOTS - 1)];
     done = &e->done[h & (STAGE_SLOTS - 1)];
     if (*done == h)
@@ -105,27 +107,28 @@ static bool stage_decide(kg_engine *e, const char *stage, size_t slen, const cha
 
 static bool stage_judged(kg_engine *e, const kg_event *ev)
 {
-    return stage_decide(e, ev->stage, ev->stage ? strlen(ev->stage) : 0, ev->audit_id,
-                        ev->audit_id ? strlen(ev->audit_id) : 0, true);
+    return stage_decide(e, ev->stage, ev->stage ? strlen(ev->stage) : 0, ev->cluster,
+                        ev->audit_id, ev->audit_id ? strlen(ev->audit_id) : 0, true);
 }
 
-/* Lines the input may drop unparsed: the stages stage_judged would skip.
- * Deciding changes nothing; counting the skip does what on_record does
- * for a skipped event. */
-static bool on_skippable(void *ud, const kg_input_peek *p)
+static const char *meta_cluster(const kg_engine *e, const kg_input_meta *meta);
+static void observe(kg_engine *e, const char *cluster, kg_event_outcome what);
+
+/* Lines the input may drop unparsed: the stages stage_judged would skip
+ * (the cluster as set_cluster names it).  Deciding changes nothing;
+ * counting the skip does what on_record does for a skipped event. */
+static bool on_skippable(void *ud, const kg_input_peek *p, const kg_input_meta *meta)
 {
-    return !stage_decide(ud, p->stage, p->stage_len, p->audit_id, p->audit_id_len, false);
+    return !stage_decide(ud, p->stage, p->stage_len, meta_cluster(ud, meta), p->audit_id,
+                         p->audit_id_len, false);
 }
 
 /* What a worker may skip on its own: a stage skipped whatever was judged
  * before (reads nothing the judge changes). */
 static bool on_skippable_always(void *ud, const kg_input_peek *p)
 {
-    return !stage_decide(ud, p->stage, p->stage_len, NULL, 0, false);
+    return !stage_decide(ud, p->stage, p->stage_len, NULL, NULL, 0, false);
 }
-
-static const char *meta_cluster(const kg_engine *e, const kg_input_meta *meta);
-static void observe(kg_engine *e, const char *cluster, kg_event_outcome what);
 
 static void on_skipped(void *ud, const kg_input_peek *p, const kg_input_meta *meta,
                        const char *file, long line)
@@ -133,7 +136,8 @@ static void on_skipped(void *ud, const kg_input_peek *p, const kg_input_meta *me
     kg_engine *e = ud;
     (void)file;
     (void)line;
-    stage_decide(e, p->stage, p->stage_len, p->audit_id, p->audit_id_len, true);
+    stage_decide(e, p->stage, p->stage_len, meta_cluster(e, meta), p->audit_id,
+                 p->audit_id_len, true);
     e->stats.events++;
     e->stats.skipped++;
     cstats_count(e->clusters, meta_cluster(e, meta), CSTATS_EVENTS);

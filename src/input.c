@@ -369,7 +369,7 @@ static bool skipped(const char *text, size_t len, const char *file, long line,
                     const kg_input_meta *base, const kg_input_sink *s)
 {
     kg_input_peek peek;
-    if (!s->skippable || !prescan_stage(text, len, &peek) || !s->skippable(s->ud, &peek) ||
+    if (!s->skippable || !prescan_stage(text, len, &peek) || !s->skippable(s->ud, &peek, base) ||
         !prescan_event(text, len, &peek))
         return false;
     s->skipped(s->ud, &peek, base, file, line);

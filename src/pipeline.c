@@ -155,9 +155,10 @@ static void w_bad(void *ud, const char *file, long line, const char *msg)
     }
 }
 
-static bool w_skippable(void *ud, const kg_input_peek *peek)
+static bool w_skippable(void *ud, const kg_input_peek *peek, const kg_input_meta *meta)
 {
     rec_ctx *c = ud;
+    (void)meta;   /* skippable_always reads the stage only */
     c->have_peek = true;
     c->peek = *peek;
     return c->p->ops.skippable_always &&
@@ -239,7 +240,7 @@ static bool skip_late(kg_pipeline *p, const batch *b, pl_op *op)
     const kg_input_sink *s = p->ops.sink;
     const pl_line *l = &b->lines[op->ix];
     kg_input_peek peek = op->peek;
-    if (!op->has_peek || !s->skippable || !s->skippable(s->ud, &peek) ||
+    if (!op->has_peek || !s->skippable || !s->skippable(s->ud, &peek, b->has_base ? &b->base : NULL) ||
         !prescan_event(b->text + l->off, l->len, &peek))
         return false;
     event_release(&op->ev);

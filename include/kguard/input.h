@@ -35,10 +35,11 @@ typedef struct kg_input_sink {
     size_t max_line;   /* 0: KG_INPUT_DEFAULT_MAX_LINE */
     size_t max_doc;    /* 0: KG_INPUT_DEFAULT_MAX_DOC */
     /* Optional, both or neither: may a line holding an audit Event with
-     * this stage and auditID go unparsed (no side effects)?  If so, and the
-     * line is a well-formed Event that would extract cleanly, skipped is
-     * called for it instead of record (it counts the record). */
-    bool (*skippable)(void *ud, const kg_input_peek *peek);
+     * this stage and auditID, from a source with this meta (NULL when it
+     * says nothing), go unparsed (no side effects)?  If so, and the line is
+     * a well-formed Event that would extract cleanly, skipped is called for
+     * it instead of record (it counts the record). */
+    bool (*skippable)(void *ud, const kg_input_peek *peek, const kg_input_meta *meta);
     void (*skipped)(void *ud, const kg_input_peek *peek, const kg_input_meta *meta,
                     const char *file, long line);
     /* Optional: takes each non-blank line of a line-per-record source
