@@ -181,6 +181,16 @@ static bool evict_one(kg_table *t)
     return true;
 }
 
+bool state_total_room(const kg_state *st, size_t own, size_t cost)
+{
+    size_t total = st->limits.total_max_bytes, holders = st->n + st->n_series;
+    if (st->bytes + cost <= total)
+        return true;
+    if (holders == 0 || own + cost > total / holders)
+        return false;
+    return st->bytes + cost <= total + total / 8;
+}
+
 /* Find or create key.  A full table (entries or bytes) evicts its oldest
  * entries; when every table together is at the total cap, the table gives
  * up its own oldest entries, and with none left the key is refused
@@ -195,11 +205,11 @@ static hmap_entry *upsert(kg_table *t, const char *key, size_t klen,
     if (e)
         return e;
     while (t->map.n >= t->max_entries || t->bytes + cost > st->limits.table_max_bytes ||
-           st->bytes + cost > st->limits.total_max_bytes)
+           !state_total_room(st, t->bytes, cost))
         if (!evict_one(t))
             break;
     if (t->map.n >= t->max_entries || t->bytes + cost > st->limits.table_max_bytes ||
-        st->bytes + cost > st->limits.total_max_bytes) {
+        !state_total_room(st, t->bytes, cost)) {
         st->refusals++;
         *refused = true;
         return NULL;

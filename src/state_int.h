@@ -23,6 +23,15 @@ struct kg_state {
     char scope[KG_STATE_MAX_SCOPE + 1];   /* the current event's cluster, or "" */
 };
 
+/* Whether a table or series holding own bytes may add cost bytes to the
+ * state's total.  Up to the total, anyone may; past it, only a holder below
+ * its fair share (the total over the number of tables and series), into a
+ * slack of an eighth of the total.  So a rule that floods its own tables
+ * fills the total and is refused there (its oldest keys go first), while
+ * the other rules' small tables and baselines still take new keys; memory
+ * stays under the total plus the slack. */
+bool state_total_room(const kg_state *st, size_t own, size_t cost);
+
 void series_free_all(kg_state *st);
 /* Append each series as an object with a "kind" to the array arr. */
 void series_to_json(const kg_state *st, cJSON *arr);

@@ -82,7 +82,7 @@ static void refund(kg_series *s, size_t n)
 static bool over(const kg_series *s, size_t n)
 {
     const kg_state *st = s->owner;
-    return s->bytes + n > st->limits.table_max_bytes || st->bytes + n > st->limits.total_max_bytes;
+    return s->bytes + n > st->limits.table_max_bytes || !state_total_room(st, s->bytes, n);
 }
 
 static void drop_value(kg_series *s, skey *k, size_t i)

@@ -221,10 +221,12 @@ static void test_byte_caps(void)
         if (series_observe(b2, key, strlen(key), val, 1000, T0, &was_new) == KG_TABLE_REFUSED)
             refused++;
     }
-    ok(state_bytes(st) <= lim.total_max_bytes, "the total holds with the third series (%zu bytes)",
-       state_bytes(st));
-    ok(refused >= 99, "1000-byte values past the total are refused (%d of 100)", refused);
-    ok(state_refusals(st) >= 99, "refusals are counted (%llu)", state_refusals(st));
+    ok(state_bytes(st) <= lim.total_max_bytes + lim.total_max_bytes / 8,
+       "the total and its slack hold with the third series (%zu bytes)", state_bytes(st));
+    ok(refused < 100, "the third series, below its fair share, still takes values (%d of 100 "
+       "refused)", refused);
+    ok(state_refusals(st) >= (unsigned long long)refused, "refusals are counted (%llu)",
+       state_refusals(st));
     before = state_bytes(st);
     is_int(series_count(w, "caller-1999", 11, T0 + 10 * MIN), 0, "the window's span passes");
     ok(state_bytes(st) < before, "its expired values give their bytes back (%zu < %zu)",

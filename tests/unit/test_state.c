@@ -222,10 +222,15 @@ static void test_caps(void)
             refused++;
     }
     ok(c != NULL, "a third table opens within the total");
-    ok(state_bytes(st) <= lim.total_max_bytes, "still under the total with a third table (%zu bytes)",
-       state_bytes(st));
-    is_int(refused, 500, "every 1000-byte key of the third table is refused");
-    ok(state_refusals(st) == 500, "refusals are counted (%llu)", state_refusals(st));
+    /* past the total, a table below its fair share (the total over 3) may
+     * use the slack, an eighth of the total, and no more */
+    ok(state_bytes(st) <= lim.total_max_bytes + lim.total_max_bytes / 8,
+       "still under the total and its slack with a third table (%zu bytes)", state_bytes(st));
+    ok(table_size(c) > 0 && table_size(c) * 1000 <= lim.total_max_bytes / 3,
+       "the third table keeps its newest 1000-byte keys within its fair share (%zu keys, %d "
+       "refused)", table_size(c), refused);
+    ok(state_refusals(st) == (unsigned long long)refused, "refusals are counted (%llu)",
+       state_refusals(st));
     ok(table_add(c, "small", 5, 1) == 1, "a small key still fits");
     ok(state_evictions(st) > 0, "evictions are counted");
     state_free(st);
